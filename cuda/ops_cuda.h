@@ -1,0 +1,93 @@
+/* ops_cuda.h - the CUDA launchers, plain C declarations (usable from C and
+ * C++). Each launcher takes the arguments of its CPU counterpart in
+ * host/ops/ops_cpu.h, in the same order, without num_threads and with a
+ * trailing cudaStream_t; pointers are device memory, layouts NCHW float32,
+ * and the per-element formulas are those of host/ops/elem.h. Launchers only
+ * enqueue work on the stream and return XFIQ_ERR_BACKEND (with the failing
+ * call in xfiq_last_error()) when a launch or a library call fails.
+ * Internal to the library: the public API (include/xfiq.h) has no CUDA types. */
+#ifndef XFIQ_CUDA_OPS_CUDA_H
+#define XFIQ_CUDA_OPS_CUDA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cuda_runtime_api.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#include "graph/graph.h"
+#include "xfiq.h"
+
+/* ------------------------------------------------------------- streams */
+/* conv/gemm find their cuBLAS/cuDNN handle by stream: the backend attaches
+ * its stream once (creating the handle, bound to that stream, and an empty
+ * plan cache) and detaches it before destroying the stream. A launcher on a
+ * stream that was never attached fails with a message saying so. */
+xfiq_status xfiq_cublas_attach(cudaStream_t stream);
+void xfiq_cublas_detach(cudaStream_t stream);
+xfiq_status xfiq_cudnn_attach(cudaStream_t stream);
+void xfiq_cudnn_detach(cudaStream_t stream);
+/* Number of cuDNN execution plans cached for this stream (-1 if not attached). */
+int xfiq_cudnn_plan_count(cudaStream_t stream);
+
+/* Largest power of two <= 16 dividing the address: the byte alignment told to
+ * cuDNN for a tensor at p (device buffers from the planner give 16). */
+int xfiq_cuda_align(const void *p);
+
+/* ---------------------------------------------------------------- conv */
+/* Conv2d + bias + fused activation (cuDNN graph API, cudnn_conv.cu). ws is
+ * scratch of ws_bytes bytes; where the CPU path sizes its scratch by a
+ * formula, cuDNN's engine choice decides it, so the launcher takes the budget
+ * in place of num_threads and picks the best engine that fits in it. x and y
+ * must be float-aligned; their actual alignment (xfiq_cuda_align) is part of
+ * the plan. One execution plan per (shape, batch, activation, alignments) is
+ * built at first use and cached on the stream. */
+xfiq_status conv2d_fwd_cuda(const float *x, const float *w, const float *b, float *y,
+                            const xfiq_conv_desc *d, int n, int act, const float *slope,
+                            int slope_per_channel, float *ws, size_t ws_bytes, cudaStream_t stream);
+/* Workspace conv2d_fwd_cuda will use for batch n when given a large enough
+ * budget, assuming 16-byte aligned x/y and params aligned to param_align
+ * bytes. Uses a per-device query handle, so no stream is needed (cuDNN's
+ * choice depends on the device and shapes, not on the handle). */
+xfiq_status conv2d_fwd_cuda_workspace(const xfiq_conv_desc *d, int n, int act, int has_bias,
+                                      int param_align, size_t *bytes);
+
+/* ---------------------------------------------------------------- gemm */
+/* y(n, m) = x(n, k) . w(m, k)^T + b(m), then the fused activation (cuBLAS). */
+xfiq_status gemm_fwd_cuda(const float *x, const float *w, const float *b, float *y, int n, int k,
+                          int m, int act, const float *slope, int slope_per_channel,
+                          cudaStream_t stream);
+
+/* --------------------------------------------------------- element-wise */
+xfiq_status affine_fwd_cuda(const float *x, const float *scale, const float *shift, float *y,
+                            int n, int c, int64_t spatial, cudaStream_t stream);
+xfiq_status prelu_fwd_cuda(const float *x, const float *slope, int per_channel, float *y,
+                           int n, int c, int64_t spatial, cudaStream_t stream);
+xfiq_status relu_fwd_cuda(const float *x, float *y, int64_t count, cudaStream_t stream);
+xfiq_status binary_fwd_cuda(int op, const float *a, const float *b, float *y, int64_t count,
+                            cudaStream_t stream);
+xfiq_status binconst_fwd_cuda(int op, int const_first, const float *x, const float *k, float *y,
+                              int n, int64_t per_sample, cudaStream_t stream);
+xfiq_status gap_fwd_cuda(const float *x, float *y, int n, int c, int64_t spatial,
+                         cudaStream_t stream);
+/* The conv/gemm epilogue when the library did not fuse it: in place,
+ * y(n, c, spatial) = act(y + b[c]) with slope[c] (or slope[0]); b may be NULL. */
+xfiq_status bias_act_fwd_cuda(float *y, const float *b, int act, const float *slope,
+                              int slope_per_channel, int n, int c, int64_t spatial,
+                              cudaStream_t stream);
+/* Model input: pixels are n images of h x w interleaved 8-bit RGB (as
+ * xfiq_model_embed takes them); y (n, 3, h, w) gets xfiq_preprocess(p, mean[c],
+ * scale[c]) with the channels in the model's order (RGB or BGR). Grey models
+ * are not handled yet (XFIQ_ERR_UNSUPPORTED). mean/scale are host arrays. */
+xfiq_status input_preprocess_cuda(const uint8_t *pixels, float *y, int n, int h, int w,
+                                  xfiq_channel_order order, const float mean[3],
+                                  const float scale[3], cudaStream_t stream);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

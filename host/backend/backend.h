@@ -1,0 +1,68 @@
+/* backend.h - the op table every backend fills in. The CPU table is always
+ * built (backend/backend_cpu.c); the CUDA table (cuda/backend_cuda.cu) mirrors
+ * it op for op with the same node descriptors, memory plan and per-element
+ * formulas (ops/elem.h). The engine only ever calls through this table. */
+#ifndef XFIQ_BACKEND_H
+#define XFIQ_BACKEND_H
+
+#include <stddef.h>
+
+#include "graph/graph.h"
+#include "xfiq.h"
+
+/* What one forward/backward call sees. All pointers are backend memory
+ * (host for CPU, device for CUDA). */
+typedef struct xfiq_exec {
+    char *arena;                 /* one planned block for all activations */
+    const size_t *offsets;       /* byte offset of each value's storage, per value id */
+    const float *params;         /* graph->params (or its device copy) */
+    float *workspace;            /* scratch shared by all nodes, workspace_bytes() big */
+    size_t workspace_bytes;
+    int batch;                   /* images in this call (<= planned batch) */
+    int num_threads;             /* CPU threads */
+    void *stream;                /* cudaStream_t for CUDA, NULL for CPU */
+} xfiq_exec;
+
+static inline float *xfiq_exec_value(const xfiq_exec *ex, int value_id)
+{
+    return (float *)(ex->arena + ex->offsets[value_id]);
+}
+
+static inline const float *xfiq_exec_param(const xfiq_exec *ex, int64_t off)
+{
+    return off < 0 ? (const float *)0 : ex->params + off;
+}
+
+typedef xfiq_status (*xfiq_node_fn)(const xfiq_exec *ex, const xfiq_graph *g, const xfiq_node *nd);
+
+typedef struct xfiq_backend_ops {
+    const char *name;
+    xfiq_backend_kind kind;
+    int (*supports_op)(xfiq_op op);
+    xfiq_node_fn fwd[XFIQ_OP_COUNT];
+    /* Scratch one node needs at this batch and thread count (bytes). */
+    size_t (*workspace_bytes)(const xfiq_graph *g, const xfiq_node *nd, int batch, int num_threads);
+    xfiq_status (*init)(void **ctx, int num_threads);
+    void (*destroy)(void *ctx);
+    xfiq_status (*mem_alloc)(void *ctx, size_t bytes, void **out);
+    void (*mem_free)(void *ctx, void *p);
+    xfiq_status (*upload)(void *ctx, void *dst, const void *src, size_t bytes);
+    xfiq_status (*download)(void *ctx, void *dst, const void *src, size_t bytes);
+    xfiq_status (*sync)(void *ctx);
+    void *(*stream)(void *ctx);
+} xfiq_backend_ops;
+
+struct xfiq_backend {
+    const xfiq_backend_ops *ops;
+    void *ctx;
+    int num_threads;
+};
+
+const xfiq_backend_ops *xfiq_backend_cpu_ops(void);
+#ifdef XFIQ_HAVE_CUDA
+/* cuda/backend_cuda.cu */
+const xfiq_backend_ops *xfiq_backend_cuda_ops(void);
+int xfiq_cuda_device_count(void);
+#endif
+
+#endif

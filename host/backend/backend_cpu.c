@@ -1,0 +1,156 @@
+/* backend_cpu.c - the CPU op table: thin adapters from (exec, graph, node) to
+ * the ops of ops/ops_cpu.h. Always built; the reference for every other backend. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend/backend.h"
+#include "core/status.h"
+#include "ops/ops_cpu.h"
+
+#define IN0(ex, nd) xfiq_exec_value(ex, (nd)->in[0])
+#define OUT(ex, nd) xfiq_exec_value(ex, (nd)->out)
+#define P(ex, off) xfiq_exec_param(ex, off)
+
+static int64_t spatial_of(const xfiq_graph *g, const xfiq_node *nd)
+{
+    return g->values[nd->in[0]].numel / (nd->channels > 0 ? nd->channels : 1);
+}
+
+static xfiq_status cpu_conv(const xfiq_exec *ex, const xfiq_graph *g, const xfiq_node *nd)
+{
+    (void)g;
+    conv2d_fwd_cpu(IN0(ex, nd), P(ex, nd->w), P(ex, nd->b), OUT(ex, nd), &nd->d.conv, ex->batch, nd->act,
+                   P(ex, nd->slope), nd->slope_per_channel, ex->workspace, ex->num_threads);
+    return XFIQ_OK;
+}
+
+static xfiq_status cpu_gemm(const xfiq_exec *ex, const xfiq_graph *g, const xfiq_node *nd)
+{
+    (void)g;
+    gemm_fwd_cpu(IN0(ex, nd), P(ex, nd->w), P(ex, nd->b), OUT(ex, nd), ex->batch, nd->d.gemm.k, nd->d.gemm.m,
+                 nd->act, P(ex, nd->slope), nd->slope_per_channel, ex->num_threads);
+    return XFIQ_OK;
+}
+
+static xfiq_status cpu_affine(const xfiq_exec *ex, const xfiq_graph *g, const xfiq_node *nd)
+{
+    affine_fwd_cpu(IN0(ex, nd), P(ex, nd->w), P(ex, nd->b), OUT(ex, nd), ex->batch, nd->channels,
+                   spatial_of(g, nd), ex->num_threads);
+    return XFIQ_OK;
+}
+
+static xfiq_status cpu_prelu(const xfiq_exec *ex, const xfiq_graph *g, const xfiq_node *nd)
+{
+    prelu_fwd_cpu(IN0(ex, nd), P(ex, nd->slope), nd->slope_per_channel, OUT(ex, nd), ex->batch, nd->channels,
+                  spatial_of(g, nd), ex->num_threads);
+    return XFIQ_OK;
+}
+
+static xfiq_status cpu_relu(const xfiq_exec *ex, const xfiq_graph *g, const xfiq_node *nd)
+{
+    relu_fwd_cpu(IN0(ex, nd), OUT(ex, nd), g->values[nd->in[0]].numel * ex->batch, ex->num_threads);
+    return XFIQ_OK;
+}
+
+static xfiq_status cpu_binary(const xfiq_exec *ex, const xfiq_graph *g, const xfiq_node *nd)
+{
+    binary_fwd_cpu(nd->bin, IN0(ex, nd), xfiq_exec_value(ex, nd->in[1]), OUT(ex, nd),
+                   g->values[nd->in[0]].numel * ex->batch, ex->num_threads);
+    return XFIQ_OK;
+}
+
+static xfiq_status cpu_binconst(const xfiq_exec *ex, const xfiq_graph *g, const xfiq_node *nd)
+{
+    binconst_fwd_cpu(nd->bin, nd->const_first, IN0(ex, nd), P(ex, nd->w), OUT(ex, nd), ex->batch,
+                     g->values[nd->in[0]].numel, ex->num_threads);
+    return XFIQ_OK;
+}
+
+static xfiq_status cpu_gap(const xfiq_exec *ex, const xfiq_graph *g, const xfiq_node *nd)
+{
+    const xfiq_value *x = &g->values[nd->in[0]];
+    gap_fwd_cpu(IN0(ex, nd), OUT(ex, nd), ex->batch, (int)x->dims[1], x->numel / x->dims[1], ex->num_threads);
+    return XFIQ_OK;
+}
+
+static xfiq_status cpu_view(const xfiq_exec *ex, const xfiq_graph *g, const xfiq_node *nd)
+{
+    (void)ex, (void)g, (void)nd; /* shares its input's storage: nothing to do */
+    return XFIQ_OK;
+}
+
+static int cpu_supports_op(xfiq_op op) { return (unsigned)op < XFIQ_OP_COUNT; }
+
+static size_t cpu_workspace_bytes(const xfiq_graph *g, const xfiq_node *nd, int batch, int num_threads)
+{
+    (void)g, (void)batch;
+    return nd->op == XFIQ_OP_CONV ? conv2d_fwd_cpu_workspace(&nd->d.conv, num_threads) : 0;
+}
+
+static xfiq_status cpu_init(void **ctx, int num_threads)
+{
+    (void)num_threads;
+    *ctx = NULL;
+    return XFIQ_OK;
+}
+
+static void cpu_destroy(void *ctx) { (void)ctx; }
+
+static xfiq_status cpu_alloc(void *ctx, size_t bytes, void **out)
+{
+    (void)ctx;
+    *out = aligned_alloc(256, (bytes + 255) & ~(size_t)255);
+    return *out ? XFIQ_OK : xfiq_error(XFIQ_ERR_NOMEM, "cannot allocate %zu bytes", bytes);
+}
+
+static void cpu_free(void *ctx, void *p)
+{
+    (void)ctx;
+    free(p);
+}
+
+static xfiq_status cpu_copy(void *ctx, void *dst, const void *src, size_t bytes)
+{
+    (void)ctx;
+    if (dst != src)
+        memcpy(dst, src, bytes);
+    return XFIQ_OK;
+}
+
+static xfiq_status cpu_sync(void *ctx)
+{
+    (void)ctx;
+    return XFIQ_OK;
+}
+
+static void *cpu_stream(void *ctx)
+{
+    (void)ctx;
+    return NULL;
+}
+
+static const xfiq_backend_ops cpu_ops = {
+    .name = "cpu",
+    .kind = XFIQ_BACKEND_CPU,
+    .supports_op = cpu_supports_op,
+    .fwd = {[XFIQ_OP_CONV] = cpu_conv,
+            [XFIQ_OP_AFFINE] = cpu_affine,
+            [XFIQ_OP_PRELU] = cpu_prelu,
+            [XFIQ_OP_RELU] = cpu_relu,
+            [XFIQ_OP_BINARY] = cpu_binary,
+            [XFIQ_OP_BINCONST] = cpu_binconst,
+            [XFIQ_OP_GEMM] = cpu_gemm,
+            [XFIQ_OP_GAP] = cpu_gap,
+            [XFIQ_OP_VIEW] = cpu_view},
+    .workspace_bytes = cpu_workspace_bytes,
+    .init = cpu_init,
+    .destroy = cpu_destroy,
+    .mem_alloc = cpu_alloc,
+    .mem_free = cpu_free,
+    .upload = cpu_copy,
+    .download = cpu_copy,
+    .sync = cpu_sync,
+    .stream = cpu_stream,
+};
+
+const xfiq_backend_ops *xfiq_backend_cpu_ops(void) { return &cpu_ops; }

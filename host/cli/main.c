@@ -1,0 +1,49 @@
+/* main.c - the `xfiq` command: dispatches to one file per subcommand. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "xfiq.h"
+
+typedef struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *help;
+} command;
+
+static const command commands[] = {
+    {"embed", xfiq_cmd_embed, "embeddings and magnitudes of face images -> .npy + CSV"},
+    {"info", xfiq_cmd_info, "what a model is: input, preprocessing, ops, parameters, cost"},
+#ifdef XFIQ_CLI_HAVE_EVAL
+    {"eval", xfiq_cmd_eval, "verification accuracy / ROC on a benchmark (cosine and QMagFace)"},
+    {"edc", xfiq_cmd_edc, "error-versus-discard curves for quality columns"},
+    {"qmagface-train", xfiq_cmd_qmagface_train, "fit QMagFace alpha, beta on labelled pairs"},
+#endif
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "xfiq %d.%d - explainable face image quality and quality-aware face recognition\n\n"
+               "usage: xfiq <command> [options]   (xfiq <command> --help for details)\n\ncommands:\n",
+            XFIQ_VERSION_MAJOR, XFIQ_VERSION_MINOR);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-16s %s\n", commands[i].name, commands[i].help);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 1 : 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("xfiq %d.%d\n", XFIQ_VERSION_MAJOR, XFIQ_VERSION_MINOR);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name))
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "xfiq: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return 1;
+}

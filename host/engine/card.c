@@ -1,0 +1,157 @@
+/* card.c - model card JSON reader (libcjson) and per-family defaults. */
+#include "engine/card.h"
+
+#include <cJSON.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/status.h"
+
+static void copy_str(char *dst, size_t n, const char *src)
+{
+    snprintf(dst, n, "%s", src ? src : "");
+}
+
+static const char *base_name(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    return s ? s + 1 : path;
+}
+
+void xfiq_card_default(const xfiq_graph *g, const char *model_path, xfiq_card *card)
+{
+    memset(card, 0, sizeof *card);
+    const xfiq_value *in = &g->values[g->input];
+    card->channels = (int)in->dims[1];
+    card->height = (int)in->dims[2];
+    card->width = (int)in->dims[3];
+    int ends_in_gemm = 0;
+    for (int i = g->n_nodes - 1; i >= 0; i--)
+        if (g->nodes[i].op == XFIQ_OP_GEMM || g->nodes[i].op == XFIQ_OP_CONV) {
+            ends_in_gemm = g->nodes[i].op == XFIQ_OP_GEMM;
+            break;
+        }
+    /* iResNet exports (insightface layout) take RGB (x-127.5)/127.5; the
+     * MobileFaceNet default model takes RGB (x-127)/128 (SPEC 2.1, 8). */
+    copy_str(card->family, sizeof card->family, ends_in_gemm ? "iresnet" : "mobilefacenet");
+    card->order = card->channels == 1 ? XFIQ_ORDER_GREY : XFIQ_ORDER_RGB;
+    for (int c = 0; c < 3; c++) {
+        card->mean[c] = ends_in_gemm ? 127.5f : 127.0f;
+        card->scale[c] = ends_in_gemm ? 1.0f / 127.5f : 1.0f / 128.0f;
+    }
+    copy_str(card->name, sizeof card->name, base_name(model_path));
+    snprintf(card->source, sizeof card->source, "defaults for %s", card->family);
+}
+
+static xfiq_status read_file(const char *path, char **out)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return xfiq_error(XFIQ_ERR_IO, "%s: cannot open model card: %s", path, strerror(errno));
+    char *buf = NULL;
+    size_t len = 0;
+    for (;;) {
+        char *p = realloc(buf, len + 4097);
+        if (!p) {
+            free(buf);
+            fclose(f);
+            return xfiq_error(XFIQ_ERR_NOMEM, "%s: out of memory", path);
+        }
+        buf = p;
+        size_t got = fread(buf + len, 1, 4096, f);
+        len += got;
+        if (got == 0 || len > (1 << 20))
+            break;
+    }
+    fclose(f);
+    buf[len] = '\0';
+    *out = buf;
+    return XFIQ_OK;
+}
+
+static xfiq_status read_triplet(const char *path, const cJSON *in, const char *key, float *dst)
+{
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(in, key);
+    if (!a)
+        return XFIQ_OK;
+    if (cJSON_IsNumber(a)) {
+        dst[0] = dst[1] = dst[2] = (float)a->valuedouble;
+        return XFIQ_OK;
+    }
+    if (!cJSON_IsArray(a) || (cJSON_GetArraySize(a) != 3 && cJSON_GetArraySize(a) != 1))
+        return xfiq_error(XFIQ_ERR_FORMAT, "%s: input.%s must be a number or an array of 1 or 3 numbers", path, key);
+    int n = cJSON_GetArraySize(a);
+    for (int c = 0; c < 3; c++) {
+        const cJSON *e = cJSON_GetArrayItem(a, n == 1 ? 0 : c);
+        if (!cJSON_IsNumber(e))
+            return xfiq_error(XFIQ_ERR_FORMAT, "%s: input.%s[%d] is not a number", path, key, c);
+        dst[c] = (float)e->valuedouble;
+    }
+    return XFIQ_OK;
+}
+
+xfiq_status xfiq_card_load(const char *path, xfiq_card *card)
+{
+    char *text = NULL;
+    XFIQ_TRY(read_file(path, &text));
+    cJSON *root = cJSON_Parse(text);
+    xfiq_status st = XFIQ_OK;
+    if (!root || !cJSON_IsObject(root)) {
+        const char *where = cJSON_GetErrorPtr();
+        st = xfiq_error(XFIQ_ERR_FORMAT, "%s: not a JSON object (parse error near byte %ld)", path,
+                        where && root == NULL ? (long)(where - text) : 0L);
+        goto done;
+    }
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(root, "name");
+    const cJSON *family = cJSON_GetObjectItemCaseSensitive(root, "family");
+    const cJSON *emb = cJSON_GetObjectItemCaseSensitive(root, "embedding_layer");
+    const cJSON *in = cJSON_GetObjectItemCaseSensitive(root, "input");
+    if (cJSON_IsString(name))
+        copy_str(card->name, sizeof card->name, name->valuestring);
+    if (cJSON_IsString(family))
+        copy_str(card->family, sizeof card->family, family->valuestring);
+    if (cJSON_IsString(emb))
+        copy_str(card->embedding_layer, sizeof card->embedding_layer, emb->valuestring);
+    if (in) {
+        if (!cJSON_IsObject(in)) {
+            st = xfiq_error(XFIQ_ERR_FORMAT, "%s: 'input' must be an object", path);
+            goto done;
+        }
+        const char *keys[3] = {"width", "height", "channels"};
+        int *dst[3] = {&card->width, &card->height, &card->channels};
+        for (int i = 0; i < 3; i++) {
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(in, keys[i]);
+            if (!v)
+                continue;
+            if (!cJSON_IsNumber(v) || v->valueint < 1 || v->valueint > 4096) {
+                st = xfiq_error(XFIQ_ERR_FORMAT, "%s: input.%s must be a positive integer", path, keys[i]);
+                goto done;
+            }
+            *dst[i] = v->valueint;
+        }
+        const cJSON *order = cJSON_GetObjectItemCaseSensitive(in, "order");
+        if (order) {
+            const char *o = cJSON_IsString(order) ? order->valuestring : "";
+            if (!strcmp(o, "RGB"))
+                card->order = XFIQ_ORDER_RGB;
+            else if (!strcmp(o, "BGR"))
+                card->order = XFIQ_ORDER_BGR;
+            else if (!strcmp(o, "GREY") || !strcmp(o, "GRAY"))
+                card->order = XFIQ_ORDER_GREY;
+            else {
+                st = xfiq_error(XFIQ_ERR_FORMAT, "%s: input.order must be \"RGB\", \"BGR\" or \"GREY\"", path);
+                goto done;
+            }
+        }
+        if ((st = read_triplet(path, in, "mean", card->mean)) != XFIQ_OK ||
+            (st = read_triplet(path, in, "scale", card->scale)) != XFIQ_OK)
+            goto done;
+    }
+    copy_str(card->source, sizeof card->source, path);
+done:
+    cJSON_Delete(root);
+    free(text);
+    return st;
+}

@@ -1,0 +1,25 @@
+/* card.h - model cards: the preprocessing an ONNX file does not carry
+ * (channel order, mean, scale, input size) and the embedding layer name. */
+#ifndef XFIQ_ENGINE_CARD_H
+#define XFIQ_ENGINE_CARD_H
+
+#include "graph/graph.h"
+#include "xfiq.h"
+
+typedef struct xfiq_card {
+    char name[128];
+    char family[32];
+    int width, height, channels;
+    xfiq_channel_order order;
+    float mean[3], scale[3];
+    char embedding_layer[256];  /* "" = the input of the last Conv/Gemm */
+    char source[512];           /* the card file, or "defaults for <family>" */
+} xfiq_card;
+
+/* Reads a card JSON file (format in models/README.md). */
+xfiq_status xfiq_card_load(const char *path, xfiq_card *card);
+/* Defaults of the family the graph looks like (iResNet: ends in Gemm/MatMul;
+ * otherwise MobileFaceNet), input size from the graph. */
+void xfiq_card_default(const xfiq_graph *g, const char *model_path, xfiq_card *card);
+
+#endif

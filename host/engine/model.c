@@ -1,0 +1,281 @@
+/* model.c - the public model calls: load (ONNX + card + graph passes), plan,
+ * run the op table node by node, embed. */
+#include "engine/model.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/status.h"
+#include "onnx/onnx_import.h"
+#include "ops/elem.h"
+
+static char *dup_str(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d)
+        memcpy(d, s, n);
+    return d;
+}
+
+static int file_exists(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static xfiq_status resolve_card(xfiq_model_t m, const char *onnx_path, const char *card_path)
+{
+    xfiq_card_default(&m->g, onnx_path, &m->card);
+    char sibling[4096];
+    if (!card_path) {
+        size_t n = strlen(onnx_path);
+        if (n > 5 && !strcmp(onnx_path + n - 5, ".onnx"))
+            n -= 5;
+        snprintf(sibling, sizeof sibling, "%.*s.card.json", (int)n, onnx_path);
+        if (file_exists(sibling))
+            card_path = sibling;
+    }
+    if (card_path)
+        XFIQ_TRY(xfiq_card_load(card_path, &m->card));
+    const xfiq_value *in = &m->g.values[m->g.input];
+    const xfiq_card *c = &m->card;
+    if (c->channels != in->dims[1] || c->height != in->dims[2] || c->width != in->dims[3])
+        return xfiq_error(XFIQ_ERR_SHAPE, "%s: card says input %dx%dx%d but the graph takes %lldx%lldx%lld",
+                          card_path ? card_path : onnx_path, c->channels, c->height, c->width,
+                          (long long)in->dims[1], (long long)in->dims[2], (long long)in->dims[3]);
+    if (c->channels != 3 && !(c->channels == 1 && c->order == XFIQ_ORDER_GREY))
+        return xfiq_error(XFIQ_ERR_UNSUPPORTED, "%s: models with %d input channels are not supported (3, or 1 with "
+                          "order GREY)", onnx_path, c->channels);
+    return XFIQ_OK;
+}
+
+static xfiq_status resolve_embedding(xfiq_model_t m)
+{
+    xfiq_graph *g = &m->g;
+    if (m->card.embedding_layer[0]) {
+        m->embedding_value = xfiq_graph_find_value(g, m->card.embedding_layer);
+        if (m->embedding_value < 0 || (g->values[m->embedding_value].producer < 0 && m->embedding_value != g->input))
+            return xfiq_error(XFIQ_ERR_FORMAT, "%s: card's embedding_layer '%s' is not a value of the graph",
+                              m->card.source, m->card.embedding_layer);
+    } else {
+        m->embedding_value = -1;
+        for (int i = g->n_nodes - 1; i >= 0; i--)
+            if (g->nodes[i].op == XFIQ_OP_CONV || g->nodes[i].op == XFIQ_OP_GEMM) {
+                m->embedding_value = g->nodes[i].in[0];
+                break;
+            }
+        if (m->embedding_value < 0)
+            return xfiq_error(XFIQ_ERR_FORMAT, "%s: the graph has no Conv/Gemm to take as embedding layer", m->path);
+        snprintf(m->card.embedding_layer, sizeof m->card.embedding_layer, "%s", g->values[m->embedding_value].name);
+    }
+    g->values[m->embedding_value].keep = 1;
+    return XFIQ_OK;
+}
+
+xfiq_status xfiq_model_load(xfiq_backend_t be, const char *onnx_path, const char *card_path, xfiq_model_t *out)
+{
+    if (!be || !onnx_path || !out)
+        return xfiq_error(XFIQ_ERR_ARG, "xfiq_model_load: backend, path and out are required");
+    *out = NULL;
+    xfiq_model_t m = calloc(1, sizeof *m);
+    if (!m || !(m->path = dup_str(onnx_path))) {
+        free(m);
+        return xfiq_error(XFIQ_ERR_NOMEM, "out of memory");
+    }
+    m->be = be;
+    xfiq_status st = xfiq_onnx_import(onnx_path, &m->g);
+    if (st != XFIQ_OK) {
+        free(m->path);
+        free(m);
+        return st;
+    }
+    if ((st = resolve_card(m, onnx_path, card_path)) != XFIQ_OK || (st = resolve_embedding(m)) != XFIQ_OK ||
+        (st = xfiq_graph_optimize(&m->g, 1)) != XFIQ_OK) {
+        xfiq_model_free(m);
+        return st;
+    }
+    for (int i = 0; i < m->g.n_nodes; i++)
+        if (!be->ops->supports_op(m->g.nodes[i].op) || !be->ops->fwd[m->g.nodes[i].op]) {
+            st = xfiq_error(XFIQ_ERR_UNSUPPORTED, "%s: node '%s' (%s) has no %s implementation yet", onnx_path,
+                            m->g.nodes[i].name, xfiq_op_name(m->g.nodes[i].op), be->ops->name);
+            xfiq_model_free(m);
+            return st;
+        }
+    if (be->ops->kind == XFIQ_BACKEND_CPU) {
+        m->params = m->g.params;
+    } else {
+        size_t bytes = (size_t)m->g.n_params * sizeof(float);
+        if ((st = be->ops->mem_alloc(be->ctx, bytes ? bytes : 4, (void **)&m->params)) != XFIQ_OK ||
+            (st = be->ops->upload(be->ctx, m->params, m->g.params, bytes)) != XFIQ_OK) {
+            xfiq_model_free(m);
+            return st;
+        }
+    }
+    *out = m;
+    return XFIQ_OK;
+}
+
+void xfiq_model_free(xfiq_model_t m)
+{
+    if (!m)
+        return;
+    const xfiq_backend_ops *ops = m->be->ops;
+    if (m->block)
+        ops->mem_free(m->be->ctx, m->block);
+    if (m->params && m->params != m->g.params)
+        ops->mem_free(m->be->ctx, m->params);
+    free(m->staging);
+    xfiq_plan_free(&m->plan);
+    xfiq_graph_free(&m->g);
+    free(m->path);
+    free(m);
+}
+
+xfiq_status xfiq_model_get_info(xfiq_model_t m, xfiq_model_info *info)
+{
+    if (!m || !info)
+        return xfiq_error(XFIQ_ERR_ARG, "xfiq_model_get_info: NULL argument");
+    memset(info, 0, sizeof *info);
+    info->input_width = m->card.width;
+    info->input_height = m->card.height;
+    info->input_channels = m->card.channels;
+    info->embedding_dim = (int)m->g.values[m->g.output].numel;
+    info->channel_order = m->card.order;
+    memcpy(info->mean, m->card.mean, sizeof info->mean);
+    memcpy(info->scale, m->card.scale, sizeof info->scale);
+    info->num_params = xfiq_graph_num_params(&m->g);
+    info->macs_per_image = xfiq_graph_macs(&m->g);
+    info->name = m->card.name;
+    info->family = m->card.family;
+    info->embedding_layer = m->card.embedding_layer;
+    return XFIQ_OK;
+}
+
+xfiq_status xfiq_model_reserve(xfiq_model_t m, int n)
+{
+    if (n <= m->plan.batch)
+        return XFIQ_OK;
+    const xfiq_backend_ops *ops = m->be->ops;
+    if (m->block)
+        ops->mem_free(m->be->ctx, m->block);
+    m->block = NULL;
+    free(m->staging);
+    m->staging = NULL;
+    xfiq_plan_free(&m->plan);
+    XFIQ_TRY(xfiq_plan_build(&m->plan, &m->g, ops, n, m->be->num_threads));
+    xfiq_status st = ops->mem_alloc(m->be->ctx, m->plan.total_bytes, (void **)&m->block);
+    if (st == XFIQ_OK && ops->kind != XFIQ_BACKEND_CPU) {
+        m->staging = malloc((size_t)m->g.values[m->g.input].numel * (size_t)n * sizeof(float));
+        if (!m->staging)
+            st = xfiq_error(XFIQ_ERR_NOMEM, "out of memory for the input staging buffer");
+    }
+    if (st != XFIQ_OK) {
+        xfiq_plan_free(&m->plan);
+        return st;
+    }
+    return XFIQ_OK;
+}
+
+float *xfiq_model_input_host(xfiq_model_t m)
+{
+    return m->staging ? m->staging : (float *)(m->block + m->plan.offsets[m->g.input]);
+}
+
+xfiq_status xfiq_model_run(xfiq_model_t m, int n)
+{
+    const xfiq_backend_ops *ops = m->be->ops;
+    if (n > m->plan.batch)
+        return xfiq_error(XFIQ_ERR_INTERNAL, "xfiq_model_run: %d images but the plan holds %d", n, m->plan.batch);
+    xfiq_exec ex = {
+        .arena = m->block,
+        .offsets = m->plan.offsets,
+        .params = m->params,
+        .workspace = (float *)(m->block + m->plan.workspace_offset),
+        .workspace_bytes = m->plan.workspace_bytes,
+        .batch = n,
+        .num_threads = m->be->num_threads,
+        .stream = ops->stream(m->be->ctx),
+    };
+    if (m->staging)
+        XFIQ_TRY(ops->upload(m->be->ctx, xfiq_exec_value(&ex, m->g.input), m->staging,
+                             (size_t)m->g.values[m->g.input].numel * (size_t)n * sizeof(float)));
+    for (int i = 0; i < m->g.n_nodes; i++) {
+        const xfiq_node *nd = &m->g.nodes[i];
+        xfiq_status st = ops->fwd[nd->op](&ex, &m->g, nd);
+        if (st != XFIQ_OK)
+            return xfiq_error_prefix(st, "%s: node '%s'", m->path, nd->name);
+    }
+    return ops->sync(m->be->ctx);
+}
+
+void xfiq_model_preprocess(const xfiq_card *card, const uint8_t *rgb, int n, float *out)
+{
+    int64_t hw = (int64_t)card->width * card->height;
+    for (int i = 0; i < n; i++) {
+        const uint8_t *src = rgb + (size_t)i * (size_t)hw * 3;
+        float *dst = out + (size_t)i * (size_t)hw * (size_t)card->channels;
+        if (card->order == XFIQ_ORDER_GREY) {
+            for (int64_t p = 0; p < hw; p++) {
+                /* ITU-R BT.601 luma, rounded to 8 bits as an image decoder would. */
+                int y = (299 * src[3 * p] + 587 * src[3 * p + 1] + 114 * src[3 * p + 2] + 500) / 1000;
+                dst[p] = xfiq_preprocess((unsigned char)y, card->mean[0], card->scale[0]);
+            }
+            continue;
+        }
+        for (int c = 0; c < 3; c++) {
+            int sc = card->order == XFIQ_ORDER_BGR ? 2 - c : c;
+            for (int64_t p = 0; p < hw; p++)
+                dst[c * hw + p] = xfiq_preprocess(src[3 * p + sc], card->mean[c], card->scale[c]);
+        }
+    }
+}
+
+static xfiq_status download_output(xfiq_model_t m, int n, float *dst)
+{
+    const xfiq_backend_ops *ops = m->be->ops;
+    size_t bytes = (size_t)m->g.values[m->g.output].numel * (size_t)n * sizeof(float);
+    return ops->download(m->be->ctx, dst, m->block + m->plan.offsets[m->g.output], bytes);
+}
+
+xfiq_status xfiq_model_forward(xfiq_model_t m, const float *input_nchw, int n, float *embeddings)
+{
+    if (!m || !input_nchw || !embeddings || n < 1)
+        return xfiq_error(XFIQ_ERR_ARG, "xfiq_model_forward: NULL argument or n < 1");
+    int64_t in_numel = m->g.values[m->g.input].numel, d = m->g.values[m->g.output].numel;
+    for (int s = 0; s < n; s += XFIQ_MAX_CHUNK) {
+        int k = n - s < XFIQ_MAX_CHUNK ? n - s : XFIQ_MAX_CHUNK;
+        XFIQ_TRY(xfiq_model_reserve(m, k));
+        memcpy(xfiq_model_input_host(m), input_nchw + (size_t)s * (size_t)in_numel,
+               (size_t)k * (size_t)in_numel * sizeof(float));
+        XFIQ_TRY(xfiq_model_run(m, k));
+        XFIQ_TRY(download_output(m, k, embeddings + (size_t)s * (size_t)d));
+    }
+    return XFIQ_OK;
+}
+
+xfiq_status xfiq_model_embed(xfiq_model_t m, const uint8_t *pixels, int n, float *embeddings, float *magnitudes)
+{
+    if (!m || !pixels || !embeddings || n < 1)
+        return xfiq_error(XFIQ_ERR_ARG, "xfiq_model_embed: NULL argument or n < 1");
+    int64_t d = m->g.values[m->g.output].numel;
+    size_t img_bytes = (size_t)m->card.width * (size_t)m->card.height * 3;
+    for (int s = 0; s < n; s += XFIQ_MAX_CHUNK) {
+        int k = n - s < XFIQ_MAX_CHUNK ? n - s : XFIQ_MAX_CHUNK;
+        XFIQ_TRY(xfiq_model_reserve(m, k));
+        xfiq_model_preprocess(&m->card, pixels + (size_t)s * img_bytes, k, xfiq_model_input_host(m));
+        XFIQ_TRY(xfiq_model_run(m, k));
+        XFIQ_TRY(download_output(m, k, embeddings + (size_t)s * (size_t)d));
+    }
+    if (magnitudes)
+        for (int i = 0; i < n; i++) {
+            double ss = 0;
+            for (int64_t j = 0; j < d; j++)
+                ss += (double)embeddings[(size_t)i * (size_t)d + (size_t)j] * embeddings[(size_t)i * (size_t)d + (size_t)j];
+            magnitudes[i] = (float)sqrt(ss);
+        }
+    return XFIQ_OK;
+}

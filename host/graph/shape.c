@@ -1,0 +1,301 @@
+/* shape.c - shape inference over the sorted graph (batch 1; every activation
+ * scales with the batch in dim 0) and resolution of constant operands into
+ * scalar / per-channel / full broadcast forms. Errors name the node. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/status.h"
+#include "graph/graph.h"
+
+static int64_t prod(const int64_t *d, int n)
+{
+    int64_t p = 1;
+    for (int i = 0; i < n; i++)
+        p *= d[i];
+    return p;
+}
+
+static void set_shape(xfiq_value *v, int ndim, const int64_t *dims)
+{
+    v->ndim = ndim;
+    memcpy(v->dims, dims, (size_t)ndim * sizeof *dims);
+    v->dims[0] = 1;
+    v->numel = prod(dims + 1, ndim - 1);
+}
+
+static void shape_str(const xfiq_value *v, char *buf, size_t n)
+{
+    size_t k = 0;
+    k += (size_t)snprintf(buf + k, n - k, "[N");
+    for (int i = 1; i < v->ndim && k < n; i++)
+        k += (size_t)snprintf(buf + k, n - k, ",%lld", (long long)v->dims[i]);
+    if (k < n)
+        snprintf(buf + k, n - k, "]");
+}
+
+enum { BCAST_SCALAR, BCAST_CHANNEL, BCAST_FULL, BCAST_BAD };
+
+/* How a constant of shape kshape broadcasts against activation x (ONNX multidirectional rules). */
+static int classify_broadcast(const xfiq_node *nd, const xfiq_value *x)
+{
+    int kn = nd->kndim;
+    int64_t knumel = prod(nd->kshape, kn);
+    if (knumel == 1)
+        return BCAST_SCALAR;
+    if (kn > x->ndim)
+        return BCAST_BAD;
+    int off = x->ndim - kn; /* kshape[i] aligns with x->dims[i + off] */
+    int channel_only = x->ndim >= 2, full = 1;
+    for (int i = 0; i < kn; i++) {
+        int axis = i + off;
+        int64_t kd = nd->kshape[i], xd = x->dims[axis];
+        if (axis == 0 && kd != 1)
+            return BCAST_BAD; /* a constant may not span the batch */
+        if (kd != 1 && kd != xd)
+            full = 0;
+        if (axis == 1 ? kd != xd : kd != 1)
+            channel_only = 0;
+    }
+    if (channel_only)
+        return BCAST_CHANNEL;
+    return full ? BCAST_FULL : BCAST_BAD;
+}
+
+/* Expands constant k (kshape) to one sample's full shape of x into a new param block. */
+static int64_t expand_constant(xfiq_graph *g, const xfiq_node *nd, const xfiq_value *x)
+{
+    int64_t n = x->numel;
+    int64_t off = xfiq_graph_add_params(g, NULL, n);
+    if (off < 0)
+        return -1;
+    int nd_x = x->ndim, kn = nd->kndim, shift = nd_x - kn;
+    const float *k = g->params + nd->w;
+    float *dst = g->params + off;
+    int64_t idx[XFIQ_MAX_DIMS] = {0};
+    for (int64_t e = 0; e < n; e++) {
+        int64_t r = e;
+        for (int a = nd_x - 1; a >= 1; a--) {
+            idx[a] = r % x->dims[a];
+            r /= x->dims[a];
+        }
+        int64_t ko = 0;
+        for (int i = 0; i < kn; i++) {
+            int a = i + shift;
+            int64_t ki = nd->kshape[i] == 1 ? 0 : idx[a];
+            ko = ko * nd->kshape[i] + ki;
+        }
+        dst[e] = k[ko];
+    }
+    return off;
+}
+
+/* Turns a scalar / per-channel BINCONST into an AFFINE node (y = x*s + t). */
+static xfiq_status binconst_to_affine(xfiq_graph *g, xfiq_node *nd, int c, int scalar)
+{
+    int64_t soff = xfiq_graph_add_params(g, NULL, c), toff = xfiq_graph_add_params(g, NULL, c);
+    if (soff < 0 || toff < 0)
+        return xfiq_error(XFIQ_ERR_NOMEM, "out of memory resolving node '%s'", nd->name);
+    float *s = g->params + soff, *t = g->params + toff;
+    const float *k = g->params + nd->w;
+    for (int i = 0; i < c; i++) {
+        float kv = k[scalar ? 0 : i];
+        switch (nd->bin) {
+        case XFIQ_BIN_ADD: s[i] = 1.0f; t[i] = kv; break;
+        case XFIQ_BIN_SUB:
+            s[i] = nd->const_first ? -1.0f : 1.0f;
+            t[i] = nd->const_first ? kv : -kv;
+            break;
+        case XFIQ_BIN_MUL: s[i] = kv; t[i] = 0.0f; break;
+        default: s[i] = 1.0f / kv; t[i] = 0.0f; break;
+        }
+    }
+    nd->op = XFIQ_OP_AFFINE;
+    nd->w = soff;
+    nd->b = toff;
+    nd->channels = c;
+    return XFIQ_OK;
+}
+
+static xfiq_status infer_conv(xfiq_graph *g, xfiq_node *nd, const xfiq_value *x, xfiq_value *y)
+{
+    xfiq_conv_desc *d = &nd->d.conv;
+    char s[128];
+    shape_str(x, s, sizeof s);
+    if (x->ndim != 4)
+        return xfiq_error(XFIQ_ERR_SHAPE, "Conv node '%s': input '%s' is %s, expected 4-D NCHW", nd->name, x->name, s);
+    if (x->dims[1] != d->cin)
+        return xfiq_error(XFIQ_ERR_SHAPE, "Conv node '%s': input '%s' has %lld channels, weights expect %d",
+                          nd->name, x->name, (long long)x->dims[1], d->cin);
+    d->ih = (int)x->dims[2];
+    d->iw = (int)x->dims[3];
+    if (nd->auto_pad == 1 || nd->auto_pad == 2) {
+        int oh = (d->ih + d->sh - 1) / d->sh, ow = (d->iw + d->sw - 1) / d->sw;
+        int ph = (oh - 1) * d->sh + d->dh * (d->kh - 1) + 1 - d->ih;
+        int pw = (ow - 1) * d->sw + d->dw * (d->kw - 1) + 1 - d->iw;
+        ph = ph < 0 ? 0 : ph;
+        pw = pw < 0 ? 0 : pw;
+        int small_h = ph / 2, small_w = pw / 2;
+        d->pad_t = nd->auto_pad == 1 ? small_h : ph - small_h;
+        d->pad_b = ph - d->pad_t;
+        d->pad_l = nd->auto_pad == 1 ? small_w : pw - small_w;
+        d->pad_r = pw - d->pad_l;
+    } else if (nd->auto_pad == 3) {
+        d->pad_t = d->pad_b = d->pad_l = d->pad_r = 0;
+    }
+    int eh = d->ih + d->pad_t + d->pad_b - d->dh * (d->kh - 1) - 1;
+    int ew = d->iw + d->pad_l + d->pad_r - d->dw * (d->kw - 1) - 1;
+    if (eh < 0 || ew < 0)
+        return xfiq_error(XFIQ_ERR_SHAPE, "Conv node '%s': kernel %dx%d does not fit input %s", nd->name, d->kh,
+                          d->kw, s);
+    d->oh = eh / d->sh + 1;
+    d->ow = ew / d->sw + 1;
+    int64_t dims[4] = {1, d->cout, d->oh, d->ow};
+    set_shape(y, 4, dims);
+    (void)g;
+    return XFIQ_OK;
+}
+
+static xfiq_status infer_view(xfiq_node *nd, const xfiq_value *x, xfiq_value *y)
+{
+    char s[128];
+    shape_str(x, s, sizeof s);
+    if (nd->view_ndim == 0) {
+        set_shape(y, x->ndim, x->dims);
+        return XFIQ_OK;
+    }
+    if (nd->view_ndim < 0) { /* Flatten(axis) */
+        int axis = -nd->view_ndim;
+        if (axis != 1)
+            return xfiq_error(XFIQ_ERR_UNSUPPORTED, "Flatten node '%s': axis %d would mix the batch into features "
+                              "(only axis 1 is supported)", nd->name, axis == 1000 ? 0 : axis);
+        int64_t dims[2] = {1, x->numel};
+        set_shape(y, 2, dims);
+        return XFIQ_OK;
+    }
+    /* Reshape: 0 copies the input dim, -1 is inferred; evaluated at batch 1. */
+    int n = nd->view_ndim, minus = -1;
+    int64_t dims[XFIQ_MAX_DIMS], known = 1;
+    for (int i = 0; i < n; i++) {
+        int64_t t = nd->view_dims[i];
+        if (t == 0) {
+            if (i >= x->ndim)
+                return xfiq_error(XFIQ_ERR_SHAPE, "Reshape node '%s': 0 at position %d but input is %s", nd->name, i, s);
+            t = x->dims[i];
+        }
+        if (t == -1) {
+            if (minus >= 0)
+                return xfiq_error(XFIQ_ERR_SHAPE, "Reshape node '%s': more than one -1 in the target shape", nd->name);
+            minus = i;
+            dims[i] = 1;
+            continue;
+        }
+        if (t < 0)
+            return xfiq_error(XFIQ_ERR_SHAPE, "Reshape node '%s': negative dimension %lld", nd->name, (long long)t);
+        dims[i] = t;
+        known *= t;
+    }
+    if (minus >= 0) {
+        if (known == 0 || x->numel % known)
+            return xfiq_error(XFIQ_ERR_SHAPE, "Reshape node '%s': cannot infer -1 from input %s", nd->name, s);
+        dims[minus] = x->numel / known;
+        known *= dims[minus];
+    }
+    if (known != x->numel || dims[0] != 1)
+        return xfiq_error(XFIQ_ERR_SHAPE, "Reshape node '%s': target shape does not keep the batch in dim 0 "
+                          "for input %s", nd->name, s);
+    set_shape(y, n, dims);
+    return XFIQ_OK;
+}
+
+xfiq_status xfiq_graph_shape_infer(xfiq_graph *g)
+{
+    for (int i = 0; i < g->n_nodes; i++) {
+        xfiq_node *nd = &g->nodes[i];
+        const xfiq_value *x = &g->values[nd->in[0]];
+        xfiq_value *y = &g->values[nd->out];
+        char s[128];
+        shape_str(x, s, sizeof s);
+        switch (nd->op) {
+        case XFIQ_OP_CONV:
+            XFIQ_TRY(infer_conv(g, nd, x, y));
+            break;
+        case XFIQ_OP_GEMM:
+            if (x->ndim != 2 || x->dims[1] != nd->d.gemm.k)
+                return xfiq_error(XFIQ_ERR_SHAPE, "%s node '%s': input %s, expected [N,%d]", nd->onnx_op, nd->name, s,
+                                  nd->d.gemm.k);
+            {
+                int64_t dims[2] = {1, nd->d.gemm.m};
+                set_shape(y, 2, dims);
+            }
+            break;
+        case XFIQ_OP_GAP:
+            if (x->ndim < 3)
+                return xfiq_error(XFIQ_ERR_SHAPE, "GlobalAveragePool node '%s': input %s has no spatial dims", nd->name, s);
+            {
+                int64_t dims[XFIQ_MAX_DIMS];
+                for (int a = 0; a < x->ndim; a++)
+                    dims[a] = a < 2 ? x->dims[a] : 1;
+                set_shape(y, x->ndim, dims);
+            }
+            break;
+        case XFIQ_OP_BINARY: {
+            const xfiq_value *x2 = &g->values[nd->in[1]];
+            if (x2->ndim != x->ndim || memcmp(x->dims, x2->dims, (size_t)x->ndim * sizeof x->dims[0]) != 0) {
+                char s2[128];
+                shape_str(x2, s2, sizeof s2);
+                return xfiq_error(XFIQ_ERR_SHAPE, "%s node '%s': inputs %s and %s differ (broadcasting between "
+                                  "activations is not supported)", nd->onnx_op, nd->name, s, s2);
+            }
+            set_shape(y, x->ndim, x->dims);
+            break;
+        }
+        case XFIQ_OP_AFFINE:
+            if (x->ndim < 2 || x->dims[1] != nd->channels)
+                return xfiq_error(XFIQ_ERR_SHAPE, "%s node '%s': input %s, expected %d channels", nd->onnx_op, nd->name,
+                                  s, nd->channels);
+            set_shape(y, x->ndim, x->dims);
+            break;
+        case XFIQ_OP_PRELU:
+        case XFIQ_OP_BINCONST: {
+            set_shape(y, x->ndim, x->dims);
+            if (nd->channels != 0) { /* resolved by an earlier finalize */
+                if (nd->channels > 0 && (x->ndim < 2 || x->dims[1] != nd->channels))
+                    return xfiq_error(XFIQ_ERR_SHAPE, "node '%s': channel count changed", nd->name);
+                break;
+            }
+            int kind = classify_broadcast(nd, x);
+            if (kind == BCAST_BAD)
+                return xfiq_error(XFIQ_ERR_SHAPE, "%s node '%s': constant of %d dims does not broadcast to input %s",
+                                  nd->onnx_op, nd->name, nd->kndim, s);
+            int c = x->ndim >= 2 ? (int)x->dims[1] : 1;
+            if (nd->op == XFIQ_OP_PRELU) {
+                if (kind == BCAST_FULL)
+                    return xfiq_error(XFIQ_ERR_UNSUPPORTED, "PRelu node '%s': slope must be scalar or per channel "
+                                      "for input %s", nd->name, s);
+                nd->slope = nd->w;
+                nd->w = -1;
+                nd->slope_per_channel = kind == BCAST_CHANNEL;
+                nd->channels = c;
+            } else if (kind != BCAST_FULL && !(nd->const_first && nd->bin == XFIQ_BIN_DIV)) {
+                XFIQ_TRY(binconst_to_affine(g, nd, c, kind == BCAST_SCALAR));
+            } else {
+                int64_t off = expand_constant(g, nd, x);
+                if (off < 0)
+                    return xfiq_error(XFIQ_ERR_NOMEM, "out of memory expanding the constant of node '%s'", nd->name);
+                nd->w = off;
+                nd->channels = -1;
+            }
+            break;
+        }
+        case XFIQ_OP_RELU:
+            set_shape(y, x->ndim, x->dims);
+            break;
+        case XFIQ_OP_VIEW:
+            XFIQ_TRY(infer_view(nd, x, y));
+            break;
+        default:
+            return xfiq_error(XFIQ_ERR_INTERNAL, "node '%s': unknown op %d", nd->name, (int)nd->op);
+        }
+    }
+    return XFIQ_OK;
+}

@@ -1,0 +1,19 @@
+/* image_internal.h - helpers shared by the image files (not public). */
+#ifndef XFIQ_IMAGE_INTERNAL_H
+#define XFIQ_IMAGE_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "xfiq_image.h"
+
+/* Container-level completeness checks, run before decoding because stb_image
+ * silently pads a cut-off JPEG with grey and reports a cut-off PNG as an
+ * "unknown chunk". Return XFIQ_OK or XFIQ_ERR_FORMAT naming name. */
+xfiq_status xfiq_jpeg_check_complete(const uint8_t *b, size_t len, const char *name);
+xfiq_status xfiq_png_check_complete(const uint8_t *b, size_t len, const char *name);
+
+/* Copies a grey plane into RGB (each value three times). */
+void xfiq_grey_to_rgb(const uint8_t *grey, size_t npixels, uint8_t *rgb);
+
+#endif

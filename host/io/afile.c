@@ -1,0 +1,124 @@
+/* afile.c - atomic file output (temporary file in the same folder + rename). */
+#define _POSIX_C_SOURCE 200809L
+#include "io/afile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/status.h"
+
+static atomic_uint g_counter;
+
+static void afile_release(xfiq_afile *af)
+{
+    free(af->path);
+    free(af->tmp);
+    af->fp = NULL;
+    af->path = NULL;
+    af->tmp = NULL;
+}
+
+xfiq_status xfiq_afile_open(xfiq_afile *af, const char *path)
+{
+    memset(af, 0, sizeof *af);
+    if (!path || !*path)
+        return xfiq_error(XFIQ_ERR_ARG, "xfiq_afile_open: empty output path");
+    size_t n = strlen(path);
+    if (path[n - 1] == '/')
+        return xfiq_error(XFIQ_ERR_ARG, "%s: output path names a folder", path);
+    af->path = strdup(path);
+    af->tmp = malloc(n + 48);
+    if (!af->path || !af->tmp) {
+        afile_release(af);
+        return xfiq_error(XFIQ_ERR_NOMEM, "%s: out of memory", path);
+    }
+    /* O_EXCL on a fresh name instead of mkstemp: mkstemp forces mode 0600,
+     * and the umask can only be read by changing it (not thread-safe). */
+    int fd = -1;
+    for (int attempt = 0; attempt < 100 && fd < 0; attempt++) {
+        unsigned k = atomic_fetch_add(&g_counter, 1u);
+        snprintf(af->tmp, n + 48, "%s.tmp.%ld.%u", path, (long)getpid(), k);
+        fd = open(af->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd < 0 && errno != EEXIST)
+            break;
+    }
+    if (fd < 0) {
+        int e = errno;
+        xfiq_status st = xfiq_error(XFIQ_ERR_IO, "%s: cannot create temporary file %s: %s", path,
+                                    af->tmp, strerror(e));
+        afile_release(af);
+        return st;
+    }
+    af->fp = fdopen(fd, "wb");
+    if (!af->fp) {
+        int e = errno;
+        close(fd);
+        unlink(af->tmp);
+        xfiq_status st = xfiq_error(XFIQ_ERR_IO, "%s: fdopen: %s", path, strerror(e));
+        afile_release(af);
+        return st;
+    }
+    return XFIQ_OK;
+}
+
+xfiq_status xfiq_afile_commit(xfiq_afile *af)
+{
+    if (!af || !af->fp)
+        return xfiq_error(XFIQ_ERR_ARG, "xfiq_afile_commit: file is not open");
+    int bad = ferror(af->fp);
+    int e = bad ? EIO : 0;
+    if (!bad && fflush(af->fp) != 0) {
+        bad = 1;
+        e = errno;
+    }
+    /* Without fsync a crash after rename can leave an empty file under the
+     * final name on some file systems. */
+    if (!bad && fsync(fileno(af->fp)) != 0 && errno != EINVAL && errno != EROFS) {
+        bad = 1;
+        e = errno;
+    }
+    if (fclose(af->fp) != 0 && !bad) {
+        bad = 1;
+        e = errno;
+    }
+    af->fp = NULL;
+    if (!bad && rename(af->tmp, af->path) != 0) {
+        bad = 1;
+        e = errno;
+    }
+    xfiq_status st = XFIQ_OK;
+    if (bad) {
+        unlink(af->tmp);
+        st = xfiq_error(XFIQ_ERR_IO, "%s: write failed: %s", af->path, strerror(e));
+    }
+    afile_release(af);
+    return st;
+}
+
+void xfiq_afile_abort(xfiq_afile *af)
+{
+    if (!af)
+        return;
+    if (af->fp)
+        fclose(af->fp);
+    if (af->tmp)
+        unlink(af->tmp);
+    afile_release(af);
+}
+
+xfiq_status xfiq_afile_write_all(const char *path, const void *data, size_t len)
+{
+    xfiq_afile af;
+    XFIQ_TRY(xfiq_afile_open(&af, path));
+    if (len && fwrite(data, 1, len, af.fp) != len) {
+        int e = errno;
+        xfiq_afile_abort(&af);
+        return xfiq_error(XFIQ_ERR_IO, "%s: write failed: %s", path, strerror(e));
+    }
+    return xfiq_afile_commit(&af);
+}

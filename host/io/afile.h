@@ -1,0 +1,30 @@
+/* afile.h - atomic file output: write to a temporary file in the target's
+ * folder, then rename over the target, so readers never see a half-written
+ * file and a failed run leaves the previous version in place. */
+#ifndef XFIQ_IO_AFILE_H
+#define XFIQ_IO_AFILE_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "xfiq.h"
+
+typedef struct xfiq_afile {
+    FILE *fp;   /* write here between open and commit/abort */
+    char *path; /* final name */
+    char *tmp;  /* temporary name, same folder */
+} xfiq_afile;
+
+/* Creates "<path>.tmp.<pid>.<n>" (mode 0666 minus umask, like fopen). */
+xfiq_status xfiq_afile_open(xfiq_afile *af, const char *path);
+/* Flushes, syncs, closes and renames onto path. Any write error seen on fp
+ * since open fails the commit, removes the temporary file and leaves path as
+ * it was. af is released either way. */
+xfiq_status xfiq_afile_commit(xfiq_afile *af);
+/* Closes and removes the temporary file; safe on a zeroed or released af. */
+void xfiq_afile_abort(xfiq_afile *af);
+
+/* Whole-buffer convenience: open, write len bytes, commit. */
+xfiq_status xfiq_afile_write_all(const char *path, const void *data, size_t len);
+
+#endif

@@ -1,0 +1,584 @@
+/* onnx_import.c - maps ONNX nodes onto xfiq's ops. Constants (initializers and
+ * Constant nodes) are kept in a side table and become parameters of the nodes
+ * that use them; only activations become graph values. */
+#include "onnx/onnx_import.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/status.h"
+#include "onnx/onnx.pb-c.h"
+
+typedef struct onnx_const {
+    const char *name;
+    int ndim;
+    int64_t dims[XFIQ_MAX_DIMS];
+    int64_t count;
+    float *f;       /* values as float */
+    int64_t *i64;   /* values as int64 (for shapes) */
+} onnx_const;
+
+typedef struct import_ctx {
+    const char *file;
+    xfiq_graph *g;
+    onnx_const *consts;
+    int n_consts, cap_consts;
+} import_ctx;
+
+enum { ONNX_FLOAT = 1, ONNX_INT32 = 6, ONNX_INT64 = 7, ONNX_DOUBLE = 11 };
+
+static xfiq_status fail(import_ctx *c, xfiq_status st, const char *fmt, const char *a, const char *b, const char *d)
+{
+    char msg[768];
+    snprintf(msg, sizeof msg, fmt, a, b, d);
+    return xfiq_error(st, "%s: %s", c->file, msg);
+}
+
+static const onnx_const *find_const(const import_ctx *c, const char *name)
+{
+    if (!name || !*name)
+        return NULL;
+    for (int i = c->n_consts - 1; i >= 0; i--)
+        if (strcmp(c->consts[i].name, name) == 0)
+            return &c->consts[i];
+    return NULL;
+}
+
+static int64_t le_i64(const uint8_t *p) { int64_t v; memcpy(&v, p, 8); return v; }
+static int32_t le_i32(const uint8_t *p) { int32_t v; memcpy(&v, p, 4); return v; }
+static float le_f32(const uint8_t *p) { float v; memcpy(&v, p, 4); return v; }
+static double le_f64(const uint8_t *p) { double v; memcpy(&v, p, 8); return v; }
+
+/* Decodes a TensorProto's data into float and int64 arrays. */
+static xfiq_status add_const(import_ctx *c, const char *name, const Onnx__TensorProto *t)
+{
+    if (t->n_dims > XFIQ_MAX_DIMS)
+        return fail(c, XFIQ_ERR_UNSUPPORTED, "tensor '%s' has more than 6 dims%s%s", name, "", "");
+    if (t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL || t->n_external_data)
+        return fail(c, XFIQ_ERR_UNSUPPORTED, "tensor '%s' keeps its data in an external file (not supported)%s%s",
+                    name, "", "");
+    int64_t count = 1;
+    for (size_t i = 0; i < t->n_dims; i++) {
+        if (t->dims[i] < 0 || (t->dims[i] > 0 && count > ((int64_t)1 << 40) / t->dims[i]))
+            return fail(c, XFIQ_ERR_FORMAT, "tensor '%s' has an invalid dimension%s%s", name, "", "");
+        count *= t->dims[i];
+    }
+    int dt = t->data_type;
+    size_t esize = dt == ONNX_FLOAT || dt == ONNX_INT32 ? 4 : dt == ONNX_INT64 || dt == ONNX_DOUBLE ? 8 : 0;
+    if (!esize) {
+        char dts[16];
+        snprintf(dts, sizeof dts, "%d", dt);
+        return fail(c, XFIQ_ERR_UNSUPPORTED, "tensor '%s' has data type %s (supported: float, double, int32, int64)%s",
+                    name, dts, "");
+    }
+    size_t have;
+    if (t->has_raw_data)
+        have = t->raw_data.len / esize;
+    else if (dt == ONNX_FLOAT)
+        have = t->n_float_data;
+    else if (dt == ONNX_INT32)
+        have = t->n_int32_data;
+    else if (dt == ONNX_INT64)
+        have = t->n_int64_data;
+    else
+        have = t->n_double_data;
+    if ((int64_t)have != count || (t->has_raw_data && t->raw_data.len != (size_t)count * esize))
+        return xfiq_error(XFIQ_ERR_FORMAT, "%s: tensor '%s' holds %zu values but its dims need %lld (truncated file?)",
+                          c->file, name, have, (long long)count);
+    if (c->n_consts == c->cap_consts) {
+        int cap = c->cap_consts ? 2 * c->cap_consts : 256;
+        onnx_const *p = realloc(c->consts, (size_t)cap * sizeof *p);
+        if (!p)
+            return xfiq_error(XFIQ_ERR_NOMEM, "%s: out of memory", c->file);
+        c->consts = p;
+        c->cap_consts = cap;
+    }
+    onnx_const *k = &c->consts[c->n_consts];
+    memset(k, 0, sizeof *k);
+    k->name = name;
+    k->ndim = (int)t->n_dims;
+    for (size_t i = 0; i < t->n_dims; i++)
+        k->dims[i] = t->dims[i];
+    k->count = count;
+    k->f = malloc((size_t)(count ? count : 1) * sizeof(float));
+    k->i64 = malloc((size_t)(count ? count : 1) * sizeof(int64_t));
+    if (!k->f || !k->i64) {
+        free(k->f);
+        free(k->i64);
+        return xfiq_error(XFIQ_ERR_NOMEM, "%s: out of memory for tensor '%s'", c->file, name);
+    }
+    const uint8_t *raw = t->has_raw_data ? t->raw_data.data : NULL;
+    for (int64_t i = 0; i < count; i++) {
+        double v;
+        switch (dt) {
+        case ONNX_FLOAT: v = raw ? le_f32(raw + 4 * i) : t->float_data[i]; break;
+        case ONNX_INT32: v = raw ? le_i32(raw + 4 * i) : t->int32_data[i]; break;
+        case ONNX_INT64: v = (double)(raw ? le_i64(raw + 8 * i) : t->int64_data[i]); break;
+        default: v = raw ? le_f64(raw + 8 * i) : t->double_data[i]; break;
+        }
+        k->f[i] = (float)v;
+        k->i64[i] = dt == ONNX_INT64 ? (raw ? le_i64(raw + 8 * i) : t->int64_data[i]) : (int64_t)v;
+    }
+    c->n_consts++;
+    return XFIQ_OK;
+}
+
+static const Onnx__AttributeProto *attr(const Onnx__NodeProto *n, const char *name)
+{
+    for (size_t i = 0; i < n->n_attribute; i++)
+        if (n->attribute[i]->name && strcmp(n->attribute[i]->name, name) == 0)
+            return n->attribute[i];
+    return NULL;
+}
+
+static int64_t attr_int(const Onnx__NodeProto *n, const char *name, int64_t dflt)
+{
+    const Onnx__AttributeProto *a = attr(n, name);
+    return a ? a->i : dflt;
+}
+
+static float attr_float(const Onnx__NodeProto *n, const char *name, float dflt)
+{
+    const Onnx__AttributeProto *a = attr(n, name);
+    return a ? a->f : dflt;
+}
+
+static const char *node_label(const Onnx__NodeProto *n)
+{
+    return n->name && *n->name ? n->name : (n->n_output ? n->output[0] : "?");
+}
+
+/* Activation value for an input name (creates nothing: must exist). */
+static int act_input(import_ctx *c, const Onnx__NodeProto *n, size_t k, int *out)
+{
+    if (k >= n->n_input || !n->input[k] || !*n->input[k]) {
+        fail(c, XFIQ_ERR_FORMAT, "%s node '%s' lacks input %s", n->op_type, node_label(n),
+             k == 0 ? "0" : k == 1 ? "1" : "2");
+        return -1;
+    }
+    int v = xfiq_graph_find_value(c->g, n->input[k]);
+    if (v < 0) {
+        fail(c, XFIQ_ERR_FORMAT, "%s node '%s' reads '%s', which is neither a graph input, a node output "
+             "nor a constant", n->op_type, node_label(n), n->input[k]);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static xfiq_status new_node(import_ctx *c, const Onnx__NodeProto *n, xfiq_op op, xfiq_node **out)
+{
+    if (n->n_output < 1 || !n->output[0] || !*n->output[0])
+        return fail(c, XFIQ_ERR_FORMAT, "%s node '%s' has no output%s", n->op_type, node_label(n), "");
+    int v = xfiq_graph_add_value(c->g, n->output[0]);
+    int id = xfiq_graph_add_node(c->g, op, node_label(n), n->op_type);
+    if (v < 0 || id < 0)
+        return xfiq_error(XFIQ_ERR_NOMEM, "%s: out of memory", c->file);
+    xfiq_node *nd = &c->g->nodes[id];
+    nd->out = v;
+    *out = nd;
+    return XFIQ_OK;
+}
+
+static xfiq_status params_from(import_ctx *c, const onnx_const *k, int64_t *off)
+{
+    *off = xfiq_graph_add_params(c->g, k->f, k->count);
+    return *off < 0 ? xfiq_error(XFIQ_ERR_NOMEM, "%s: out of memory", c->file) : XFIQ_OK;
+}
+
+static xfiq_status need_const(import_ctx *c, const Onnx__NodeProto *n, size_t k, const onnx_const **out)
+{
+    const onnx_const *kc = k < n->n_input ? find_const(c, n->input[k]) : NULL;
+    if (!kc)
+        return fail(c, XFIQ_ERR_UNSUPPORTED, "%s node '%s': input '%s' must be a constant (initializer)", n->op_type,
+                    node_label(n), k < n->n_input ? n->input[k] : "(missing)");
+    *out = kc;
+    return XFIQ_OK;
+}
+
+static xfiq_status import_conv(import_ctx *c, const Onnx__NodeProto *n)
+{
+    int x;
+    const onnx_const *w, *b = NULL;
+    if (act_input(c, n, 0, &x))
+        return XFIQ_ERR_FORMAT;
+    XFIQ_TRY(need_const(c, n, 1, &w));
+    if (n->n_input > 2 && *n->input[2])
+        XFIQ_TRY(need_const(c, n, 2, &b));
+    if (w->ndim != 4)
+        return fail(c, XFIQ_ERR_UNSUPPORTED, "Conv node '%s': only 2-D convolutions are supported (weight '%s')%s",
+                    node_label(n), w->name, "");
+    xfiq_node *nd;
+    XFIQ_TRY(new_node(c, n, XFIQ_OP_CONV, &nd));
+    xfiq_conv_desc *d = &nd->d.conv;
+    nd->in[0] = x;
+    d->group = (int)attr_int(n, "group", 1);
+    d->cout = (int)w->dims[0];
+    d->cin = (int)w->dims[1] * d->group;
+    d->kh = (int)w->dims[2];
+    d->kw = (int)w->dims[3];
+    d->sh = d->sw = d->dh = d->dw = 1;
+    const Onnx__AttributeProto *a;
+    if ((a = attr(n, "kernel_shape")) && (a->n_ints != 2 || a->ints[0] != d->kh || a->ints[1] != d->kw))
+        return fail(c, XFIQ_ERR_FORMAT, "Conv node '%s': kernel_shape disagrees with weight '%s'%s", node_label(n),
+                    w->name, "");
+    if ((a = attr(n, "strides"))) {
+        if (a->n_ints != 2)
+            return fail(c, XFIQ_ERR_FORMAT, "Conv node '%s': strides needs 2 values%s%s", node_label(n), "", "");
+        d->sh = (int)a->ints[0];
+        d->sw = (int)a->ints[1];
+    }
+    if ((a = attr(n, "dilations"))) {
+        if (a->n_ints != 2)
+            return fail(c, XFIQ_ERR_FORMAT, "Conv node '%s': dilations needs 2 values%s%s", node_label(n), "", "");
+        d->dh = (int)a->ints[0];
+        d->dw = (int)a->ints[1];
+    }
+    if ((a = attr(n, "pads"))) {
+        if (a->n_ints != 4)
+            return fail(c, XFIQ_ERR_FORMAT, "Conv node '%s': pads needs 4 values%s%s", node_label(n), "", "");
+        d->pad_t = (int)a->ints[0];
+        d->pad_l = (int)a->ints[1];
+        d->pad_b = (int)a->ints[2];
+        d->pad_r = (int)a->ints[3];
+    }
+    if ((a = attr(n, "auto_pad")) && a->has_s && a->s.len) {
+        char ap[32] = {0};
+        memcpy(ap, a->s.data, a->s.len < 31 ? a->s.len : 31);
+        nd->auto_pad = !strcmp(ap, "SAME_UPPER") ? 1 : !strcmp(ap, "SAME_LOWER") ? 2 : !strcmp(ap, "VALID") ? 3
+                     : !strcmp(ap, "NOTSET") ? 0 : -1;
+        if (nd->auto_pad < 0)
+            return fail(c, XFIQ_ERR_UNSUPPORTED, "Conv node '%s': auto_pad '%s'%s", node_label(n), ap, "");
+    }
+    if (d->group < 1 || d->cout % d->group || d->sh < 1 || d->sw < 1 || d->dh < 1 || d->dw < 1 || d->pad_t < 0 ||
+        d->pad_l < 0 || d->pad_b < 0 || d->pad_r < 0)
+        return fail(c, XFIQ_ERR_FORMAT, "Conv node '%s': invalid group/stride/dilation/pads%s%s", node_label(n), "", "");
+    XFIQ_TRY(params_from(c, w, &nd->w));
+    if (b) {
+        if (b->count != d->cout)
+            return fail(c, XFIQ_ERR_FORMAT, "Conv node '%s': bias '%s' does not have cout values%s", node_label(n),
+                        b->name, "");
+        XFIQ_TRY(params_from(c, b, &nd->b));
+    } else {
+        nd->b = xfiq_graph_add_params(c->g, NULL, d->cout); /* zero bias: BN folding writes into it */
+        if (nd->b < 0)
+            return xfiq_error(XFIQ_ERR_NOMEM, "%s: out of memory", c->file);
+    }
+    return XFIQ_OK;
+}
+
+static xfiq_status import_bn(import_ctx *c, const Onnx__NodeProto *n)
+{
+    int x;
+    const onnx_const *k[4];
+    if (act_input(c, n, 0, &x))
+        return XFIQ_ERR_FORMAT;
+    for (int i = 0; i < 4; i++)
+        XFIQ_TRY(need_const(c, n, (size_t)i + 1, &k[i]));
+    int64_t ch = k[0]->count;
+    for (int i = 1; i < 4; i++)
+        if (k[i]->count != ch)
+            return fail(c, XFIQ_ERR_FORMAT, "BatchNormalization node '%s': scale/bias/mean/var sizes differ%s%s",
+                        node_label(n), "", "");
+    if (attr_int(n, "training_mode", 0))
+        return fail(c, XFIQ_ERR_UNSUPPORTED, "BatchNormalization node '%s' is in training mode%s%s", node_label(n), "", "");
+    float eps = attr_float(n, "epsilon", 1e-5f);
+    xfiq_node *nd;
+    XFIQ_TRY(new_node(c, n, XFIQ_OP_AFFINE, &nd));
+    nd->in[0] = x;
+    nd->channels = (int)ch;
+    int64_t soff = xfiq_graph_add_params(c->g, NULL, ch), toff = xfiq_graph_add_params(c->g, NULL, ch);
+    if (soff < 0 || toff < 0)
+        return xfiq_error(XFIQ_ERR_NOMEM, "%s: out of memory", c->file);
+    for (int64_t i = 0; i < ch; i++) {
+        /* In double so that the folded scale/shift round once. */
+        double s = (double)k[0]->f[i] / sqrt((double)k[3]->f[i] + (double)eps);
+        c->g->params[soff + i] = (float)s;
+        c->g->params[toff + i] = (float)((double)k[1]->f[i] - (double)k[2]->f[i] * s);
+    }
+    nd->w = soff;
+    nd->b = toff;
+    return XFIQ_OK;
+}
+
+static xfiq_status import_gemm(import_ctx *c, const Onnx__NodeProto *n, int is_matmul)
+{
+    int x;
+    const onnx_const *w, *b = NULL;
+    if (act_input(c, n, 0, &x))
+        return XFIQ_ERR_FORMAT;
+    XFIQ_TRY(need_const(c, n, 1, &w));
+    if (!is_matmul && n->n_input > 2 && *n->input[2])
+        XFIQ_TRY(need_const(c, n, 2, &b));
+    if (w->ndim != 2)
+        return fail(c, XFIQ_ERR_UNSUPPORTED, "%s node '%s': weight '%s' must be 2-D", n->op_type, node_label(n), w->name);
+    if (!is_matmul && attr_int(n, "transA", 0))
+        return fail(c, XFIQ_ERR_UNSUPPORTED, "Gemm node '%s': transA=1 would transpose the batch%s%s", node_label(n), "", "");
+    int transb = is_matmul ? 0 : (int)attr_int(n, "transB", 0);
+    float alpha = is_matmul ? 1.0f : attr_float(n, "alpha", 1.0f), beta = is_matmul ? 1.0f : attr_float(n, "beta", 1.0f);
+    int k = (int)(transb ? w->dims[1] : w->dims[0]), m = (int)(transb ? w->dims[0] : w->dims[1]);
+    xfiq_node *nd;
+    XFIQ_TRY(new_node(c, n, XFIQ_OP_GEMM, &nd));
+    nd->in[0] = x;
+    nd->d.gemm.k = k;
+    nd->d.gemm.m = m;
+    int64_t woff = xfiq_graph_add_params(c->g, NULL, (int64_t)k * m), boff = xfiq_graph_add_params(c->g, NULL, m);
+    if (woff < 0 || boff < 0)
+        return xfiq_error(XFIQ_ERR_NOMEM, "%s: out of memory", c->file);
+    float *W = c->g->params + woff, *B = c->g->params + boff;
+    for (int i = 0; i < m; i++) /* store as (m, k) row-major */
+        for (int j = 0; j < k; j++)
+            W[(int64_t)i * k + j] = alpha * (transb ? w->f[(int64_t)i * k + j] : w->f[(int64_t)j * m + i]);
+    if (b) {
+        if (b->count != m && b->count != 1)
+            return fail(c, XFIQ_ERR_UNSUPPORTED, "Gemm node '%s': bias '%s' must have 1 or N values%s", node_label(n),
+                        b->name, "");
+        for (int i = 0; i < m; i++)
+            B[i] = beta * b->f[b->count == 1 ? 0 : i];
+    }
+    nd->w = woff;
+    nd->b = boff;
+    return XFIQ_OK;
+}
+
+/* Add/Sub/Mul/Div: activation-activation, activation-constant or constant-activation. */
+static xfiq_status import_binary(import_ctx *c, const Onnx__NodeProto *n, int bin)
+{
+    if (n->n_input != 2)
+        return fail(c, XFIQ_ERR_FORMAT, "%s node '%s' needs 2 inputs%s", n->op_type, node_label(n), "");
+    const onnx_const *k0 = find_const(c, n->input[0]), *k1 = find_const(c, n->input[1]);
+    if (k0 && k1)
+        return fail(c, XFIQ_ERR_UNSUPPORTED, "%s node '%s': both inputs are constants (constant folding of this "
+                    "op is not supported)%s", n->op_type, node_label(n), "");
+    xfiq_node *nd;
+    if (!k0 && !k1) {
+        int a, b;
+        if (act_input(c, n, 0, &a) || act_input(c, n, 1, &b))
+            return XFIQ_ERR_FORMAT;
+        XFIQ_TRY(new_node(c, n, XFIQ_OP_BINARY, &nd));
+        nd->in[0] = a;
+        nd->in[1] = b;
+        nd->bin = bin;
+        return XFIQ_OK;
+    }
+    const onnx_const *k = k0 ? k0 : k1;
+    int x;
+    if (act_input(c, n, k0 ? 1 : 0, &x))
+        return XFIQ_ERR_FORMAT;
+    XFIQ_TRY(new_node(c, n, XFIQ_OP_BINCONST, &nd));
+    nd->in[0] = x;
+    nd->bin = bin;
+    nd->const_first = k0 != NULL;
+    nd->kndim = k->ndim;
+    memcpy(nd->kshape, k->dims, sizeof nd->kshape);
+    return params_from(c, k, &nd->w);
+}
+
+static xfiq_status import_view(import_ctx *c, const Onnx__NodeProto *n, int kind)
+{
+    int x;
+    if (act_input(c, n, 0, &x))
+        return XFIQ_ERR_FORMAT;
+    if (kind == 2 && n->n_output > 1 && n->output[1] && *n->output[1]) {
+        /* The mask output is only a problem if something reads it; nothing we support does. */
+    }
+    const onnx_const *shape = NULL;
+    if (kind == 1) {
+        if (n->n_input < 2)
+            return fail(c, XFIQ_ERR_UNSUPPORTED, "Reshape node '%s' without a shape input (opset < 5)%s%s",
+                        node_label(n), "", "");
+        XFIQ_TRY(need_const(c, n, 1, &shape));
+        if (shape->count < 1 || shape->count > XFIQ_MAX_DIMS)
+            return fail(c, XFIQ_ERR_UNSUPPORTED, "Reshape node '%s': target shape '%s' has an unsupported rank%s",
+                        node_label(n), shape->name, "");
+        if (attr_int(n, "allowzero", 0))
+            return fail(c, XFIQ_ERR_UNSUPPORTED, "Reshape node '%s': allowzero=1%s%s", node_label(n), "", "");
+    }
+    xfiq_node *nd;
+    XFIQ_TRY(new_node(c, n, XFIQ_OP_VIEW, &nd));
+    nd->in[0] = x;
+    if (kind == 1) {
+        nd->view_ndim = (int)shape->count;
+        for (int i = 0; i < nd->view_ndim; i++)
+            nd->view_dims[i] = shape->i64[i];
+    } else if (kind == 3) {
+        int64_t axis = attr_int(n, "axis", 1);
+        nd->view_ndim = axis == 0 ? -1000 : (int)-axis;
+    }
+    return XFIQ_OK;
+}
+
+static xfiq_status import_node(import_ctx *c, const Onnx__NodeProto *n)
+{
+    const char *op = n->op_type ? n->op_type : "";
+    if (n->domain && *n->domain && strcmp(n->domain, "ai.onnx") != 0)
+        return fail(c, XFIQ_ERR_UNSUPPORTED, "node '%s': op '%s' from domain '%s' is not supported", node_label(n), op,
+                    n->domain);
+    if (!strcmp(op, "Constant")) {
+        const Onnx__AttributeProto *a = attr(n, "value");
+        if (!a || !a->t || n->n_output < 1)
+            return fail(c, XFIQ_ERR_UNSUPPORTED, "Constant node '%s': only the 'value' tensor form is supported%s%s",
+                        node_label(n), "", "");
+        return add_const(c, n->output[0], a->t);
+    }
+    if (!strcmp(op, "Conv"))
+        return import_conv(c, n);
+    if (!strcmp(op, "BatchNormalization"))
+        return import_bn(c, n);
+    if (!strcmp(op, "Gemm"))
+        return import_gemm(c, n, 0);
+    if (!strcmp(op, "MatMul"))
+        return import_gemm(c, n, 1);
+    if (!strcmp(op, "Add"))
+        return import_binary(c, n, XFIQ_BIN_ADD);
+    if (!strcmp(op, "Sub"))
+        return import_binary(c, n, XFIQ_BIN_SUB);
+    if (!strcmp(op, "Mul"))
+        return import_binary(c, n, XFIQ_BIN_MUL);
+    if (!strcmp(op, "Div"))
+        return import_binary(c, n, XFIQ_BIN_DIV);
+    if (!strcmp(op, "Identity") || !strcmp(op, "Dropout"))
+        return import_view(c, n, !strcmp(op, "Dropout") ? 2 : 0);
+    if (!strcmp(op, "Reshape"))
+        return import_view(c, n, 1);
+    if (!strcmp(op, "Flatten"))
+        return import_view(c, n, 3);
+    xfiq_node *nd;
+    int x;
+    if (!strcmp(op, "Relu") || !strcmp(op, "GlobalAveragePool")) {
+        if (act_input(c, n, 0, &x))
+            return XFIQ_ERR_FORMAT;
+        XFIQ_TRY(new_node(c, n, op[0] == 'R' ? XFIQ_OP_RELU : XFIQ_OP_GAP, &nd));
+        nd->in[0] = x;
+        return XFIQ_OK;
+    }
+    if (!strcmp(op, "PRelu")) {
+        const onnx_const *s;
+        if (act_input(c, n, 0, &x))
+            return XFIQ_ERR_FORMAT;
+        XFIQ_TRY(need_const(c, n, 1, &s));
+        XFIQ_TRY(new_node(c, n, XFIQ_OP_PRELU, &nd));
+        nd->in[0] = x;
+        nd->kndim = s->ndim;
+        memcpy(nd->kshape, s->dims, sizeof nd->kshape);
+        return params_from(c, s, &nd->w); /* moved to nd->slope once shapes are known */
+    }
+    return fail(c, XFIQ_ERR_UNSUPPORTED, "unsupported ONNX op '%s' in node '%s'%s", op, node_label(n), "");
+}
+
+static xfiq_status import_model(import_ctx *c, const Onnx__ModelProto *m)
+{
+    const Onnx__GraphProto *gp = m->graph;
+    if (!gp)
+        return fail(c, XFIQ_ERR_FORMAT, "the model has no graph (not an ONNX model?)%s%s%s", "", "", "");
+    for (size_t i = 0; i < gp->n_initializer; i++) {
+        const Onnx__TensorProto *t = gp->initializer[i];
+        XFIQ_TRY(add_const(c, t->name ? t->name : "", t));
+    }
+    /* The real input: the one graph input that is not an initializer. */
+    const Onnx__ValueInfoProto *in = NULL;
+    for (size_t i = 0; i < gp->n_input; i++) {
+        if (find_const(c, gp->input[i]->name))
+            continue;
+        if (in)
+            return fail(c, XFIQ_ERR_UNSUPPORTED, "the graph has more than one input ('%s', '%s')%s", in->name,
+                        gp->input[i]->name, "");
+        in = gp->input[i];
+    }
+    if (!in)
+        return fail(c, XFIQ_ERR_FORMAT, "the graph has no input%s%s%s", "", "", "");
+    if (gp->n_output != 1)
+        return fail(c, XFIQ_ERR_UNSUPPORTED, "the graph must have exactly one output%s%s%s", "", "", "");
+    const Onnx__TypeProto *tp = in->type;
+    if (!tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !tp->tensor_type->shape)
+        return fail(c, XFIQ_ERR_UNSUPPORTED, "input '%s' has no tensor shape%s%s", in->name, "", "");
+    const Onnx__TensorShapeProto *sh = tp->tensor_type->shape;
+    if (tp->tensor_type->elem_type != ONNX_FLOAT)
+        return fail(c, XFIQ_ERR_UNSUPPORTED, "input '%s' is not float32%s%s", in->name, "", "");
+    if (sh->n_dim != 4)
+        return fail(c, XFIQ_ERR_UNSUPPORTED, "input '%s' must be 4-D (N,C,H,W)%s%s", in->name, "", "");
+    xfiq_graph *g = c->g;
+    g->input = xfiq_graph_add_value(g, in->name);
+    if (g->input < 0)
+        return xfiq_error(XFIQ_ERR_NOMEM, "%s: out of memory", c->file);
+    xfiq_value *v = &g->values[g->input];
+    v->ndim = 4;
+    v->dims[0] = 1;
+    for (int i = 1; i < 4; i++) {
+        const Onnx__TensorShapeProto__Dimension *d = sh->dim[i];
+        if (d->value_case != ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE || d->dim_value <= 0)
+            return fail(c, XFIQ_ERR_UNSUPPORTED, "input '%s': only the batch may be symbolic (C, H, W must be fixed)%s%s",
+                        in->name, "", "");
+        v->dims[i] = d->dim_value;
+    }
+    v->numel = v->dims[1] * v->dims[2] * v->dims[3];
+    g->declared_batch = sh->dim[0]->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE
+                            ? (int)sh->dim[0]->dim_value : 0;
+    for (size_t i = 0; i < gp->n_node; i++)
+        XFIQ_TRY(import_node(c, gp->node[i]));
+    g->output = xfiq_graph_find_value(g, gp->output[0]->name);
+    if (g->output < 0)
+        return fail(c, XFIQ_ERR_FORMAT, "graph output '%s' is not produced by any node%s%s", gp->output[0]->name, "", "");
+    xfiq_status st = xfiq_graph_finalize(g);
+    if (st != XFIQ_OK)
+        return xfiq_error_prefix(st, "%s", c->file);
+    return XFIQ_OK;
+}
+
+xfiq_status xfiq_onnx_import_memory(const uint8_t *data, size_t len, const char *name, xfiq_graph *g)
+{
+    xfiq_graph_init(g);
+    import_ctx c = {.file = name, .g = g};
+    if (len == 0)
+        return xfiq_error(XFIQ_ERR_FORMAT, "%s: empty file (0 bytes), not an ONNX model", name);
+    Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, len, data);
+    if (!m)
+        return xfiq_error(XFIQ_ERR_FORMAT, "%s: not a valid ONNX protobuf (truncated or corrupt file, %zu bytes)",
+                          name, len);
+    xfiq_status st = import_model(&c, m);
+    for (int i = 0; i < c.n_consts; i++) {
+        free(c.consts[i].f);
+        free(c.consts[i].i64);
+    }
+    free(c.consts);
+    onnx__model_proto__free_unpacked(m, NULL);
+    if (st != XFIQ_OK)
+        xfiq_graph_free(g);
+    return st;
+}
+
+xfiq_status xfiq_onnx_import(const char *path, xfiq_graph *g)
+{
+    xfiq_graph_init(g);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return xfiq_error(XFIQ_ERR_IO, "%s: cannot open model: %s", path, strerror(errno));
+    uint8_t *buf = NULL;
+    size_t len = 0, cap = 0, got;
+    do {
+        if (len == cap) {
+            cap = cap ? 2 * cap : 1 << 20;
+            uint8_t *p = realloc(buf, cap);
+            if (!p) {
+                free(buf);
+                fclose(f);
+                return xfiq_error(XFIQ_ERR_NOMEM, "%s: out of memory reading the model", path);
+            }
+            buf = p;
+        }
+        got = fread(buf + len, 1, cap - len, f);
+        len += got;
+    } while (got > 0);
+    int err = ferror(f);
+    fclose(f);
+    if (err) {
+        free(buf);
+        return xfiq_error(XFIQ_ERR_IO, "%s: read error", path);
+    }
+    xfiq_status st = xfiq_onnx_import_memory(buf, len, path, g);
+    free(buf);
+    return st;
+}

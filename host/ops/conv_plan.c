@@ -1,0 +1,131 @@
+/* conv_plan.c - picks the convolution path and cuts a layer into work items
+ * from its shape alone, sizes the workspace, and dispatches conv2d_fwd_cpu to
+ * the depthwise loop or to one of the two GEMM engines. */
+#include "ops/ops_cpu.h"
+#include "ops/ops_internal.h"
+
+/* Column tiles: at most this many GEMM columns per item (a direct or implicit
+ * GEMM reads its operand in place, so the tile only bounds the output tile). */
+#define OPS_TQ_MAX 512
+/* im2col tiles: K x tq floats should stay in the L2 cache next to the panel. */
+#define OPS_IM2COL_TILE_FLOATS (96 * 1024)
+/* Enough items per image that a single image keeps every core busy. */
+#define OPS_ITEMS_PER_IMAGE 8
+
+static int ceil_div(int64_t a, int64_t b) { return (int)((a + b - 1) / b); }
+
+int ops_conv_engine_resolve(int engine)
+{
+    if (engine == OPS_ENGINE_BLAS)
+        return OPS_ENGINE_BLAS;
+    return ops_conv_avx512_available() ? OPS_ENGINE_AVX512 : OPS_ENGINE_BLAS;
+}
+
+static int choose_path(const xfiq_conv_desc *d, int engine, int pw)
+{
+    if (d->group > 1 && d->group == d->cin && d->group == d->cout)
+        return OPS_CONV_DEPTHWISE;
+    if (d->kh == 1 && d->kw == 1 && d->sh == 1 && d->sw == 1 && d->pad_t == 0 && d->pad_l == 0 && d->pad_b == 0 &&
+        d->pad_r == 0)
+        return OPS_CONV_DIRECT1X1;
+    /* The implicit GEMM also computes pw - ow junk columns per row: worth it
+     * while they are under half of the grid. */
+    if (engine == OPS_ENGINE_AVX512 && d->sh == 1 && d->sw == 1 && 2 * (pw - d->ow) <= pw)
+        return OPS_CONV_IMPLICIT;
+    return OPS_CONV_IM2COL;
+}
+
+void ops_conv_plan_make(ops_conv_plan *p, const xfiq_conv_desc *d, int engine)
+{
+    p->engine = ops_conv_engine_resolve(engine);
+    p->cin_g = d->cin / d->group;
+    p->cout_g = d->cout / d->group;
+    p->K = p->cin_g * d->kh * d->kw;
+    p->ph = d->ih + d->pad_t + d->pad_b;
+    p->pw = d->iw + d->pad_l + d->pad_r;
+    p->pplane = (int64_t)p->ph * p->pw;
+    p->hw = (int64_t)d->oh * d->ow;
+    p->path = choose_path(d, p->engine, p->pw);
+    p->shared_bytes = p->pack_bytes = p->thread_bytes = p->src_bytes = 0;
+    p->tq = p->nq = p->npanel = p->pm = p->nm = 0;
+
+    if (p->path == OPS_CONV_DEPTHWISE) {
+        /* Padded plane split into sw column phases, plus one output row. */
+        const int64_t pws = (p->pw + d->sw - 1) / d->sw;
+        p->src_bytes = ops_align_up(sizeof(float) * ((size_t)d->sw * p->ph * pws + 16));
+        p->thread_bytes = p->src_bytes + ops_align_up(sizeof(float) * ((size_t)d->ow + 16));
+        p->qtot = p->hw;
+        return;
+    }
+
+    p->qtot = p->path == OPS_CONV_IMPLICIT ? (int64_t)(d->oh - 1) * p->pw + d->ow : p->hw;
+    int tq_max = OPS_TQ_MAX;
+    if (p->path == OPS_CONV_IM2COL) {
+        tq_max = OPS_IM2COL_TILE_FLOATS / p->K / OPS_NR * OPS_NR;
+        if (tq_max < OPS_NR)
+            tq_max = OPS_NR;
+        if (tq_max > OPS_TQ_MAX)
+            tq_max = OPS_TQ_MAX;
+    }
+    p->nq = ceil_div(p->qtot, tq_max);
+    p->tq = ceil_div(ceil_div(p->qtot, p->nq), OPS_NR) * OPS_NR;
+    p->nq = ceil_div(p->qtot, p->tq);
+    p->npanel = ceil_div(p->cout_g, OPS_MR);
+    const int items = p->nq * d->group;
+    p->nm = items >= OPS_ITEMS_PER_IMAGE ? 1 : ceil_div(OPS_ITEMS_PER_IMAGE, items);
+    if (p->nm > p->npanel)
+        p->nm = p->npanel;
+    p->pm = ceil_div(p->npanel, p->nm);
+    p->nm = ceil_div(p->npanel, p->pm);
+
+    if (p->path == OPS_CONV_IMPLICIT)
+        p->src_bytes = ops_align_up(sizeof(float) * ((size_t)d->cin * p->pplane + 16));
+    else if (p->path == OPS_CONV_IM2COL)
+        p->src_bytes = ops_align_up(sizeof(float) * (size_t)p->K * p->tq);
+    if (p->engine == OPS_ENGINE_AVX512) {
+        p->pack_bytes = ops_align_up(sizeof(float) * (size_t)d->group * p->npanel * OPS_MR * p->K);
+        p->shared_bytes = p->pack_bytes + ops_align_up(sizeof(int64_t) * (size_t)p->K);
+        p->thread_bytes = p->src_bytes + ops_align_up(sizeof(float) * (size_t)OPS_MR * p->tq);
+    } else {
+        p->thread_bytes = p->src_bytes;
+    }
+}
+
+size_t ops_conv_workspace(const xfiq_conv_desc *d, int num_threads, int engine)
+{
+    ops_conv_plan p;
+    ops_conv_plan_make(&p, d, engine);
+    if (num_threads < 1)
+        num_threads = 1;
+    return OPS_ALIGN + p.shared_bytes + (size_t)num_threads * p.thread_bytes;
+}
+
+size_t conv2d_fwd_cpu_workspace(const xfiq_conv_desc *d, int num_threads)
+{
+    return ops_conv_workspace(d, num_threads, OPS_ENGINE_DEFAULT);
+}
+
+void ops_conv_fwd(const float *x, const float *w, const float *b, float *y, const xfiq_conv_desc *d, int n,
+                  int act, const float *slope, int slope_per_channel, float *ws, int num_threads, int engine)
+{
+    ops_conv_plan p;
+    if (n <= 0)
+        return;
+    if (num_threads < 1)
+        num_threads = 1;
+    ops_conv_plan_make(&p, d, engine);
+    char *wsa = ops_align_ptr(ws);
+    if (p.path == OPS_CONV_DEPTHWISE)
+        ops_conv_fwd_depthwise(&p, x, w, b, y, d, n, act, slope, slope_per_channel, wsa, num_threads);
+    else if (p.engine == OPS_ENGINE_AVX512)
+        ops_conv_fwd_avx512(&p, x, w, b, y, d, n, act, slope, slope_per_channel, wsa, num_threads);
+    else
+        ops_conv_fwd_blas(&p, x, w, b, y, d, n, act, slope, slope_per_channel, wsa, num_threads);
+}
+
+void conv2d_fwd_cpu(const float *x, const float *w, const float *b, float *y,
+                    const xfiq_conv_desc *d, int n, int act, const float *slope, int slope_per_channel,
+                    float *ws, int num_threads)
+{
+    ops_conv_fwd(x, w, b, y, d, n, act, slope, slope_per_channel, ws, num_threads, OPS_ENGINE_DEFAULT);
+}

@@ -1,0 +1,47 @@
+/* ops_cpu.h - the CPU ops, in NCHW float32. Each op has a plain reference
+ * (*_ref: loops straight from the definition, used as the oracle in tests)
+ * and a fast path (*_cpu: OpenMP threads + OpenBLAS, with the same arguments
+ * plus scratch/threads). The CUDA launchers (cuda/ops_cuda.h) take the same
+ * arguments plus a stream. Per-element formulas come from ops/elem.h.
+ * Shapes: n = batch; x (n, cin, ih, iw); y (n, cout, oh, ow). */
+#ifndef XFIQ_OPS_CPU_H
+#define XFIQ_OPS_CPU_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "graph/graph.h"
+
+/* Conv2d with bias b (cout, may be NULL) and a fused activation act
+ * (XFIQ_ACT_*; slope (cout) for PRELU, slope_per_channel = 0 means slope[0]
+ * for all). w (cout, cin/group, kh, kw). */
+void conv2d_fwd_ref(const float *x, const float *w, const float *b, float *y,
+                    const xfiq_conv_desc *d, int n, int act, const float *slope, int slope_per_channel);
+/* Scratch bytes conv2d_fwd_cpu needs for num_threads threads (any n). */
+size_t conv2d_fwd_cpu_workspace(const xfiq_conv_desc *d, int num_threads);
+void conv2d_fwd_cpu(const float *x, const float *w, const float *b, float *y,
+                    const xfiq_conv_desc *d, int n, int act, const float *slope, int slope_per_channel,
+                    float *ws, int num_threads);
+
+/* y(n, m) = x(n, k) . w(m, k)^T + b(m), then the fused activation (slope per m). */
+void gemm_fwd_ref(const float *x, const float *w, const float *b, float *y, int n, int k, int m,
+                  int act, const float *slope, int slope_per_channel);
+void gemm_fwd_cpu(const float *x, const float *w, const float *b, float *y, int n, int k, int m,
+                  int act, const float *slope, int slope_per_channel, int num_threads);
+
+/* Per-channel y = x*scale[c] + shift[c]; x, y (n, c, spatial); in place allowed. */
+void affine_fwd_cpu(const float *x, const float *scale, const float *shift, float *y,
+                    int n, int c, int64_t spatial, int num_threads);
+/* PReLU with slope[c] (or slope[0] when per_channel == 0); in place allowed. */
+void prelu_fwd_cpu(const float *x, const float *slope, int per_channel, float *y,
+                   int n, int c, int64_t spatial, int num_threads);
+void relu_fwd_cpu(const float *x, float *y, int64_t count, int num_threads);
+/* y = a op b, element-wise over count elements (XFIQ_BIN_*). */
+void binary_fwd_cpu(int op, const float *a, const float *b, float *y, int64_t count, int num_threads);
+/* y = x op k (or k op x when const_first) with k of one sample's size. */
+void binconst_fwd_cpu(int op, int const_first, const float *x, const float *k, float *y,
+                      int n, int64_t per_sample, int num_threads);
+/* GlobalAveragePool: y(n, c) = mean over spatial of x(n, c, spatial). */
+void gap_fwd_cpu(const float *x, float *y, int n, int c, int64_t spatial, int num_threads);
+
+#endif

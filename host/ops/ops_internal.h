@@ -1,0 +1,120 @@
+/* ops_internal.h - what the CPU op files share and the tests/bench may reach:
+ * the fused bias+activation epilogue, the convolution plan (path and tiling,
+ * chosen from the layer shape alone) and the engine switch that lets tests
+ * and the benchmark run the OpenBLAS engine next to the AVX-512 one. */
+#ifndef XFIQ_OPS_INTERNAL_H
+#define XFIQ_OPS_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "graph/graph.h"
+#include "ops/elem.h"
+
+/* Rows of the output-channel panel of the AVX-512 micro-kernel; also the
+ * unit in which output channels are split into work items (both engines). */
+#define OPS_MR 14
+/* Columns (output positions) of one micro-kernel call: two AVX-512 vectors. */
+#define OPS_NR 32
+/* Alignment of every workspace slice. */
+#define OPS_ALIGN 64
+
+typedef enum ops_conv_engine {
+    OPS_ENGINE_DEFAULT = 0, /* AVX-512 when compiled for it, else OpenBLAS */
+    OPS_ENGINE_AVX512 = 1,  /* own micro-kernel: results independent of any tiling */
+    OPS_ENGINE_BLAS = 2     /* im2col + cblas_sgemm on shape-fixed tiles */
+} ops_conv_engine;
+
+typedef enum ops_conv_path {
+    OPS_CONV_DEPTHWISE = 0, /* group == cin == cout: direct loop per plane */
+    OPS_CONV_DIRECT1X1,     /* 1x1, stride 1, no pad: GEMM straight on the image */
+    OPS_CONV_IMPLICIT,      /* stride 1 (AVX-512 only): GEMM on a zero-padded copy, no im2col */
+    OPS_CONV_IM2COL         /* everything else: im2col of a column tile + GEMM */
+} ops_conv_path;
+
+/* How one conv layer is cut into work items (image, group, column tile,
+ * channel range). Everything here is a function of the layer shape and the
+ * engine only, never of the batch size or the thread count, so each output
+ * element is computed by the same sequence of operations in every call. */
+typedef struct ops_conv_plan {
+    int engine, path;
+    int cin_g, cout_g, K;    /* K = cin_g*kh*kw, the GEMM depth */
+    int ph, pw;              /* padded plane (IMPLICIT, DEPTHWISE) */
+    int64_t pplane;          /* ph*pw */
+    int64_t hw;              /* oh*ow */
+    int64_t qtot;            /* GEMM columns per image: hw, or the padded-grid length */
+    int tq, nq;              /* column tile width and count */
+    int npanel;              /* ceil(cout_g / OPS_MR) */
+    int pm, nm;              /* panels per channel range, ranges per (image, group) */
+    /* Workspace layout (bytes, each a multiple of OPS_ALIGN). */
+    size_t shared_bytes;     /* packed weights + row offsets (AVX-512) */
+    size_t pack_bytes;
+    size_t thread_bytes;     /* per thread: padded image / im2col tile / output tile */
+    size_t src_bytes;        /* per thread: the B-source part (padded image or im2col tile) */
+} ops_conv_plan;
+
+int ops_conv_engine_resolve(int engine);
+void ops_conv_plan_make(ops_conv_plan *p, const xfiq_conv_desc *d, int engine);
+size_t ops_conv_workspace(const xfiq_conv_desc *d, int num_threads, int engine);
+/* conv2d_fwd_cpu with a chosen engine (tests, bench). ws: ops_conv_workspace bytes. */
+void ops_conv_fwd(const float *x, const float *w, const float *b, float *y, const xfiq_conv_desc *d, int n,
+                  int act, const float *slope, int slope_per_channel, float *ws, int num_threads, int engine);
+
+/* Engines (one file each). */
+int ops_conv_avx512_available(void);
+void ops_conv_fwd_avx512(const ops_conv_plan *p, const float *x, const float *w, const float *b, float *y,
+                         const xfiq_conv_desc *d, int n, int act, const float *slope, int slope_per_channel,
+                         char *ws, int num_threads);
+void ops_conv_fwd_blas(const ops_conv_plan *p, const float *x, const float *w, const float *b, float *y,
+                       const xfiq_conv_desc *d, int n, int act, const float *slope, int slope_per_channel,
+                       char *ws, int num_threads);
+void ops_conv_fwd_depthwise(const ops_conv_plan *p, const float *x, const float *w, const float *b, float *y,
+                            const xfiq_conv_desc *d, int n, int act, const float *slope, int slope_per_channel,
+                            char *ws, int num_threads);
+
+/* Shared helpers (conv_im2col.c). */
+/* Fills col (K x tq, row stride tq) with the im2col rows of output positions
+ * [q0, q0+len) of one group of one image; x points at the group's first channel. */
+void ops_im2col_tile(const float *x, const xfiq_conv_desc *d, int cin_g, int64_t q0, int len, float *col, int tq);
+/* Zero-padded copy of rows [r0, r1) of every plane of cin planes into
+ * xp (cin x ph x pw). */
+void ops_pad_rows(const float *x, const xfiq_conv_desc *d, int cin, int ph, int pw, int r0, int r1, float *xp);
+/* Restricts the OpenBLAS library to one thread (once per process). */
+void ops_blas_single_thread(void);
+
+static inline size_t ops_align_up(size_t v) { return (v + OPS_ALIGN - 1) & ~(size_t)(OPS_ALIGN - 1); }
+
+static inline char *ops_align_ptr(void *p)
+{
+    return (char *)(((uintptr_t)p + OPS_ALIGN - 1) & ~(uintptr_t)(OPS_ALIGN - 1));
+}
+
+/* dst[j] = act(src[j] + bias) for one row of one output channel: the fused
+ * epilogue of every producer, run on a tile while it is still in cache.
+ * Branching on act outside the loop lets the compiler vectorise each loop;
+ * the formula itself is elem.h's. dst may equal src. */
+static inline void ops_epilogue_row(float *dst, const float *src, int64_t len, float bias, int act, float slope)
+{
+    int64_t j;
+    switch (act) {
+    case XFIQ_ACT_RELU:
+        for (j = 0; j < len; j++)
+            dst[j] = xfiq_act(XFIQ_ACT_RELU, src[j] + bias, slope);
+        break;
+    case XFIQ_ACT_PRELU:
+        for (j = 0; j < len; j++)
+            dst[j] = xfiq_act(XFIQ_ACT_PRELU, src[j] + bias, slope);
+        break;
+    default:
+        for (j = 0; j < len; j++)
+            dst[j] = xfiq_act(XFIQ_ACT_NONE, src[j] + bias, slope);
+        break;
+    }
+}
+
+static inline float ops_slope_of(const float *slope, int per_channel, int c)
+{
+    return slope ? slope[per_channel ? c : 0] : 0.0f;
+}
+
+#endif

@@ -1,0 +1,60 @@
+/* plq_map.c - PLQ map from a pixel gradient, and its face-region mean. */
+#include "quality/plq_map.h"
+
+#include <math.h>
+#include <stddef.h>
+
+#include "core/status.h"
+#include "quality/elem_quality.h"
+
+xfiq_status plq_map_compute(const float *grad, int C, int H, int W, float a, float b,
+                            float *m_out, float *p_out)
+{
+    if (!grad)
+        return xfiq_error(XFIQ_ERR_ARG, "plq_map: gradient is NULL");
+    if (C <= 0 || H <= 0 || W <= 0)
+        return xfiq_error(XFIQ_ERR_SHAPE, "plq_map: bad gradient shape %d x %d x %d", C, H, W);
+    if (!(a >= 0.0f) || !(b > 0.0f) || isinf(a) || isinf(b))
+        return xfiq_error(XFIQ_ERR_ARG, "plq_map: constants a = %g, b = %g (need finite a >= 0, b > 0)",
+                          (double)a, (double)b);
+    const size_t plane = (size_t)H * W;
+    const float inv_c = 1.0f / (float)C;
+    for (size_t i = 0; i < plane; i++) {
+        float s = 0.0f;
+        for (int c = 0; c < C; c++)
+            s += fabsf(grad[(size_t)c * plane + i]);
+        float m = s * inv_c;
+        if (m_out)
+            m_out[i] = m;
+        if (p_out)
+            p_out[i] = xfiq_plq_value(m, a, b);
+    }
+    return XFIQ_OK;
+}
+
+double plq_map_mean(const float *map, int H, int W, const uint8_t *mask)
+{
+    double s = 0;
+    size_t n = 0;
+    for (size_t i = 0; i < (size_t)H * W; i++)
+        if (!mask || mask[i]) {
+            s += map[i];
+            n++;
+        }
+    return n ? s / (double)n : NAN;
+}
+
+void plq_face_mask_default(int H, int W, uint8_t *mask)
+{
+    const double cx = 0.50 * W, cy = 0.57 * H, rx = 0.36 * W, ry = 0.46 * H;
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            double u = (x + 0.5 - cx) / rx, v = (y + 0.5 - cy) / ry;
+            mask[(size_t)y * W + x] = u * u + v * v <= 1.0;
+        }
+}
+
+double plq_calibrate_a(double m_ref, double b)
+{
+    return pow(m_ref, -b);
+}

@@ -1,0 +1,192 @@
+/* serfiq.c - SER-FIQ dropout masks from the Philox stream and the quality
+ * of one image from its T stochastic embeddings (see serfiq.h). */
+#include "quality/serfiq.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#include <omp.h>
+
+#include "core/status.h"
+#include "quality/elem_quality.h"
+#include "quality/philox.h"
+
+xfiq_status serfiq_dropout_check(const serfiq_dropout *cfg)
+{
+    if (!cfg)
+        return xfiq_error(XFIQ_ERR_ARG, "serfiq: dropout configuration is NULL");
+    if (!(cfg->p >= 0.0f && cfg->p < 1.0f))
+        return xfiq_error(XFIQ_ERR_ARG, "serfiq: dropout rate p = %g is outside [0, 1)", (double)cfg->p);
+    if (cfg->dim <= 0)
+        return xfiq_error(XFIQ_ERR_ARG, "serfiq: dropout point size %d is not positive", cfg->dim);
+    if (cfg->kind == SERFIQ_MASK_CHANNEL) {
+        if (cfg->spatial <= 0 || cfg->dim % cfg->spatial != 0)
+            return xfiq_error(XFIQ_ERR_ARG,
+                              "serfiq: channel-wise masks need dim (%d) to be a multiple of spatial (%d)",
+                              cfg->dim, cfg->spatial);
+    } else if (cfg->kind != SERFIQ_MASK_ELEMENT) {
+        return xfiq_error(XFIQ_ERR_ARG, "serfiq: unknown mask kind %d", (int)cfg->kind);
+    }
+    return XFIQ_OK;
+}
+
+/* Writes f(keep, e) for e = 0..dim-1 of one pass, one Philox call per four
+ * decisions; `x` NULL gives the bare multipliers. */
+static void serfiq_row(const serfiq_dropout *cfg, uint64_t image_id, uint32_t pass, const float *x, float *out)
+{
+    const float scale = xfiq_dropout_scale(cfg->p);
+    const int dim = cfg->dim;
+    const int spatial = cfg->kind == SERFIQ_MASK_CHANNEL ? cfg->spatial : 1;
+    const int units = dim / spatial; /* elements or channels */
+    uint32_t w[4];
+    for (int u0 = 0; u0 < units; u0 += 4) {
+        xfiq_dropout_words(cfg->seed, image_id, pass, (uint32_t)u0 >> 2, w);
+        int un = units - u0 < 4 ? units - u0 : 4;
+        for (int j = 0; j < un; j++) {
+            int keep = xfiq_dropout_keep_word(w[j], cfg->p);
+            float *o = out + (size_t)(u0 + j) * spatial;
+            if (x) {
+                const float *xi = x + (size_t)(u0 + j) * spatial;
+                for (int s = 0; s < spatial; s++)
+                    o[s] = xfiq_dropout_apply(keep, xi[s], scale);
+            } else {
+                float v = keep ? scale : 0.0f;
+                for (int s = 0; s < spatial; s++)
+                    o[s] = v;
+            }
+        }
+    }
+}
+
+void serfiq_mask_rows(const serfiq_dropout *cfg, uint64_t image_id, uint32_t t0, int nt, float *out)
+{
+    for (int t = 0; t < nt; t++)
+        serfiq_row(cfg, image_id, t0 + (uint32_t)t, NULL, out + (size_t)t * cfg->dim);
+}
+
+static xfiq_status serfiq_batch(const serfiq_dropout *cfg, const uint64_t *image_ids, const float *x,
+                                int B, int T, float *out, int num_threads)
+{
+    XFIQ_TRY(serfiq_dropout_check(cfg));
+    if (B < 0 || T < 0 || (B > 0 && (!image_ids || !out)))
+        return xfiq_error(XFIQ_ERR_ARG, "serfiq: bad batch (B = %d, T = %d, ids %p, out %p)", B, T,
+                          (const void *)image_ids, (void *)out);
+    if (num_threads <= 0)
+        num_threads = omp_get_max_threads();
+    long rows = (long)B * T;
+    const size_t dim = (size_t)cfg->dim;
+#pragma omp parallel for num_threads(num_threads) schedule(static)
+    for (long row = 0; row < rows; row++) {
+        int b = (int)(row / T), t = (int)(row % T);
+        serfiq_row(cfg, image_ids[b], (uint32_t)t, x ? x + (size_t)b * dim : NULL, out + (size_t)row * dim);
+    }
+    return XFIQ_OK;
+}
+
+xfiq_status serfiq_masks_fill(const serfiq_dropout *cfg, const uint64_t *image_ids, int B, int T,
+                              float *out, int num_threads)
+{
+    return serfiq_batch(cfg, image_ids, NULL, B, T, out, num_threads);
+}
+
+xfiq_status serfiq_heads_input(const serfiq_dropout *cfg, const uint64_t *image_ids, const float *x,
+                               int B, int T, float *out, int num_threads)
+{
+    if (B > 0 && !x)
+        return xfiq_error(XFIQ_ERR_ARG, "serfiq: head input activations are NULL");
+    return serfiq_batch(cfg, image_ids, x, B, T, out, num_threads);
+}
+
+size_t serfiq_workspace_bytes(int T, int D)
+{
+    if (T <= 0 || D <= 0)
+        return 0;
+    return ((size_t)T * D + (size_t)T) * sizeof(double);
+}
+
+/* Dot product of two double rows with four partial sums (exact order fixed,
+ * so the result does not depend on the compiler's vectorisation). */
+static double serfiq_dot(const double *a, const double *b, int n)
+{
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    int k = 0;
+    for (; k + 4 <= n; k += 4) {
+        s0 += a[k] * b[k];
+        s1 += a[k + 1] * b[k + 1];
+        s2 += a[k + 2] * b[k + 2];
+        s3 += a[k + 3] * b[k + 3];
+    }
+    for (; k < n; k++)
+        s0 += a[k] * b[k];
+    return (s0 + s1) + (s2 + s3);
+}
+
+xfiq_status serfiq_quality(const float *emb, int T, int D, double alpha, double r, void *work,
+                           serfiq_result *out)
+{
+    if (!emb || !out)
+        return xfiq_error(XFIQ_ERR_ARG, "serfiq_quality: NULL embeddings or result");
+    if (T < 2 || D <= 0)
+        return xfiq_error(XFIQ_ERR_ARG, "serfiq_quality: need T >= 2 passes and D >= 1 (got T = %d, D = %d)", T, D);
+    for (size_t i = 0; i < (size_t)T * D; i++)
+        if (!isfinite(emb[i]))
+            return xfiq_error(XFIQ_ERR_ARG, "serfiq_quality: embedding of pass %d, element %d is not finite",
+                              (int)(i / D), (int)(i % D));
+    double *x = work;
+    if (!x && !(x = malloc(serfiq_workspace_bytes(T, D))))
+        return xfiq_error(XFIQ_ERR_NOMEM, "serfiq_quality: no memory for %d x %d embeddings", T, D);
+    double *sq = x + (size_t)T * D; /* squared norms after normalisation: 1 or 0 */
+
+    for (int t = 0; t < T; t++) {
+        const float *e = emb + (size_t)t * D;
+        double *xt = x + (size_t)t * D;
+        double n2 = 0;
+        for (int k = 0; k < D; k++)
+            n2 += (double)e[k] * e[k];
+        double inv = n2 > 0 ? 1.0 / sqrt(n2) : 0.0;
+        for (int k = 0; k < D; k++)
+            xt[k] = e[k] * inv;
+        sq[t] = serfiq_dot(xt, xt, D);
+    }
+    double sum = 0;
+    for (int i = 0; i < T; i++) {
+        const double *xi = x + (size_t)i * D;
+        for (int j = i + 1; j < T; j++) {
+            double d2 = sq[i] + sq[j] - 2.0 * serfiq_dot(xi, x + (size_t)j * D, D);
+            sum += sqrt(d2 > 0 ? d2 : 0.0);
+        }
+    }
+    if (!work)
+        free(x);
+    out->mean_dist = sum / (0.5 * T * (T - 1));
+    out->q_raw = xfiq_serfiq_raw(out->mean_dist);
+    out->q = xfiq_serfiq_scaled(out->q_raw, alpha, r);
+    return XFIQ_OK;
+}
+
+double serfiq_mean_distance_direct(const float *emb, int T, int D)
+{
+    if (!emb || T < 2 || D <= 0)
+        return NAN;
+    double *n = malloc((size_t)T * sizeof(double));
+    if (!n)
+        return NAN;
+    for (int t = 0; t < T; t++) {
+        double s = 0;
+        for (int k = 0; k < D; k++)
+            s += (double)emb[(size_t)t * D + k] * emb[(size_t)t * D + k];
+        n[t] = s > 0 ? 1.0 / sqrt(s) : 0.0;
+    }
+    double sum = 0;
+    for (int i = 0; i < T; i++)
+        for (int j = i + 1; j < T; j++) {
+            double s = 0;
+            for (int k = 0; k < D; k++) {
+                double diff = emb[(size_t)i * D + k] * n[i] - emb[(size_t)j * D + k] * n[j];
+                s += diff * diff;
+            }
+            sum += sqrt(s);
+        }
+    free(n);
+    return sum / (0.5 * T * (T - 1));
+}

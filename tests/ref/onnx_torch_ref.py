@@ -1,0 +1,231 @@
+#!/usr/bin/python3
+"""Independent reference executor for the ONNX face networks xfiq runs.
+
+The graph is read with python3-onnx and each node is executed with PyTorch
+functional ops, so xfiq's outputs can be checked against code that shares
+nothing with xfiq's C loader, folding or kernels. Float64 mode gives a tight
+reference for fp32 comparisons.
+
+CLI:    onnx_torch_ref.py MODEL.onnx --input in.npy --output out.npy [--double]
+Import: run(model_path, x, double=False) -> numpy array (first graph output)
+        OnnxModule(model_path, double=False) -> torch.nn.Module (the benchmark
+        peer uses it to run an ONNX graph in PyTorch)
+
+Supported ops: Conv (groups, dilations, asymmetric pads, auto_pad),
+BatchNormalization, PRelu, Relu, Add/Sub/Mul/Div (numpy broadcasting),
+Flatten, Reshape, Gemm, MatMul, Dropout, Identity, GlobalAveragePool,
+Constant. A constant Reshape shape whose leading entry is 1 is read as the
+batch when the batch is larger than 1, so graphs exported with a fixed batch of
+one run at any batch size.
+"""
+import argparse
+import os
+import sys
+
+import numpy as np
+import onnx
+import torch
+import torch.nn.functional as F
+from onnx import numpy_helper
+
+
+def _attrs(node):
+    return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+
+
+def _to_tensor(arr, dtype):
+    t = torch.from_numpy(np.array(arr, copy=True))
+    return t.to(dtype) if t.is_floating_point() else t
+
+
+class UnsupportedOp(RuntimeError):
+    pass
+
+
+class OnnxModule(torch.nn.Module):
+    """Runs an ONNX graph node by node with torch functional ops."""
+
+    def __init__(self, model_path, double=False):
+        super().__init__()
+        self.dtype = torch.float64 if double else torch.float32
+        model = onnx.load(model_path)
+        graph = model.graph
+        self.consts = {}
+        for init in graph.initializer:
+            self.consts[init.name] = _to_tensor(numpy_helper.to_array(init), self.dtype)
+        self.input_names = [i.name for i in graph.input if i.name not in self.consts]
+        if len(self.input_names) != 1:
+            raise ValueError("%s: expected one graph input, found %s" % (model_path, self.input_names))
+        self.output_names = [o.name for o in graph.output]
+        self.nodes = []
+        for idx, node in enumerate(graph.node):
+            if node.domain not in ("", "ai.onnx"):
+                raise UnsupportedOp("node %d (%s): op domain %s not supported" % (idx, node.name, node.domain))
+            handler = getattr(self, "_op_" + node.op_type, None)
+            if handler is None:
+                raise UnsupportedOp("node %d (%s): op %s not supported" % (idx, node.name, node.op_type))
+            self.nodes.append((node, handler, _attrs(node)))
+
+    def forward(self, x):
+        env = dict(self.consts)
+        env[self.input_names[0]] = x.to(self.dtype)
+        self._batch = x.shape[0]
+        for node, handler, attrs in self.nodes:
+            ins = [env[n] if n else None for n in node.input]
+            outs = handler(ins, attrs)
+            if not isinstance(outs, (list, tuple)):
+                outs = [outs]
+            for name, val in zip(node.output, outs):
+                if name:
+                    env[name] = val
+        return env[self.output_names[0]]
+
+    # ---- ops ---------------------------------------------------------------
+    def _op_Conv(self, ins, a):
+        x, w = ins[0], ins[1]
+        b = ins[2] if len(ins) > 2 else None
+        nsp = w.dim() - 2
+        if nsp != 2:
+            raise UnsupportedOp("Conv: only 2-D convolutions are supported")
+        kernel = list(w.shape[2:])
+        strides = list(a.get("strides", [1] * nsp))
+        dil = list(a.get("dilations", [1] * nsp))
+        group = a.get("group", 1)
+        auto_pad = a.get("auto_pad", b"NOTSET")
+        auto_pad = auto_pad.decode() if isinstance(auto_pad, bytes) else auto_pad
+        if auto_pad in ("SAME_UPPER", "SAME_LOWER"):
+            pads_b, pads_e = [], []
+            for i in range(nsp):
+                size = x.shape[2 + i]
+                out = -(-size // strides[i])
+                total = max(0, (out - 1) * strides[i] + (kernel[i] - 1) * dil[i] + 1 - size)
+                small, big = total // 2, total - total // 2
+                if auto_pad == "SAME_UPPER":
+                    pads_b.append(small); pads_e.append(big)
+                else:
+                    pads_b.append(big); pads_e.append(small)
+        elif auto_pad == "VALID":
+            pads_b, pads_e = [0] * nsp, [0] * nsp
+        else:
+            pads = list(a.get("pads", [0] * (2 * nsp)))
+            pads_b, pads_e = pads[:nsp], pads[nsp:]
+        if pads_b == pads_e:
+            return F.conv2d(x, w, b, stride=strides, padding=pads_b, dilation=dil, groups=group)
+        # F.pad takes the last dimension first.
+        xp = F.pad(x, [pads_b[1], pads_e[1], pads_b[0], pads_e[0]])
+        return F.conv2d(xp, w, b, stride=strides, padding=0, dilation=dil, groups=group)
+
+    def _op_BatchNormalization(self, ins, a):
+        x, scale, bias, mean, var = ins[:5]
+        if a.get("training_mode", 0):
+            raise UnsupportedOp("BatchNormalization: training_mode=1 not supported")
+        return F.batch_norm(x, mean, var, scale, bias, training=False, eps=a.get("epsilon", 1e-5))
+
+    def _op_PRelu(self, ins, a):
+        x, slope = ins
+        # Slopes that broadcast as [1,C,1,..] (ONNX aligns trailing dims)
+        # map onto F.prelu, the fast path of the PyTorch benchmark peer.
+        padded = [1] * (x.dim() - slope.dim()) + list(slope.shape)
+        if x.dim() >= 2 and len(padded) == x.dim() and padded[1] == x.shape[1] and \
+                all(d == 1 for k, d in enumerate(padded) if k != 1):
+            return F.prelu(x, slope.reshape(-1))
+        return torch.where(x >= 0, x, x * slope)
+
+    def _op_Relu(self, ins, a):
+        return torch.relu(ins[0])
+
+    def _op_Add(self, ins, a):
+        return ins[0] + ins[1]
+
+    def _op_Sub(self, ins, a):
+        return ins[0] - ins[1]
+
+    def _op_Mul(self, ins, a):
+        return ins[0] * ins[1]
+
+    def _op_Div(self, ins, a):
+        return ins[0] / ins[1]
+
+    def _op_Flatten(self, ins, a):
+        x = ins[0]
+        axis = a.get("axis", 1)
+        if axis < 0:
+            axis += x.dim()
+        lead = 1
+        for d in x.shape[:axis]:
+            lead *= d
+        return x.reshape(lead, -1)
+
+    def _op_Reshape(self, ins, a):
+        x, shape = ins
+        shape = [int(s) for s in shape.tolist()]
+        if a.get("allowzero", 0):
+            raise UnsupportedOp("Reshape: allowzero=1 not supported")
+        for i, s in enumerate(shape):
+            if s == 0:
+                shape[i] = x.shape[i]
+        # Fixed-batch-1 exports hard-code the batch as a leading 1.
+        if shape and shape[0] == 1 and self._batch > 1 and x.shape[0] == self._batch:
+            shape[0] = self._batch
+        return x.reshape(shape)
+
+    def _op_Gemm(self, ins, a):
+        A, B = ins[0], ins[1]
+        C = ins[2] if len(ins) > 2 else None
+        if a.get("transA", 0):
+            A = A.t()
+        if a.get("transB", 0):
+            B = B.t()
+        y = a.get("alpha", 1.0) * (A @ B)
+        if C is not None:
+            y = y + a.get("beta", 1.0) * C
+        return y
+
+    def _op_MatMul(self, ins, a):
+        return torch.matmul(ins[0], ins[1])
+
+    def _op_Dropout(self, ins, a):
+        return [ins[0], torch.ones_like(ins[0], dtype=torch.bool)]
+
+    def _op_Identity(self, ins, a):
+        return ins[0]
+
+    def _op_GlobalAveragePool(self, ins, a):
+        x = ins[0]
+        return x.mean(dim=tuple(range(2, x.dim())), keepdim=True)
+
+    def _op_Constant(self, ins, a):
+        if "value" not in a:
+            raise UnsupportedOp("Constant: only the 'value' attribute is supported")
+        return _to_tensor(numpy_helper.to_array(a["value"]), self.dtype)
+
+
+def run(model_path, x, double=False):
+    """Runs MODEL on the NCHW array x; returns the first output as numpy."""
+    module = OnnxModule(model_path, double=double)
+    with torch.no_grad():
+        y = module(torch.from_numpy(np.ascontiguousarray(x)))
+    return y.numpy()
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("model")
+    p.add_argument("--input", required=True, help="NCHW float .npy")
+    p.add_argument("--output", required=True, help=".npy to write (float32, or float64 with --double)")
+    p.add_argument("--double", action="store_true", help="compute in float64")
+    args = p.parse_args(argv)
+    x = np.load(args.input)
+    try:
+        y = run(args.model, x, double=args.double)
+    except UnsupportedOp as e:
+        print("onnx_torch_ref: %s: %s" % (args.model, e), file=sys.stderr)
+        return 2
+    tmp = args.output + ".tmp.npy"
+    np.save(tmp, y)
+    os.replace(tmp, args.output)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
