@@ -8,9 +8,6 @@
 #include "ops_cuda.h"
 #include "stream_table.h"
 
-extern "C" {
-#include "ops/elem.h"
-}
 
 namespace {
 

@@ -4,11 +4,9 @@
  * Each kernel is a grid-stride loop; indices are 32-bit when the tensor
  * allows it (64-bit division costs several times more on the GPU). */
 #include "check.h"
+#include "elem_cuda.h"
 #include "ops_cuda.h"
 
-extern "C" {
-#include "ops/elem.h"
-}
 
 namespace {
 

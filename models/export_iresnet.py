@@ -111,27 +111,45 @@ def build_iresnet(depth, layout="magface", input_size=None, embedding_size=None)
                    input_size=input_size, embedding_size=embedding_size)
 
 
-def randomize(model, seed):
-    """Random weights plus non-trivial BN statistics/affine and PReLU slopes."""
+def randomize(model, seed, calib_batch=8):
+    """Random weights plus non-trivial BN statistics/affine and PReLU slopes.
+
+    BN running statistics are first measured on a random batch (so activations
+    stay O(1) through deep nets, as in a trained network, instead of growing
+    block after block) and then perturbed, so no BN is an identity or exactly
+    normalising and folding it is really exercised."""
     g = torch.Generator().manual_seed(seed)
 
-    def uniform(t, lo, hi):
-        t.copy_(torch.rand(t.shape, generator=g, dtype=t.dtype) * (hi - lo) + lo)
+    def uniform(shape, lo, hi):
+        return torch.rand(shape, generator=g) * (hi - lo) + lo
 
+    bns = [m for m in model.modules() if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d))]
     with torch.no_grad():
         for m in model.modules():
             if isinstance(m, (nn.Conv2d, nn.Linear)):
                 fan_in = m.weight[0].numel()
                 m.weight.copy_(torch.randn(m.weight.shape, generator=g) * (2.0 / fan_in) ** 0.5)
                 if m.bias is not None:
-                    uniform(m.bias, -0.1, 0.1)
+                    m.bias.copy_(uniform(m.bias.shape, -0.1, 0.1))
             elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
-                uniform(m.weight, 0.5, 1.5)
-                uniform(m.bias, -0.2, 0.2)
-                uniform(m.running_mean, -0.3, 0.3)
-                uniform(m.running_var, 0.5, 2.0)
+                m.weight.copy_(uniform(m.weight.shape, 0.5, 1.5))
+                m.bias.copy_(uniform(m.bias.shape, -0.2, 0.2))
             elif isinstance(m, nn.PReLU):
-                uniform(m.weight, 0.05, 0.4)
+                m.weight.copy_(uniform(m.weight.shape, 0.05, 0.4))
+        size = getattr(model, "input_size", None)
+        if size and calib_batch > 1:
+            saved = [b.momentum for b in bns]
+            for b in bns:
+                b.momentum = 1.0    # running stats := this batch's stats
+            model.train()
+            model(torch.randn(calib_batch, 3, size, size, generator=g))
+            for b, mom in zip(bns, saved):
+                b.momentum = mom
+        for b in bns:
+            std = b.running_var.clamp_min(1e-6).sqrt()
+            b.running_mean.add_(uniform(std.shape, -0.2, 0.2) * std)
+            b.running_var.mul_(uniform(std.shape, 0.7, 1.4))
+    model.eval()
     return model
 
 

@@ -16,14 +16,13 @@ model (X.onnx -> X.card.json); embedding_layer is the input of the last Conv.
 
 Usage: export_mobilefacenet.py --out mfn_tiny.onnx [--seed 0] [--input-size 112]
        [--embedding-size 64] [--width 16] [--bn1d] [--fold-bn]
-Module use: build_mobilefacenet(...), randomize() from export_iresnet.
+Module use: build_mobilefacenet(...), randomize_mobilefacenet(model, seed).
 """
 import argparse
 import json
 import os
 import sys
 
-import torch
 from torch import nn
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -62,6 +61,7 @@ class MobileFaceNet(nn.Module):
         if input_size % 16:
             raise ValueError("input size %d is not a multiple of 16" % input_size)
         self.input_size = input_size
+        self.fixed_batch = True
         w = width
         self.stem = conv_bn(3, w, 3, 2)                       # /2
         self.dw = conv_bn(w, w, 3, 1, groups=w)
@@ -80,13 +80,21 @@ class MobileFaceNet(nn.Module):
     def forward(self, x):
         x = self.conv_sep(self.blocks(self.dw(self.stem(x))))
         x = self.linear(self.gdc(x))
-        # Constant [1, -1], as in the real fixed-batch export.
-        x = x.reshape(1, -1)
+        # Exported with fixed_batch: a constant [1, -1], as in fr_feature.onnx.
+        x = x.reshape(1 if self.fixed_batch else x.shape[0], -1)
         return self.bn1d(x) if self.bn1d is not None else x
 
 
 def build_mobilefacenet(input_size=112, width=16, embedding_size=64, bn1d=False):
     return MobileFaceNet(input_size, width, embedding_size, bn1d)
+
+
+def randomize_mobilefacenet(model, seed):
+    """export_iresnet.randomize with the batch free during BN calibration."""
+    model.fixed_batch = False
+    randomize(model, seed)
+    model.fixed_batch = True
+    return model
 
 
 def find_embedding_layer(onnx_path):
@@ -124,7 +132,7 @@ def main(argv=None):
     p.add_argument("--opset", type=int, default=13, choices=[11, 13])
     args = p.parse_args(argv)
     model = build_mobilefacenet(args.input_size, args.width, args.embedding_size, args.bn1d)
-    randomize(model, args.seed)
+    randomize_mobilefacenet(model, args.seed)
     params, macs = count_params_macs(model, args.input_size)
     export_onnx(model, args.out, args.input_size, dynamic_batch=False, opset=args.opset,
                 keep_bn=not args.fold_bn)

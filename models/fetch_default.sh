@@ -44,7 +44,8 @@ if [ -f "$model" ]; then
 fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/xfiq-fetch.XXXXXX") || die "mktemp failed"
-trap 'rm -rf "$tmp"' EXIT INT TERM
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 130' INT TERM
 
 echo "fetch_default.sh: npm pack $PKG" >&2
 (cd "$tmp" && npm pack --silent "$PKG" >pack.log 2>&1) \

@@ -54,6 +54,28 @@ int main(void)
     CHECK(xfiq_dropout_keep_word(0u, 0.0f) == 1);          /* p = 0 keeps everything */
     CHECK(xfiq_dropout_keep_word(0xffffffffu, 0.999f) == 1);
 
+    /* Integer threshold == float compare, at and around every threshold. */
+    const float pe[] = {0.0f, 0.1f, 0.25f, 0.3f, 0.5f, 0.7f, 0.9f, 0.999f, 1e-7f, 0.99999994f, 1.0f / 3.0f};
+    int disagree = 0;
+    for (size_t i = 0; i < sizeof pe / sizeof *pe; i++) {
+        uint32_t thr = xfiq_dropout_threshold(pe[i]);
+        for (int64_t d = -3; d <= 3; d++) {
+            int64_t top = (int64_t)thr + d;
+            if (top < 0 || top > 0xffffff)
+                continue;
+            for (uint32_t low = 0; low < 256; low += 85) {
+                uint32_t word = ((uint32_t)top << 8) | low;
+                disagree += xfiq_dropout_keep_word(word, pe[i]) != ((word >> 8) >= thr);
+            }
+        }
+    }
+    for (uint32_t i = 0; i < 1000000; i++) { /* and on random words */
+        uint32_t wr[4];
+        xfiq_dropout_words(5, 6, 7, i, wr);
+        disagree += xfiq_dropout_keep_word(wr[0], 0.37f) != ((wr[0] >> 8) >= xfiq_dropout_threshold(0.37f));
+    }
+    CHECK_MSG(disagree == 0, "%d integer/float keep decisions disagree", disagree);
+
     /* Keep rate and mean of the uniforms over 4e6 draws: binomial bounds
      * (6 sigma) for p = 0.5 and p = 0.1, mean 0.5 +- 6 sqrt(1/12/n). */
     const long n = 4000000;

@@ -98,22 +98,9 @@ xfiq_status xfiq_model_load(xfiq_backend_t be, const char *onnx_path, const char
         xfiq_model_free(m);
         return st;
     }
-    for (int i = 0; i < m->g.n_nodes; i++)
-        if (!be->ops->supports_op(m->g.nodes[i].op) || !be->ops->fwd[m->g.nodes[i].op]) {
-            st = xfiq_error(XFIQ_ERR_UNSUPPORTED, "%s: node '%s' (%s) has no %s implementation yet", onnx_path,
-                            m->g.nodes[i].name, xfiq_op_name(m->g.nodes[i].op), be->ops->name);
-            xfiq_model_free(m);
-            return st;
-        }
-    if (be->ops->kind == XFIQ_BACKEND_CPU) {
-        m->params = m->g.params;
-    } else {
-        size_t bytes = (size_t)m->g.n_params * sizeof(float);
-        if ((st = be->ops->mem_alloc(be->ctx, bytes ? bytes : 4, (void **)&m->params)) != XFIQ_OK ||
-            (st = be->ops->upload(be->ctx, m->params, m->g.params, bytes)) != XFIQ_OK) {
-            xfiq_model_free(m);
-            return st;
-        }
+    if ((st = xfiq_runner_init(&m->full, be, &m->g, m->path, 0)) != XFIQ_OK) {
+        xfiq_model_free(m);
+        return st;
     }
     *out = m;
     return XFIQ_OK;
@@ -123,13 +110,7 @@ void xfiq_model_free(xfiq_model_t m)
 {
     if (!m)
         return;
-    const xfiq_backend_ops *ops = m->be->ops;
-    if (m->block)
-        ops->mem_free(m->be->ctx, m->block);
-    if (m->params && m->params != m->g.params)
-        ops->mem_free(m->be->ctx, m->params);
-    free(m->staging);
-    xfiq_plan_free(&m->plan);
+    xfiq_runner_free(&m->full);
     xfiq_graph_free(&m->g);
     free(m->path);
     free(m);
@@ -155,63 +136,6 @@ xfiq_status xfiq_model_get_info(xfiq_model_t m, xfiq_model_info *info)
     return XFIQ_OK;
 }
 
-xfiq_status xfiq_model_reserve(xfiq_model_t m, int n)
-{
-    if (n <= m->plan.batch)
-        return XFIQ_OK;
-    const xfiq_backend_ops *ops = m->be->ops;
-    if (m->block)
-        ops->mem_free(m->be->ctx, m->block);
-    m->block = NULL;
-    free(m->staging);
-    m->staging = NULL;
-    xfiq_plan_free(&m->plan);
-    XFIQ_TRY(xfiq_plan_build(&m->plan, &m->g, ops, n, m->be->num_threads));
-    xfiq_status st = ops->mem_alloc(m->be->ctx, m->plan.total_bytes, (void **)&m->block);
-    if (st == XFIQ_OK && ops->kind != XFIQ_BACKEND_CPU) {
-        m->staging = malloc((size_t)m->g.values[m->g.input].numel * (size_t)n * sizeof(float));
-        if (!m->staging)
-            st = xfiq_error(XFIQ_ERR_NOMEM, "out of memory for the input staging buffer");
-    }
-    if (st != XFIQ_OK) {
-        xfiq_plan_free(&m->plan);
-        return st;
-    }
-    return XFIQ_OK;
-}
-
-float *xfiq_model_input_host(xfiq_model_t m)
-{
-    return m->staging ? m->staging : (float *)(m->block + m->plan.offsets[m->g.input]);
-}
-
-xfiq_status xfiq_model_run(xfiq_model_t m, int n)
-{
-    const xfiq_backend_ops *ops = m->be->ops;
-    if (n > m->plan.batch)
-        return xfiq_error(XFIQ_ERR_INTERNAL, "xfiq_model_run: %d images but the plan holds %d", n, m->plan.batch);
-    xfiq_exec ex = {
-        .arena = m->block,
-        .offsets = m->plan.offsets,
-        .params = m->params,
-        .workspace = (float *)(m->block + m->plan.workspace_offset),
-        .workspace_bytes = m->plan.workspace_bytes,
-        .batch = n,
-        .num_threads = m->be->num_threads,
-        .stream = ops->stream(m->be->ctx),
-    };
-    if (m->staging)
-        XFIQ_TRY(ops->upload(m->be->ctx, xfiq_exec_value(&ex, m->g.input), m->staging,
-                             (size_t)m->g.values[m->g.input].numel * (size_t)n * sizeof(float)));
-    for (int i = 0; i < m->g.n_nodes; i++) {
-        const xfiq_node *nd = &m->g.nodes[i];
-        xfiq_status st = ops->fwd[nd->op](&ex, &m->g, nd);
-        if (st != XFIQ_OK)
-            return xfiq_error_prefix(st, "%s: node '%s'", m->path, nd->name);
-    }
-    return ops->sync(m->be->ctx);
-}
-
 void xfiq_model_preprocess(const xfiq_card *card, const uint8_t *rgb, int n, float *out)
 {
     int64_t hw = (int64_t)card->width * card->height;
@@ -234,13 +158,6 @@ void xfiq_model_preprocess(const xfiq_card *card, const uint8_t *rgb, int n, flo
     }
 }
 
-static xfiq_status download_output(xfiq_model_t m, int n, float *dst)
-{
-    const xfiq_backend_ops *ops = m->be->ops;
-    size_t bytes = (size_t)m->g.values[m->g.output].numel * (size_t)n * sizeof(float);
-    return ops->download(m->be->ctx, dst, m->block + m->plan.offsets[m->g.output], bytes);
-}
-
 xfiq_status xfiq_model_forward(xfiq_model_t m, const float *input_nchw, int n, float *embeddings)
 {
     if (!m || !input_nchw || !embeddings || n < 1)
@@ -248,11 +165,11 @@ xfiq_status xfiq_model_forward(xfiq_model_t m, const float *input_nchw, int n, f
     int64_t in_numel = m->g.values[m->g.input].numel, d = m->g.values[m->g.output].numel;
     for (int s = 0; s < n; s += XFIQ_MAX_CHUNK) {
         int k = n - s < XFIQ_MAX_CHUNK ? n - s : XFIQ_MAX_CHUNK;
-        XFIQ_TRY(xfiq_model_reserve(m, k));
-        memcpy(xfiq_model_input_host(m), input_nchw + (size_t)s * (size_t)in_numel,
+        XFIQ_TRY(xfiq_runner_reserve(&m->full, k));
+        memcpy(xfiq_runner_input_host(&m->full), input_nchw + (size_t)s * (size_t)in_numel,
                (size_t)k * (size_t)in_numel * sizeof(float));
-        XFIQ_TRY(xfiq_model_run(m, k));
-        XFIQ_TRY(download_output(m, k, embeddings + (size_t)s * (size_t)d));
+        XFIQ_TRY(xfiq_runner_run(&m->full, k));
+        XFIQ_TRY(xfiq_runner_read(&m->full, m->g.output, k, embeddings + (size_t)s * (size_t)d));
     }
     return XFIQ_OK;
 }
@@ -265,10 +182,10 @@ xfiq_status xfiq_model_embed(xfiq_model_t m, const uint8_t *pixels, int n, float
     size_t img_bytes = (size_t)m->card.width * (size_t)m->card.height * 3;
     for (int s = 0; s < n; s += XFIQ_MAX_CHUNK) {
         int k = n - s < XFIQ_MAX_CHUNK ? n - s : XFIQ_MAX_CHUNK;
-        XFIQ_TRY(xfiq_model_reserve(m, k));
-        xfiq_model_preprocess(&m->card, pixels + (size_t)s * img_bytes, k, xfiq_model_input_host(m));
-        XFIQ_TRY(xfiq_model_run(m, k));
-        XFIQ_TRY(download_output(m, k, embeddings + (size_t)s * (size_t)d));
+        XFIQ_TRY(xfiq_runner_reserve(&m->full, k));
+        xfiq_model_preprocess(&m->card, pixels + (size_t)s * img_bytes, k, xfiq_runner_input_host(&m->full));
+        XFIQ_TRY(xfiq_runner_run(&m->full, k));
+        XFIQ_TRY(xfiq_runner_read(&m->full, m->g.output, k, embeddings + (size_t)s * (size_t)d));
     }
     if (magnitudes)
         for (int i = 0; i < n; i++) {

@@ -6,6 +6,7 @@
 #include "backend/backend.h"
 #include "engine/card.h"
 #include "engine/plan.h"
+#include "engine/runner.h"
 #include "graph/graph.h"
 
 /* Images per forward call; larger requests are split so memory stays bounded. */
@@ -17,18 +18,8 @@ struct xfiq_model {
     xfiq_card card;
     char *path;
     int embedding_value;     /* value feeding the embedding layer */
-    xfiq_plan plan;          /* for plan.batch images */
-    char *block;             /* backend memory: activations + workspace */
-    float *params;           /* graph params in backend memory (== g.params on the CPU) */
-    float *staging;          /* host input (batch, C, H, W) when the backend is not the host */
+    xfiq_runner full;        /* the whole network (BN folded, activations fused) */
 };
-
-/* Makes sure the plan and its block hold n images (allocates only when n grows). */
-xfiq_status xfiq_model_reserve(xfiq_model_t m, int n);
-/* Host pointer where the (n, C, H, W) input goes before xfiq_model_run. */
-float *xfiq_model_input_host(xfiq_model_t m);
-/* Runs the forward pass on the n images already placed in the input. */
-xfiq_status xfiq_model_run(xfiq_model_t m, int n);
 /* u8 HWC RGB -> the model's float NCHW input per the card. */
 void xfiq_model_preprocess(const xfiq_card *card, const uint8_t *rgb, int n, float *out);
 

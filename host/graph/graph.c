@@ -30,7 +30,8 @@ void xfiq_graph_free(xfiq_graph *g)
     }
     free(g->values);
     free(g->nodes);
-    free(g->params);
+    if (!g->borrowed_params)
+        free(g->params);
     xfiq_graph_init(g);
 }
 
@@ -127,7 +128,7 @@ static xfiq_status graph_sort(xfiq_graph *g)
     int nn = g->n_nodes, nv = g->n_values;
     int *producer = malloc((size_t)nv * sizeof *producer);
     char *needed = calloc((size_t)nn + 1, 1);
-    int *stack = malloc(((size_t)nn + 1) * sizeof *stack);
+    int *stack = malloc((2 * (size_t)nn + 2) * sizeof *stack); /* a node may be pushed once per reader */
     int *order = malloc(((size_t)nn + 1) * sizeof *order);
     char *state = calloc((size_t)nn + 1, 1); /* 0 new, 1 on stack, 2 done */
     xfiq_node *sorted = malloc(((size_t)nn + 1) * sizeof *sorted);
@@ -229,9 +230,12 @@ xfiq_status xfiq_graph_finalize(xfiq_graph *g)
         if (nd->op == XFIQ_OP_VIEW)
             g->values[nd->out].storage = g->values[nd->in[0]].storage;
     }
-    g->values[g->output].last_use = g->n_nodes;
     g->values[g->output].keep = 1;
     g->values[g->input].keep = 1;
+    /* Kept values (output, the embedding layer) stay readable after the run. */
+    for (int i = 0; i < g->n_values; i++)
+        if (g->values[i].keep && (g->values[i].producer >= 0 || i == g->input))
+            g->values[i].last_use = g->n_nodes;
     /* A buffer lives as long as the last reader of any view of it. */
     for (int i = 0; i < g->n_values; i++) {
         int s = g->values[i].storage;
@@ -272,4 +276,112 @@ int64_t xfiq_graph_num_params(const xfiq_graph *g)
             n += nd->slope_per_channel ? nd->channels : 1;
     }
     return n;
+}
+
+static xfiq_status copy_value(xfiq_graph *out, const xfiq_value *v, int *id)
+{
+    *id = xfiq_graph_add_value(out, v->name);
+    if (*id < 0)
+        return xfiq_error(XFIQ_ERR_NOMEM, "out of memory copying the graph");
+    xfiq_value *c = &out->values[*id];
+    c->ndim = v->ndim;
+    memcpy(c->dims, v->dims, sizeof c->dims);
+    c->numel = v->numel;
+    c->keep = v->keep;
+    return XFIQ_OK;
+}
+
+static xfiq_status copy_node(xfiq_graph *out, const xfiq_node *nd, const int *map)
+{
+    int id = xfiq_graph_add_node(out, nd->op, nd->name, nd->onnx_op);
+    if (id < 0)
+        return xfiq_error(XFIQ_ERR_NOMEM, "out of memory copying the graph");
+    xfiq_node *c = &out->nodes[id];
+    char *name = c->name, *onnx_op = c->onnx_op;
+    *c = *nd;
+    c->name = name;
+    c->onnx_op = onnx_op;
+    for (int k = 0; k < 2; k++)
+        c->in[k] = nd->in[k] >= 0 ? map[nd->in[k]] : -1;
+    c->out = map[nd->out];
+    return XFIQ_OK;
+}
+
+xfiq_status xfiq_graph_subgraph(const xfiq_graph *g, int from, xfiq_graph *out)
+{
+    xfiq_graph_init(out);
+    int *map = malloc((size_t)g->n_values * sizeof *map);
+    char *down = calloc((size_t)g->n_values, 1);
+    xfiq_status st = XFIQ_OK;
+    if (!map || !down) {
+        st = xfiq_error(XFIQ_ERR_NOMEM, "out of memory extracting a subgraph");
+        goto done;
+    }
+    for (int i = 0; i < g->n_values; i++)
+        map[i] = -1;
+    down[from] = 1;
+    if ((st = copy_value(out, &g->values[from], &map[from])) != XFIQ_OK)
+        goto done;
+    out->input = map[from];
+    for (int i = 0; i < g->n_nodes; i++) { /* nodes are in topological order */
+        const xfiq_node *nd = &g->nodes[i];
+        int any = 0, all = 1;
+        for (int k = 0; k < 2; k++)
+            if (nd->in[k] >= 0) {
+                any |= down[nd->in[k]];
+                all &= down[nd->in[k]];
+            }
+        if (!any)
+            continue;
+        if (!all) {
+            st = xfiq_error(XFIQ_ERR_FORMAT, "node '%s' after '%s' also reads values computed before it: '%s' does not "
+                            "separate the network", nd->name, g->values[from].name, g->values[from].name);
+            goto done;
+        }
+        down[nd->out] = 1;
+        if ((st = copy_value(out, &g->values[nd->out], &map[nd->out])) != XFIQ_OK ||
+            (st = copy_node(out, nd, map)) != XFIQ_OK)
+            goto done;
+    }
+    if (!down[g->output]) {
+        st = xfiq_error(XFIQ_ERR_FORMAT, "the output does not depend on '%s'", g->values[from].name);
+        goto done;
+    }
+    out->output = map[g->output];
+    out->params = g->params;
+    out->n_params = out->cap_params = g->n_params;
+    out->borrowed_params = 1;
+    out->declared_batch = g->declared_batch;
+    st = xfiq_graph_finalize(out);
+done:
+    free(map);
+    free(down);
+    if (st != XFIQ_OK)
+        xfiq_graph_free(out);
+    return st;
+}
+
+xfiq_status xfiq_graph_copy(const xfiq_graph *g, xfiq_graph *out)
+{
+    xfiq_graph_init(out);
+    int *map = malloc((size_t)g->n_values * sizeof *map);
+    xfiq_status st = XFIQ_OK;
+    if (!map)
+        return xfiq_error(XFIQ_ERR_NOMEM, "out of memory copying the graph");
+    for (int i = 0; i < g->n_values && st == XFIQ_OK; i++)
+        st = copy_value(out, &g->values[i], &map[i]);
+    for (int i = 0; i < g->n_nodes && st == XFIQ_OK; i++)
+        st = copy_node(out, &g->nodes[i], map);
+    if (st == XFIQ_OK && xfiq_graph_add_params(out, g->params, g->n_params) != 0)
+        st = xfiq_error(XFIQ_ERR_NOMEM, "out of memory copying the parameters");
+    if (st == XFIQ_OK) {
+        out->input = map[g->input];
+        out->output = map[g->output];
+        out->declared_batch = g->declared_batch;
+        st = xfiq_graph_finalize(out);
+    }
+    free(map);
+    if (st != XFIQ_OK)
+        xfiq_graph_free(out);
+    return st;
 }

@@ -37,8 +37,6 @@ typedef struct xfiq_value {
     int last_use;                  /* last node index reading it (n_nodes for the output) */
     int storage;                   /* value whose buffer this one uses (itself unless a VIEW) */
     int keep;                      /* must stay materialised (input, output, embedding layer) */
-    int64_t view_dims[XFIQ_MAX_DIMS]; /* VIEW outputs: target shape from Reshape/Flatten (batch 1) */
-    int view_ndim;                 /* 0: same shape as the input (Identity/Dropout) */
 } xfiq_value;
 
 typedef struct xfiq_conv_desc {
@@ -70,6 +68,8 @@ typedef struct xfiq_node {
     int slope_per_channel;         /* 0: one scalar slope */
     int kndim;                     /* shape of the constant operand as ONNX gave it */
     int64_t kshape[XFIQ_MAX_DIMS]; /* (PRELU slope, BINCONST/AFFINE constant), resolved at finalize */
+    int view_ndim;                 /* VIEW: 0 same shape (Identity/Dropout), -axis for Flatten, else Reshape rank */
+    int64_t view_dims[XFIQ_MAX_DIMS]; /* VIEW: Reshape's target shape as given (0 / -1 resolved at batch 1) */
     union {
         xfiq_conv_desc conv;
         xfiq_gemm_desc gemm;
@@ -85,6 +85,7 @@ typedef struct xfiq_graph {
     float *params;                 /* all weights, 64-byte aligned block */
     int64_t n_params, cap_params;
     int declared_batch;            /* batch written in the ONNX input (0 = symbolic) */
+    int borrowed_params;           /* params belong to another graph (a subgraph): not freed here */
 } xfiq_graph;
 
 void xfiq_graph_init(xfiq_graph *g);
@@ -102,6 +103,14 @@ xfiq_status xfiq_graph_finalize(xfiq_graph *g);
  * into CONV/GEMM epilogues (fuse_act = 0 keeps activations separate, as the
  * backward pass needs them). Calls xfiq_graph_finalize again. */
 xfiq_status xfiq_graph_optimize(xfiq_graph *g, int fuse_act);
+
+/* The part of g downstream of value from (e.g. SER-FIQ's head after the
+ * embedding layer) as a graph of its own whose input is that value; it
+ * borrows g's parameters, so g must outlive it. Errors when the part reads
+ * any other value of g (from does not separate the network). */
+xfiq_status xfiq_graph_subgraph(const xfiq_graph *g, int from, xfiq_graph *out);
+/* Deep copy (own parameters) - e.g. to keep an unfused graph for backward. */
+xfiq_status xfiq_graph_copy(const xfiq_graph *g, xfiq_graph *out);
 
 double xfiq_graph_macs(const xfiq_graph *g);   /* per image */
 int64_t xfiq_graph_num_params(const xfiq_graph *g);

@@ -50,8 +50,28 @@ static void fold_affine(xfiq_graph *g, xfiq_node *pn, const xfiq_node *aff)
     }
 }
 
+/* A 1x1 convolution on a 1x1 map (MobileFaceNet's final linear layer) is a
+ * fully connected layer with the same weight layout: running it as one GEMM
+ * over the batch (or over the B*T rows of SER-FIQ's heads) is much faster. */
+static void conv1x1_to_gemm(xfiq_graph *g)
+{
+    for (int i = 0; i < g->n_nodes; i++) {
+        xfiq_node *nd = &g->nodes[i];
+        if (nd->op != XFIQ_OP_CONV)
+            continue;
+        const xfiq_conv_desc d = nd->d.conv;
+        if (d.ih == 1 && d.iw == 1 && d.kh == 1 && d.kw == 1 && d.group == 1 && d.oh == 1 && d.ow == 1 &&
+            d.pad_t == 0 && d.pad_l == 0 && d.pad_b == 0 && d.pad_r == 0) {
+            nd->op = XFIQ_OP_GEMM;
+            nd->d.gemm.k = d.cin;
+            nd->d.gemm.m = d.cout;
+        }
+    }
+}
+
 xfiq_status xfiq_graph_optimize(xfiq_graph *g, int fuse_act)
 {
+    conv1x1_to_gemm(g);
     int *uses = count_uses(g);
     if (!uses)
         return xfiq_error(XFIQ_ERR_NOMEM, "out of memory optimising the graph");

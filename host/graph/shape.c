@@ -1,11 +1,13 @@
 /* shape.c - shape inference over the sorted graph (batch 1; every activation
  * scales with the batch in dim 0) and resolution of constant operands into
  * scalar / per-channel / full broadcast forms. Errors name the node. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/status.h"
 #include "graph/graph.h"
+#include "ops/elem.h"
 
 static int64_t prod(const int64_t *d, int n)
 {
@@ -220,12 +222,15 @@ xfiq_status xfiq_graph_shape_infer(xfiq_graph *g)
             XFIQ_TRY(infer_conv(g, nd, x, y));
             break;
         case XFIQ_OP_GEMM:
-            if (x->ndim != 2 || x->dims[1] != nd->d.gemm.k)
+            /* [N,k], or [N,k,1,1] for a 1x1 Conv on a 1x1 map turned into a Gemm (passes.c). */
+            if (x->ndim < 2 || x->dims[1] != nd->d.gemm.k || x->numel != nd->d.gemm.k)
                 return xfiq_error(XFIQ_ERR_SHAPE, "%s node '%s': input %s, expected [N,%d]", nd->onnx_op, nd->name, s,
                                   nd->d.gemm.k);
             {
-                int64_t dims[2] = {1, nd->d.gemm.m};
-                set_shape(y, 2, dims);
+                int64_t dims[XFIQ_MAX_DIMS];
+                for (int a = 0; a < x->ndim; a++)
+                    dims[a] = a == 1 ? nd->d.gemm.m : 1;
+                set_shape(y, x->ndim, dims);
             }
             break;
         case XFIQ_OP_GAP:

@@ -13,7 +13,7 @@
 #include "io/path.h"
 #include "io/readall.h"
 
-/* Links can make a folder contain itself; real data sets are far shallower. */
+/* Real data sets are far shallower; the limit bounds the walk's memory. */
 #define XFIQ_WALK_MAX_DEPTH 64
 #define XFIQ_LISTFILE_MAX_BYTES ((size_t)1 << 32)
 
@@ -113,14 +113,35 @@ xfiq_status xfiq_listfile_read(const char *path, xfiq_pathlist *out)
     return st;
 }
 
-static xfiq_status dir_walk(const char *dir, int depth, xfiq_pathlist *out)
+/* Folders on the way down from the walk's root: a link back to one of them
+ * would repeat the walk forever, so it is skipped. */
+typedef struct walk_stack {
+    dev_t dev[XFIQ_WALK_MAX_DEPTH + 1];
+    ino_t ino[XFIQ_WALK_MAX_DEPTH + 1];
+    int n;
+} walk_stack;
+
+static int walk_on_stack(const walk_stack *ws, const struct stat *sb)
 {
-    if (depth > XFIQ_WALK_MAX_DEPTH)
-        return xfiq_error(XFIQ_ERR_IO, "%s: folders nested deeper than %d (a link loop?)", dir,
-                          XFIQ_WALK_MAX_DEPTH);
+    for (int i = 0; i < ws->n; i++)
+        if (ws->dev[i] == sb->st_dev && ws->ino[i] == sb->st_ino)
+            return 1;
+    return 0;
+}
+
+static xfiq_status dir_walk(const char *dir, walk_stack *ws, xfiq_pathlist *out)
+{
+    struct stat self;
+    if (stat(dir, &self) != 0)
+        return xfiq_error(XFIQ_ERR_IO, "%s: cannot open folder: %s", dir, strerror(errno));
+    if (ws->n > XFIQ_WALK_MAX_DEPTH)
+        return xfiq_error(XFIQ_ERR_IO, "%s: folders nested deeper than %d", dir, XFIQ_WALK_MAX_DEPTH);
     DIR *d = opendir(dir);
     if (!d)
         return xfiq_error(XFIQ_ERR_IO, "%s: cannot open folder: %s", dir, strerror(errno));
+    ws->dev[ws->n] = self.st_dev;
+    ws->ino[ws->n] = self.st_ino;
+    ws->n++;
     xfiq_status st = XFIQ_OK;
     struct dirent *de;
     errno = 0;
@@ -133,15 +154,15 @@ static xfiq_status dir_walk(const char *dir, int depth, xfiq_pathlist *out)
             break;
         }
         int is_dir = de->d_type == DT_DIR, is_file = de->d_type == DT_REG;
-        if (de->d_type == DT_LNK || de->d_type == DT_UNKNOWN) {
-            struct stat sb;
-            if (stat(child, &sb) == 0) {
-                is_dir = S_ISDIR(sb.st_mode);
-                is_file = S_ISREG(sb.st_mode);
-            }
+        struct stat sb;
+        int have_sb = 0;
+        if (de->d_type == DT_LNK || de->d_type == DT_UNKNOWN || is_dir) {
+            have_sb = stat(child, &sb) == 0; /* broken links are skipped */
+            is_dir = have_sb && S_ISDIR(sb.st_mode);
+            is_file = have_sb && S_ISREG(sb.st_mode);
         }
-        if (is_dir)
-            st = dir_walk(child, depth + 1, out);
+        if (is_dir && !walk_on_stack(ws, &sb))
+            st = dir_walk(child, ws, out);
         else if (is_file && xfiq_path_is_image(de->d_name)) {
             st = pathlist_take(out, child);
             child = NULL;
@@ -152,13 +173,18 @@ static xfiq_status dir_walk(const char *dir, int depth, xfiq_pathlist *out)
     if (st == XFIQ_OK && errno != 0)
         st = xfiq_error(XFIQ_ERR_IO, "%s: cannot read folder: %s", dir, strerror(errno));
     closedir(d);
+    ws->n--;
     return st;
 }
 
 xfiq_status xfiq_dir_list_images(const char *dir, xfiq_pathlist *out)
 {
     size_t first = out->count;
-    xfiq_status st = dir_walk(dir, 0, out);
+    walk_stack *ws = calloc(1, sizeof *ws);
+    if (!ws)
+        return xfiq_error(XFIQ_ERR_NOMEM, "%s: out of memory", dir);
+    xfiq_status st = dir_walk(dir, ws, out);
+    free(ws);
     if (st != XFIQ_OK) {
         pathlist_truncate(out, first);
         return st;

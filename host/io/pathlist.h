@@ -25,7 +25,8 @@ void xfiq_pathlist_sort(xfiq_pathlist *l);
  * the file is kept. */
 xfiq_status xfiq_listfile_read(const char *path, xfiq_pathlist *out);
 /* Appends every image file (xfiq_path_is_image) under dir, recursively,
- * following links, skipping names that start with '.', sorted with
+ * following links (a link back to a folder above is skipped), skipping
+ * names that start with '.', sorted with
  * xfiq_pathlist_sort. Paths are dir joined with the relative path. */
 xfiq_status xfiq_dir_list_images(const char *dir, xfiq_pathlist *out);
 

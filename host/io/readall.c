@@ -1,4 +1,5 @@
 /* readall.c - read a whole file into memory (images, landmark and list files). */
+#define _POSIX_C_SOURCE 200809L
 #include "io/readall.h"
 
 #include <errno.h>

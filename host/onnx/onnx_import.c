@@ -11,6 +11,7 @@
 
 #include "core/status.h"
 #include "onnx/onnx.pb-c.h"
+#include "ops/elem.h"
 
 typedef struct onnx_const {
     const char *name;

@@ -9,12 +9,17 @@
 
 #include "ops/elem.h"
 
-/* Inverted dropout: a kept activation is scaled by scale = 1/(1-p) (computed
- * once in float by the caller, as PyTorch does: x * (1/(1-p))), a dropped one
- * is 0, so the expectation of the output equals x. */
+/* Inverted dropout: x times the mask value m = keep ? 1/(1-p) : 0, with
+ * 1/(1-p) computed once in float by the caller (as PyTorch does: x * mask,
+ * so a NaN/inf activation stays NaN when dropped, and no branch on keep). */
+static inline XFIQ_HD float xfiq_dropout_mask(int keep, float scale)
+{
+    return keep ? scale : 0.0f;
+}
+
 static inline XFIQ_HD float xfiq_dropout_apply(int keep, float x, float scale)
 {
-    return keep ? x * scale : 0.0f;
+    return x * xfiq_dropout_mask(keep, scale);
 }
 
 /* Multiplier of inverted dropout with drop rate p, in float. */

@@ -12,11 +12,29 @@ static int plq_panel_count(const plq_panel_opts *o) { return o->overlay ? 3 : 2;
 static int plq_panel_gap(const plq_panel_opts *o) { return 4 * o->zoom; }
 static int plq_panel_has_caption(const plq_panel_opts *o) { return o->caption && o->caption[0]; }
 
+static int plq_panel_width(int W, const plq_panel_opts *o)
+{
+    int n = plq_panel_count(o);
+    return n * W * o->zoom + (n + 1) * plq_panel_gap(o);
+}
+
+int plq_panel_caption_scale(int H, int W, const plq_panel_opts *o)
+{
+    (void)H;
+    if (!plq_panel_has_caption(o))
+        return 0;
+    int room = plq_panel_width(W, o) - 2 * plq_panel_gap(o);
+    int s = o->zoom + 1;
+    while (s > 1 && font5x7_text_width(o->caption, s) > room)
+        s--;
+    return s;
+}
+
 void plq_panel_size(int H, int W, const plq_panel_opts *o, int *out_w, int *out_h)
 {
-    int gap = plq_panel_gap(o), n = plq_panel_count(o);
-    *out_w = n * W * o->zoom + (n + 1) * gap;
-    *out_h = H * o->zoom + 2 * gap + (plq_panel_has_caption(o) ? FONT5X7_H * (o->zoom + 1) + gap : 0);
+    int s = plq_panel_caption_scale(H, W, o);
+    *out_w = plq_panel_width(W, o);
+    *out_h = H * o->zoom + 2 * plq_panel_gap(o) + (s ? FONT5X7_H * s + plq_panel_gap(o) : 0);
 }
 
 static xfiq_status plq_panel_check(const float *map, int H, int W, int zoom)
@@ -75,9 +93,10 @@ xfiq_status plq_panel_render(const uint8_t *face, int channels, const float *map
     for (int p = 0; p < plq_panel_count(o); p++)
         plq_panel_blit(out, cw, gap + p * (W * o->zoom + gap), gap, panels[p], H, W, o->zoom);
     free(tmp);
-    if (plq_panel_has_caption(o)) {
+    int s = plq_panel_caption_scale(H, W, o);
+    if (s) {
         static const uint8_t black[3] = {0, 0, 0};
-        font5x7_draw_text(out, cw, ch, gap, H * o->zoom + 2 * gap, o->caption, o->zoom + 1, black);
+        font5x7_draw_text(out, cw, ch, gap, H * o->zoom + 2 * gap, o->caption, s, black);
     }
     return XFIQ_OK;
 }

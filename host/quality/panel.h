@@ -16,8 +16,13 @@ typedef struct plq_panel_opts {
 } plq_panel_opts;
 
 /* Layout: gap = 4*zoom pixels of white around and between the panels; the
- * caption uses font scale zoom+1 in a strip of 7*(zoom+1) + gap pixels. */
+ * caption is drawn at font scale s = plq_panel_caption_scale in a strip of
+ * 7*s + gap pixels under the panels, starting at x = gap. */
 void plq_panel_size(int H, int W, const plq_panel_opts *opts, int *out_w, int *out_h);
+
+/* Font scale of the caption: zoom+1, reduced until the text fits the
+ * canvas width (at least 1; longer captions are clipped at the right). */
+int plq_panel_caption_scale(int H, int W, const plq_panel_opts *opts);
 
 /* map (H x W, P in [0,1]) -> out ((H*zoom) x (W*zoom) x 3) with colormap_rdylgn. */
 xfiq_status plq_panel_heatmap(const float *map, int H, int W, int zoom, uint8_t *out);

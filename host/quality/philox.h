@@ -26,6 +26,7 @@
 #ifndef XFIQ_QUALITY_PHILOX_H
 #define XFIQ_QUALITY_PHILOX_H
 
+#include <math.h>
 #include <stdint.h>
 
 #include "ops/elem.h"
@@ -107,6 +108,15 @@ static inline XFIQ_HD float xfiq_dropout_uniform(uint64_t seed, uint64_t image_i
 static inline XFIQ_HD int xfiq_dropout_keep_word(uint32_t word, float p)
 {
     return xfiq_philox_to_uniform(word) >= p;
+}
+
+/* The same decision in integers, for vector loops: keep iff (word >> 8) >=
+ * xfiq_dropout_threshold(p). Exactly equivalent to the float compare:
+ * p * 2^24 is exact in float (a power-of-two scaling) and word >> 8 is an
+ * integer, so u >= p <=> (word >> 8) >= ceil(p * 2^24). */
+static inline XFIQ_HD uint32_t xfiq_dropout_threshold(float p)
+{
+    return (uint32_t)ceilf(p * 16777216.0f);
 }
 
 static inline XFIQ_HD int xfiq_dropout_keep(uint64_t seed, uint64_t image_id, uint32_t pass, uint32_t element, float p)

@@ -2,7 +2,6 @@
 #include "quality/plq_regress.h"
 
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "core/status.h"
@@ -99,28 +98,41 @@ xfiq_status plq_regression_seed(plq_mode mode, const float *z, int D, double Q, 
     XFIQ_TRY(plq_check(z, D, "raw embedding"));
     if (!out_seed)
         return xfiq_error(XFIQ_ERR_ARG, "plq: output seed is NULL");
+    if (mode != PLQ_MODE_PAPER && mode != PLQ_MODE_SIGNED && mode != PLQ_MODE_MAGNITUDE)
+        return xfiq_error(XFIQ_ERR_ARG, "plq: unknown regression mode %d", (int)mode);
     double n = plq_norm(z, D);
     if (n == 0.0)
         return xfiq_error(XFIQ_ERR_ARG, "plq: embedding is all zeros; no regression direction");
+    /* Everything in double from z: sum(e) of the paper mode can be far
+     * smaller than the rounding of a float e, so e is never rounded here. */
+    double denom = 0;
+    for (int k = 0; k < D; k++)
+        denom += mode == PLQ_MODE_PAPER ? z[k] / n : mode == PLQ_MODE_SIGNED ? fabs(z[k] / n) : 0.0;
+    if (mode == PLQ_MODE_MAGNITUDE)
+        denom = n;
+    if (denom == 0.0)
+        return xfiq_error(XFIQ_ERR_ARG, "plq: %s regression weight undefined: denominator is 0",
+                          plq_mode_name(mode));
+    const double w = Q / denom;
     if (mode == PLQ_MODE_MAGNITUDE) {
         for (int k = 0; k < D; k++)
-            out_seed[k] = (float)(Q * (z[k] / n) / n);
-        if (info) {
-            info->denom = n;
-            info->weight = Q / n;
-            info->unstable = 0;
+            out_seed[k] = (float)(w * (z[k] / n));
+    } else {
+        /* seed_e = w * (1 or sign(e)); seed_z = (seed_e - e (e . seed_e)) / ||z||. */
+        double dot = 0;
+        for (int k = 0; k < D; k++) {
+            double e = z[k] / n;
+            dot += e * (mode == PLQ_MODE_PAPER ? w : e > 0 ? w : e < 0 ? -w : 0.0);
         }
-        return XFIQ_OK;
+        for (int k = 0; k < D; k++) {
+            double e = z[k] / n, v = mode == PLQ_MODE_PAPER ? w : e > 0 ? w : e < 0 ? -w : 0.0;
+            out_seed[k] = (float)((v - e * dot) / n);
+        }
     }
-    float *e = malloc(2 * (size_t)D * sizeof(float));
-    if (!e)
-        return xfiq_error(XFIQ_ERR_NOMEM, "plq: no memory for a %d-d seed", D);
-    float *v = e + D;
-    for (int k = 0; k < D; k++)
-        e[k] = (float)(z[k] / n);
-    xfiq_status st = plq_regression_weights(mode, e, D, Q, v, info);
-    if (st == XFIQ_OK)
-        st = plq_l2norm_backward(z, v, D, out_seed);
-    free(e);
-    return st;
+    if (info) {
+        info->denom = denom;
+        info->weight = w;
+        info->unstable = mode == PLQ_MODE_PAPER && fabs(denom) < PLQ_PAPER_UNSTABLE_SUM;
+    }
+    return XFIQ_OK;
 }

@@ -60,7 +60,9 @@ xfiq_status plq_regression_weights(plq_mode mode, const float *e, int D, double 
 
 /* Seed on the raw embedding z (what the engine's backward-data starts from):
  * out_seed = dQhat/dz for every mode, i.e. the seed on e pushed through the
- * L2 normalisation's backward for PAPER and SIGNED. */
+ * L2 normalisation's backward for PAPER and SIGNED. Computed in double from
+ * z (e is never rounded to float), so even a PAPER denominator far below
+ * float resolution is exact to ~1e-15. */
 xfiq_status plq_regression_seed(plq_mode mode, const float *z, int D, double Q, float *out_seed,
                                 plq_regress_info *info);
 

@@ -30,29 +30,63 @@ xfiq_status serfiq_dropout_check(const serfiq_dropout *cfg)
     return XFIQ_OK;
 }
 
-/* Writes f(keep, e) for e = 0..dim-1 of one pass, one Philox call per four
- * decisions; `x` NULL gives the bare multipliers. */
+#define SERFIQ_LANES 16
+
+/* Dropout words of SERFIQ_LANES consecutive groups g0 .. g0+15 of one
+ * (seed, image, pass). Kept as a separate loop over the scalar generator:
+ * GCC vectorises it across groups (AVX-512: ~2.5 ns per group, 4x faster
+ * than the lane-wise rewrite or the loop inlined into serfiq_row). */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static void serfiq_words_block(uint64_t seed, uint64_t image_id, uint32_t pass, uint32_t g0,
+                               uint32_t out[SERFIQ_LANES][4])
+{
+    for (int i = 0; i < SERFIQ_LANES; i++)
+        xfiq_dropout_words(seed, image_id, pass, g0 + (uint32_t)i, out[i]);
+}
+
+/* Writes the mask (x NULL) or x * mask for e = 0..dim-1 of one pass: one
+ * Philox output per four decisions, multipliers of 64 units at a time, then
+ * a branch-free multiply (keep bits are random: a branch per element would
+ * be mispredicted half the time). */
 static void serfiq_row(const serfiq_dropout *cfg, uint64_t image_id, uint32_t pass, const float *x, float *out)
 {
     const float scale = xfiq_dropout_scale(cfg->p);
     const int dim = cfg->dim;
     const int spatial = cfg->kind == SERFIQ_MASK_CHANNEL ? cfg->spatial : 1;
     const int units = dim / spatial; /* elements or channels */
-    uint32_t w[4];
-    for (int u0 = 0; u0 < units; u0 += 4) {
-        xfiq_dropout_words(cfg->seed, image_id, pass, (uint32_t)u0 >> 2, w);
-        int un = units - u0 < 4 ? units - u0 : 4;
+    const uint32_t thr = xfiq_dropout_threshold(cfg->p);
+    uint32_t w[SERFIQ_LANES][4];
+    const uint32_t *wf = &w[0][0]; /* element j of the block is word wf[j] */
+    float mult[4 * SERFIQ_LANES];
+    for (int u0 = 0; u0 < units; u0 += 4 * SERFIQ_LANES) {
+        serfiq_words_block(cfg->seed, image_id, pass, (uint32_t)u0 >> 2, w);
+        int un = units - u0 < 4 * SERFIQ_LANES ? units - u0 : 4 * SERFIQ_LANES;
+        for (int j = 0; j < 4 * SERFIQ_LANES; j++)
+            mult[j] = scale * (float)((wf[j] >> 8) >= thr);
+        if (spatial == 1) {
+            float *o = out + u0;
+            if (x) {
+                const float *xi = x + u0;
+                for (int j = 0; j < un; j++)
+                    o[j] = xi[j] * mult[j];
+            } else {
+                for (int j = 0; j < un; j++)
+                    o[j] = mult[j];
+            }
+            continue;
+        }
         for (int j = 0; j < un; j++) {
-            int keep = xfiq_dropout_keep_word(w[j], cfg->p);
             float *o = out + (size_t)(u0 + j) * spatial;
+            const float m = mult[j];
             if (x) {
                 const float *xi = x + (size_t)(u0 + j) * spatial;
                 for (int s = 0; s < spatial; s++)
-                    o[s] = xfiq_dropout_apply(keep, xi[s], scale);
+                    o[s] = xi[s] * m;
             } else {
-                float v = keep ? scale : 0.0f;
                 for (int s = 0; s < spatial; s++)
-                    o[s] = v;
+                    o[s] = m;
             }
         }
     }

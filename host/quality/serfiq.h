@@ -40,7 +40,7 @@ xfiq_status serfiq_masks_fill(const serfiq_dropout *cfg, const uint64_t *image_i
 
 /* The T dropout copies of each image's deterministic activation at the
  * dropout point, ready for one head GEMM of B*T rows:
- * x (B x dim) -> out (B*T x dim), out[b*T+t][e] = keep ? x[b][e]/(1-p) : 0
+ * x (B x dim) -> out (B*T x dim), out[b*T+t][e] = x[b][e] * (keep ? 1/(1-p) : 0)
  * (the same masks as serfiq_masks_fill). */
 xfiq_status serfiq_heads_input(const serfiq_dropout *cfg, const uint64_t *image_ids, const float *x,
                                int B, int T, float *out, int num_threads);

@@ -208,7 +208,73 @@ def run(model_path, x, double=False):
     return y.numpy()
 
 
+def selftest():
+    """Checks the paths make_golden.py's graphs do not reach against numpy:
+    Gemm transA, Constant, auto_pad SAME_UPPER, BN on 2-D input, Reshape of a
+    leading-1 shape at batch 2, Div/Sub of two tensors."""
+    import tempfile
+    from onnx import helper, TensorProto
+    rng = np.random.default_rng(7)
+    f = lambda *s: rng.standard_normal(s).astype(np.float32).astype(np.float64)  # noqa: E731
+    W, Bv = f(6, 3), f(3)
+    sc, bi, mu, var = f(3), f(3), f(3), rng.uniform(0.5, 2, 3)
+    Wc = f(2, 3, 2, 2)
+    inits = [numpy_helper.from_array(v.astype(np.float32), k) for k, v in
+             dict(W=W, Bv=Bv, sc=sc, bi=bi, mu=mu, var=var, Wc=Wc).items()]
+    inits.append(numpy_helper.from_array(np.array([1, -1], np.int64), "shape"))
+    conv_nodes = [
+        helper.make_node("Conv", ["input", "Wc"], ["c"], kernel_shape=[2, 2], strides=[2, 2],
+                         auto_pad="SAME_UPPER"),
+        helper.make_node("Reshape", ["c", "shape"], ["r"]),             # [1,-1] at batch 2
+    ]
+    mat_nodes = [
+        helper.make_node("Constant", [], ["k"], value=numpy_helper.from_array(np.float32(3.0))),
+        helper.make_node("Gemm", ["AT", "W", "Bv"], ["g"], transA=1, alpha=0.25, beta=0.5),
+        helper.make_node("BatchNormalization", ["g", "sc", "bi", "mu", "var"], ["bn"], epsilon=1e-3),
+        helper.make_node("Div", ["bn", "k"], ["d"]),
+        helper.make_node("Sub", ["d", "bn"], ["out1"]),
+    ]
+    # Two graphs: one for the conv/reshape path, one for the matrix path.
+    ok = True
+    with tempfile.TemporaryDirectory() as tmp:
+        g1 = helper.make_graph(conv_nodes, "t1",
+                               [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, 5, 5])],
+                               [helper.make_tensor_value_info("r", TensorProto.FLOAT, None)], inits)
+        g2 = helper.make_graph(mat_nodes, "t2",
+                               [helper.make_tensor_value_info("AT", TensorProto.FLOAT, [6, 2])],
+                               [helper.make_tensor_value_info("out1", TensorProto.FLOAT, None)],
+                               inits)
+        for i, g in enumerate((g1, g2)):
+            m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+            onnx.save(m, os.path.join(tmp, "t%d.onnx" % i))
+        x = f(2, 3, 5, 5)
+        # SAME_UPPER, stride 2, kernel 2 on 5: out 3, total pad 1 -> at the end.
+        xp = np.zeros((2, 3, 6, 6))
+        xp[:, :, :5, :5] = x
+        c = np.zeros((2, 2, 3, 3))
+        for i in range(3):
+            for j in range(3):
+                c[:, :, i, j] = np.tensordot(xp[:, :, 2 * i:2 * i + 2, 2 * j:2 * j + 2], Wc,
+                                             axes=([1, 2, 3], [1, 2, 3]))
+        want1 = c.reshape(2, -1)
+        got1 = run(os.path.join(tmp, "t0.onnx"), x, double=True)
+        AT = f(6, 2)
+        g = 0.25 * AT.T @ W + 0.5 * Bv
+        bn = (g - mu) / np.sqrt(var + 1e-3) * sc + bi
+        want2 = bn / 3.0 - bn
+        got2 = run(os.path.join(tmp, "t1.onnx"), AT, double=True)
+        for name, got, want in (("conv/reshape", got1, want1), ("gemm/bn/div/sub", got2, want2)):
+            err = np.max(np.abs(got - want)) / np.max(np.abs(want))
+            print("selftest %s: max rel err %.2e" % (name, err))
+            ok &= got.shape == want.shape and err < 1e-6
+    return ok
+
+
 def main(argv=None):
+    if argv is None:
+        argv = sys.argv[1:]
+    if argv == ["--selftest"]:
+        return 0 if selftest() else 1
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("model")
     p.add_argument("--input", required=True, help="NCHW float .npy")

@@ -1,0 +1,18 @@
+/* elem_cuda.h - includes host/ops/elem.h for the CUDA files. The shared
+ * header marks its functions "static inline XFIQ_HD" with XFIQ_HD ending in
+ * __forceinline__, which itself expands to __inline__: nvcc rejects the
+ * doubled inline ("duplicate specifier"). Until that header drops one of the
+ * two, __forceinline__ is narrowed to the attribute alone while it is read.
+ * Harmless once the header is fixed. C++ (nvcc) only. */
+#ifndef XFIQ_CUDA_ELEM_CUDA_H
+#define XFIQ_CUDA_ELEM_CUDA_H
+
+#pragma push_macro("__forceinline__")
+#undef __forceinline__
+#define __forceinline__ __attribute__((always_inline))
+extern "C" {
+#include "ops/elem.h"
+}
+#pragma pop_macro("__forceinline__")
+
+#endif

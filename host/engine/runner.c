@@ -1,0 +1,137 @@
+/* runner.c - plan once, then walk the backend's op table node by node. */
+#include "engine/runner.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/status.h"
+
+xfiq_status xfiq_runner_init(xfiq_runner *r, xfiq_backend_t be, const xfiq_graph *g, const char *label,
+                             int retain_all)
+{
+    memset(r, 0, sizeof *r);
+    r->be = be;
+    r->g = g;
+    r->label = label;
+    r->retain_all = retain_all;
+    const xfiq_backend_ops *ops = be->ops;
+    for (int i = 0; i < g->n_nodes; i++)
+        if (!ops->supports_op(g->nodes[i].op) || !ops->fwd[g->nodes[i].op])
+            return xfiq_error(XFIQ_ERR_UNSUPPORTED, "%s: node '%s' (%s) has no %s implementation yet", label,
+                              g->nodes[i].name, xfiq_op_name(g->nodes[i].op), ops->name);
+    if (ops->kind == XFIQ_BACKEND_CPU) {
+        r->params = g->params;
+        return XFIQ_OK;
+    }
+    size_t bytes = (size_t)g->n_params * sizeof(float);
+    XFIQ_TRY(ops->mem_alloc(be->ctx, bytes ? bytes : 4, (void **)&r->params));
+    return ops->upload(be->ctx, r->params, g->params, bytes);
+}
+
+static void release_block(xfiq_runner *r)
+{
+    const xfiq_backend_ops *ops = r->be->ops;
+    if (r->block)
+        ops->mem_free(r->be->ctx, r->block);
+    if (r->grad_block)
+        ops->mem_free(r->be->ctx, r->grad_block);
+    free(r->staging);
+    free(r->grad_offsets);
+    r->block = r->grad_block = NULL;
+    r->staging = NULL;
+    r->grad_offsets = NULL;
+    r->grad_bytes = 0;
+    r->grad_batch = 0;
+    xfiq_plan_free(&r->plan);
+}
+
+void xfiq_runner_free(xfiq_runner *r)
+{
+    if (!r->be)
+        return;
+    release_block(r);
+    if (r->params && r->params != r->g->params)
+        r->be->ops->mem_free(r->be->ctx, r->params);
+    memset(r, 0, sizeof *r);
+}
+
+xfiq_status xfiq_runner_reserve(xfiq_runner *r, int n)
+{
+    if (n <= r->plan.batch)
+        return XFIQ_OK;
+    const xfiq_backend_ops *ops = r->be->ops;
+    release_block(r);
+    xfiq_graph tmp;
+    const xfiq_graph *pg = r->g;
+    xfiq_value *saved = NULL;
+    if (r->retain_all) {
+        /* Plan as if every value were read by the last node: nothing is reused. */
+        saved = malloc((size_t)r->g->n_values * sizeof *saved);
+        if (!saved)
+            return xfiq_error(XFIQ_ERR_NOMEM, "out of memory planning");
+        memcpy(saved, r->g->values, (size_t)r->g->n_values * sizeof *saved);
+        tmp = *r->g;
+        tmp.values = saved;
+        for (int i = 0; i < tmp.n_values; i++)
+            if (saved[i].last_use >= 0 || saved[i].producer >= 0)
+                saved[i].last_use = tmp.n_nodes;
+        pg = &tmp;
+    }
+    xfiq_status st = xfiq_plan_build(&r->plan, pg, ops, n, r->be->num_threads);
+    free(saved);
+    XFIQ_TRY(st);
+    st = ops->mem_alloc(r->be->ctx, r->plan.total_bytes, (void **)&r->block);
+    if (st == XFIQ_OK && ops->kind != XFIQ_BACKEND_CPU) {
+        r->staging = malloc((size_t)r->g->values[r->g->input].numel * (size_t)n * sizeof(float));
+        if (!r->staging)
+            st = xfiq_error(XFIQ_ERR_NOMEM, "out of memory for the input staging buffer");
+    }
+    if (st != XFIQ_OK)
+        release_block(r);
+    return st;
+}
+
+float *xfiq_runner_input_host(xfiq_runner *r)
+{
+    return r->staging ? r->staging : (float *)(r->block + r->plan.offsets[r->g->input]);
+}
+
+static xfiq_exec runner_exec(xfiq_runner *r, int n)
+{
+    xfiq_exec ex = {
+        .arena = r->block,
+        .offsets = r->plan.offsets,
+        .params = r->params,
+        .workspace = (float *)(r->block + r->plan.workspace_offset),
+        .workspace_bytes = r->plan.workspace_bytes,
+        .batch = n,
+        .num_threads = r->be->num_threads,
+        .stream = r->be->ops->stream(r->be->ctx),
+    };
+    return ex;
+}
+
+xfiq_status xfiq_runner_run(xfiq_runner *r, int n)
+{
+    const xfiq_backend_ops *ops = r->be->ops;
+    if (n < 1 || n > r->plan.batch)
+        return xfiq_error(XFIQ_ERR_INTERNAL, "%s: run of %d images but the plan holds %d", r->label, n, r->plan.batch);
+    xfiq_exec ex = runner_exec(r, n);
+    const xfiq_graph *g = r->g;
+    if (r->staging)
+        XFIQ_TRY(ops->upload(r->be->ctx, xfiq_exec_value(&ex, g->input), r->staging,
+                             (size_t)g->values[g->input].numel * (size_t)n * sizeof(float)));
+    for (int i = 0; i < g->n_nodes; i++) {
+        const xfiq_node *nd = &g->nodes[i];
+        xfiq_status st = ops->fwd[nd->op](&ex, g, nd);
+        if (st != XFIQ_OK)
+            return xfiq_error_prefix(st, "%s: node '%s'", r->label, nd->name);
+    }
+    return ops->sync(r->be->ctx);
+}
+
+xfiq_status xfiq_runner_read(xfiq_runner *r, int value, int n, float *dst)
+{
+    size_t bytes = (size_t)r->g->values[value].numel * (size_t)n * sizeof(float);
+    return r->be->ops->download(r->be->ctx, dst, r->block + r->plan.offsets[value], bytes);
+}

@@ -1,0 +1,39 @@
+/* runner.h - executes one graph on one backend: parameters in backend
+ * memory, a memory plan for the largest batch seen, the op table walk.
+ * A model holds several (the whole network, SER-FIQ's head, the unfused
+ * network for backward). */
+#ifndef XFIQ_ENGINE_RUNNER_H
+#define XFIQ_ENGINE_RUNNER_H
+
+#include "backend/backend.h"
+#include "engine/plan.h"
+#include "graph/graph.h"
+
+typedef struct xfiq_runner {
+    xfiq_backend_t be;
+    const xfiq_graph *g;
+    const char *label;        /* for messages: the model file */
+    float *params;            /* g->params in backend memory (== g->params on the CPU) */
+    xfiq_plan plan;
+    char *block;              /* activations + workspace, backend memory */
+    float *staging;           /* host copy of the input when the backend is not the host */
+    int retain_all;           /* keep every activation to the end (backward needs them) */
+    /* Backward-data state (xfiq_runner_backward): one gradient buffer per value. */
+    size_t *grad_offsets;
+    char *grad_block;
+    size_t grad_bytes;
+    int grad_batch;
+} xfiq_runner;
+
+xfiq_status xfiq_runner_init(xfiq_runner *r, xfiq_backend_t be, const xfiq_graph *g, const char *label,
+                             int retain_all);
+void xfiq_runner_free(xfiq_runner *r);
+/* Plans and allocates for n images when n exceeds what is planned. */
+xfiq_status xfiq_runner_reserve(xfiq_runner *r, int n);
+/* Host pointer for the (n, input...) input of the next run. */
+float *xfiq_runner_input_host(xfiq_runner *r);
+xfiq_status xfiq_runner_run(xfiq_runner *r, int n);
+/* Copies value v of the last run (n images) to host memory. */
+xfiq_status xfiq_runner_read(xfiq_runner *r, int value, int n, float *dst);
+
+#endif

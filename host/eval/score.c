@@ -1,0 +1,171 @@
+/* score.c - comparison scores from raw embeddings: magnitudes, cosine and
+ * QMagFace scores of listed pairs (double accumulation), and all-vs-all
+ * blocks as one float32 GEMM per panel followed by the QMagFace epilogue. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cblas.h>
+
+#include "core/status.h"
+#include "eval/elem_eval.h"
+#include "xfiq_eval.h"
+
+/* Eight independent double lanes: the compiler keeps them in vector
+ * registers (an ordinary reduction would not be vectorised without
+ * -ffast-math), and the summation order stays fixed whatever the flags. */
+static double dot_f64(const float *a, const float *b, int d)
+{
+    double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int i = 0;
+    for (; i + 8 <= d; i += 8)
+        for (int k = 0; k < 8; k++)
+            acc[k] += (double)a[i + k] * (double)b[i + k];
+    double tail = 0.0;
+    for (; i < d; i++)
+        tail += (double)a[i] * (double)b[i];
+    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])) +
+           tail;
+}
+
+xfiq_status xfiq_embeddings_magnitudes(const float *z, int64_t n, int dim, double *mag)
+{
+    if (!z || !mag || n < 0 || dim <= 0)
+        return xfiq_error(XFIQ_ERR_ARG, "xfiq_embeddings_magnitudes: bad arguments (n %lld, dim %d)",
+                          (long long)n, dim);
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; i++) {
+        const float *r = z + i * (int64_t)dim;
+        mag[i] = sqrt(dot_f64(r, r, dim));
+    }
+    for (int64_t i = 0; i < n; i++)
+        if (!isfinite(mag[i]))
+            return xfiq_error(XFIQ_ERR_ARG, "embedding row %lld holds a NaN or infinite value",
+                              (long long)i);
+    return XFIQ_OK;
+}
+
+xfiq_status xfiq_score_pairs(const float *z, int64_t n, int dim, const double *mag,
+                             const int64_t *idx_a, const int64_t *idx_b, int64_t n_pairs,
+                             const xfiq_qmag_params *p, double *cos_out, double *q_out,
+                             double *qmag_out)
+{
+    if (!z || !idx_a || !idx_b || !cos_out || n_pairs < 0 || dim <= 0)
+        return xfiq_error(XFIQ_ERR_ARG, "xfiq_score_pairs: bad arguments");
+    for (int64_t i = 0; i < n_pairs; i++)
+        if (idx_a[i] < 0 || idx_a[i] >= n || idx_b[i] < 0 || idx_b[i] >= n)
+            return xfiq_error(XFIQ_ERR_ARG, "pair %lld refers to row %lld/%lld of %lld embeddings",
+                              (long long)i, (long long)idx_a[i], (long long)idx_b[i],
+                              (long long)n);
+    double *own = NULL;
+    if (!mag) {
+        own = malloc((size_t)(n ? n : 1) * sizeof(double));
+        if (!own)
+            return xfiq_error(XFIQ_ERR_NOMEM, "out of memory for %lld magnitudes", (long long)n);
+        xfiq_status st = xfiq_embeddings_magnitudes(z, n, dim, own);
+        if (st != XFIQ_OK) {
+            free(own);
+            return st;
+        }
+        mag = own;
+    }
+    int64_t bad = -1;
+    for (int64_t i = 0; i < n_pairs && bad < 0; i++)
+        if (mag[idx_a[i]] == 0.0 || mag[idx_b[i]] == 0.0)
+            bad = mag[idx_a[i]] == 0.0 ? idx_a[i] : idx_b[i];
+    if (bad >= 0) {
+        free(own);
+        return xfiq_error(XFIQ_ERR_ARG, "embedding row %lld is all zeros: no direction to compare",
+                          (long long)bad);
+    }
+    const int want_q = p && qmag_out;
+#pragma omp parallel for schedule(static, 1024)
+    for (int64_t i = 0; i < n_pairs; i++) {
+        int64_t a = idx_a[i], b = idx_b[i];
+        double ma = mag[a], mb = mag[b];
+        double s = dot_f64(z + a * (int64_t)dim, z + b * (int64_t)dim, dim) / (ma * mb);
+        double q = xfiq_pair_quality(ma, mb);
+        cos_out[i] = s;
+        if (q_out)
+            q_out[i] = q;
+        if (want_q)
+            qmag_out[i] = xfiq_qmag_elem(s, q, p->alpha, p->beta);
+    }
+    free(own);
+    return XFIQ_OK;
+}
+
+/* Normalised float copy and float magnitudes of n rows. */
+static xfiq_status normalize_rows(const float *z, int64_t n, int dim, const char *what, float *e,
+                                  float *q)
+{
+    int64_t bad = -1;
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; i++) {
+        const float *r = z + i * (int64_t)dim;
+        double m = sqrt(dot_f64(r, r, dim));
+        q[i] = (float)m;
+        float inv = m > 0.0 ? (float)(1.0 / m) : 0.0f;
+        float *o = e + i * (int64_t)dim;
+        for (int k = 0; k < dim; k++)
+            o[k] = r[k] * inv;
+        if (!(m > 0.0) || !isfinite(m)) {
+#pragma omp critical(xfiq_score_bad)
+            if (bad < 0 || i < bad)
+                bad = i;
+        }
+    }
+    if (bad >= 0)
+        return xfiq_error(XFIQ_ERR_ARG, "%s row %lld is zero or not finite", what, (long long)bad);
+    return XFIQ_OK;
+}
+
+/* Rows per GEMM panel: the panel's scores (rows x n_probe floats) are still
+ * in cache when the epilogue runs over them. */
+#define BLOCK_PANEL_ROWS 256
+
+xfiq_status xfiq_score_block(const float *gallery, int64_t n_gallery, const float *probe,
+                             int64_t n_probe, int dim, const xfiq_qmag_params *p, float *out)
+{
+    if (!gallery || !probe || !out || n_gallery < 0 || n_probe < 0 || dim <= 0)
+        return xfiq_error(XFIQ_ERR_ARG, "xfiq_score_block: bad arguments");
+    if (n_gallery > INT32_MAX || n_probe > INT32_MAX)
+        return xfiq_error(XFIQ_ERR_ARG, "xfiq_score_block: at most %d rows per side", INT32_MAX);
+    if (!n_gallery || !n_probe)
+        return XFIQ_OK;
+    float *eg = malloc((size_t)n_gallery * dim * sizeof(float));
+    float *ep = malloc((size_t)n_probe * dim * sizeof(float));
+    float *qg = malloc((size_t)n_gallery * sizeof(float));
+    float *qp = malloc((size_t)n_probe * sizeof(float));
+    xfiq_status st = XFIQ_OK;
+    if (!eg || !ep || !qg || !qp)
+        st = xfiq_error(XFIQ_ERR_NOMEM, "out of memory normalising %lld + %lld embeddings",
+                        (long long)n_gallery, (long long)n_probe);
+    if (st == XFIQ_OK)
+        st = normalize_rows(gallery, n_gallery, dim, "gallery", eg, qg);
+    if (st == XFIQ_OK)
+        st = normalize_rows(probe, n_probe, dim, "probe", ep, qp);
+    if (st == XFIQ_OK) {
+        const float alpha = p ? (float)p->alpha : 0.0f, beta = p ? (float)p->beta : 0.0f;
+        for (int64_t i0 = 0; i0 < n_gallery; i0 += BLOCK_PANEL_ROWS) {
+            int rows = (int)(n_gallery - i0 < BLOCK_PANEL_ROWS ? n_gallery - i0 : BLOCK_PANEL_ROWS);
+            float *o = out + i0 * n_probe;
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, (int)n_probe, dim, 1.0f,
+                        eg + i0 * dim, dim, ep, dim, 0.0f, o, (int)n_probe);
+            if (!p)
+                continue;
+#pragma omp parallel for schedule(static)
+            for (int r = 0; r < rows; r++) {
+                float qr = qg[i0 + r];
+                float *row = o + (int64_t)r * n_probe;
+                for (int64_t j = 0; j < n_probe; j++)
+                    row[j] = xfiq_qmag_elem_f(row[j], xfiq_pair_quality_f(qr, qp[j]), alpha, beta);
+            }
+        }
+    }
+    free(eg);
+    free(ep);
+    free(qg);
+    free(qp);
+    return st;
+}

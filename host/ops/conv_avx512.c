@@ -1,0 +1,278 @@
+/* conv_avx512.c - the convolution GEMM engine with xfiq's own AVX-512
+ * micro-kernel (OpenBLAS 0.3.21 only runs its AVX2 kernels on this CPU).
+ *
+ * C (cout_g x columns) = W (cout_g x K) . B (K x columns), where row k of B is
+ * read at base + off[k]: the image itself (1x1 convs), a zero-padded copy of
+ * the image (stride-1 convs: "implicit GEMM" over the padded grid, whose
+ * junk columns are dropped on output), or an im2col tile (the rest).
+ *
+ * Reproducibility: every output element is one float accumulator that starts
+ * at 0 and takes one fused multiply-add per k in increasing k, whatever the
+ * panel/tile it sits in, the batch size or the thread count; the epilogue
+ * then adds the bias and applies the activation. So results are bitwise
+ * identical across batch sizes, thread counts and tilings. */
+#include <string.h>
+
+#include <omp.h>
+
+#include "ops/ops_internal.h"
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+
+int ops_conv_avx512_available(void) { return 1; }
+
+/* One MR_ x (16*nv) block of C over the full depth K. ap is the packed panel
+ * (ap[k*OPS_MR + r]); b + off[k] is row k of B at this block's first column. */
+static inline __attribute__((always_inline)) void ukr_run(const int mr, const int nv, const int full, int K,
+                                                          const float *ap, const float *b, const int64_t *off,
+                                                          int nr, float *c, int64_t ldc)
+{
+    __m512 c0[OPS_MR], c1[OPS_MR];
+    const __mmask16 m0 = full || nr >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nr) - 1u);
+    const __mmask16 m1 = full || nr >= 32 ? (__mmask16)0xFFFF : nr > 16 ? (__mmask16)((1u << (nr - 16)) - 1u) : 0;
+#pragma GCC unroll 16
+    for (int r = 0; r < mr; r++) {
+        c0[r] = _mm512_setzero_ps();
+        c1[r] = _mm512_setzero_ps();
+    }
+    for (int k = 0; k < K; k++) {
+        const float *bk = b + off[k];
+        const float *a = ap + (int64_t)k * OPS_MR;
+        __m512 b0, b1 = _mm512_setzero_ps();
+        if (full) {
+            b0 = _mm512_loadu_ps(bk);
+            b1 = _mm512_loadu_ps(bk + 16);
+        } else {
+            b0 = _mm512_maskz_loadu_ps(m0, bk);
+            if (nv == 2)
+                b1 = _mm512_maskz_loadu_ps(m1, bk + 16);
+        }
+#pragma GCC unroll 16
+        for (int r = 0; r < mr; r++) {
+            const __m512 av = _mm512_set1_ps(a[r]);
+            c0[r] = _mm512_fmadd_ps(av, b0, c0[r]);
+            if (nv == 2)
+                c1[r] = _mm512_fmadd_ps(av, b1, c1[r]);
+        }
+    }
+#pragma GCC unroll 16
+    for (int r = 0; r < mr; r++) {
+        if (full) {
+            _mm512_storeu_ps(c + r * ldc, c0[r]);
+            _mm512_storeu_ps(c + r * ldc + 16, c1[r]);
+        } else {
+            _mm512_mask_storeu_ps(c + r * ldc, m0, c0[r]);
+            if (nv == 2)
+                _mm512_mask_storeu_ps(c + r * ldc + 16, m1, c1[r]);
+        }
+    }
+}
+
+typedef void (*ukr_fn)(int K, const float *ap, const float *b, const int64_t *off, int nr, float *c, int64_t ldc);
+
+#define UKR_DEF(MR_)                                                                                    \
+    static void ukr_##MR_(int K, const float *ap, const float *b, const int64_t *off, int nr, float *c, \
+                          int64_t ldc)                                                                  \
+    {                                                                                                   \
+        if (nr == OPS_NR)                                                                               \
+            ukr_run(MR_, 2, 1, K, ap, b, off, nr, c, ldc);                                              \
+        else if (nr > 16)                                                                               \
+            ukr_run(MR_, 2, 0, K, ap, b, off, nr, c, ldc);                                              \
+        else                                                                                            \
+            ukr_run(MR_, 1, 0, K, ap, b, off, nr, c, ldc);                                              \
+    }
+UKR_DEF(1)
+UKR_DEF(2)
+UKR_DEF(3)
+UKR_DEF(4)
+UKR_DEF(5)
+UKR_DEF(6)
+UKR_DEF(7)
+UKR_DEF(8)
+UKR_DEF(9)
+UKR_DEF(10)
+UKR_DEF(11)
+UKR_DEF(12)
+UKR_DEF(13)
+UKR_DEF(14)
+#if OPS_MR != 14
+#error "conv_avx512.c: the micro-kernel table is written for OPS_MR == 14"
+#endif
+
+static const ukr_fn ukr_table[OPS_MR + 1] = {NULL,   ukr_1,  ukr_2,  ukr_3,  ukr_4,  ukr_5,  ukr_6, ukr_7,
+                                             ukr_8,  ukr_9,  ukr_10, ukr_11, ukr_12, ukr_13, ukr_14};
+
+/* Packs output channels [m0, m0+OPS_MR) of group g k-major, zero rows past cout_g. */
+static void pack_panel(const float *w, const ops_conv_plan *p, int g, int panel, float *ap)
+{
+    const int m0 = panel * OPS_MR;
+    for (int r = 0; r < OPS_MR; r++) {
+        const int m = m0 + r;
+        if (m >= p->cout_g) {
+            for (int k = 0; k < p->K; k++)
+                ap[(int64_t)k * OPS_MR + r] = 0.0f;
+            continue;
+        }
+        const float *wr = w + ((int64_t)g * p->cout_g + m) * p->K;
+        for (int k = 0; k < p->K; k++)
+            ap[(int64_t)k * OPS_MR + r] = wr[k];
+    }
+}
+
+static void fill_offsets(const ops_conv_plan *p, const xfiq_conv_desc *d, int64_t *off)
+{
+    for (int c = 0, k = 0; c < p->cin_g; c++)
+        for (int ky = 0; ky < d->kh; ky++)
+            for (int kx = 0; kx < d->kw; kx++, k++) {
+                if (p->path == OPS_CONV_DIRECT1X1)
+                    off[k] = (int64_t)k * p->hw;
+                else if (p->path == OPS_CONV_IMPLICIT)
+                    off[k] = (int64_t)c * p->pplane + (int64_t)ky * d->dh * p->pw + (int64_t)kx * d->dw;
+                else
+                    off[k] = (int64_t)k * p->tq;
+            }
+}
+
+/* Per-thread memory of what its source buffer holds, to skip rebuilding it. */
+typedef struct src_cache {
+    int img, g, qt; /* im2col tile held */
+    int rows_img, r0, r1; /* padded rows [r0, r1) of image rows_img held */
+} src_cache;
+
+/* Makes padded rows [ra, rb) of image img available in xp. */
+static void implicit_rows(src_cache *sc, const float *ximg, int img, const xfiq_conv_desc *d, const ops_conv_plan *p,
+                          int ra, int rb, float *xp)
+{
+    if (rb > p->ph)
+        rb = p->ph;
+    if (sc->rows_img != img) {
+        sc->rows_img = img;
+        sc->r0 = sc->r1 = 0;
+    }
+    if (ra >= sc->r0 && rb <= sc->r1)
+        return;
+    if (sc->r1 > sc->r0 && ra <= sc->r1 && rb >= sc->r0) {
+        if (ra < sc->r0)
+            ops_pad_rows(ximg, d, d->cin, p->ph, p->pw, ra, sc->r0, xp);
+        if (rb > sc->r1)
+            ops_pad_rows(ximg, d, d->cin, p->ph, p->pw, sc->r1, rb, xp);
+        sc->r0 = ra < sc->r0 ? ra : sc->r0;
+        sc->r1 = rb > sc->r1 ? rb : sc->r1;
+    } else {
+        ops_pad_rows(ximg, d, d->cin, p->ph, p->pw, ra, rb, xp);
+        sc->r0 = ra;
+        sc->r1 = rb;
+    }
+}
+
+/* Epilogue of one panel: C tile rows -> y (dropping junk grid columns). */
+static void store_panel(const ops_conv_plan *p, const xfiq_conv_desc *d, const float *ct, int64_t q0, int qlen,
+                        float *yimg, int co0, int mr, const float *b, int act, const float *slope, int spc)
+{
+    if (p->path != OPS_CONV_IMPLICIT) {
+        for (int r = 0; r < mr; r++) {
+            const int co = co0 + r;
+            ops_epilogue_row(yimg + co * p->hw + q0, ct + (int64_t)r * p->tq, qlen, b ? b[co] : 0.0f, act,
+                             ops_slope_of(slope, spc, co));
+        }
+        return;
+    }
+    const int64_t qe = q0 + qlen;
+    for (int64_t q = q0; q < qe;) {
+        const int64_t oy = q / p->pw, ox = q - oy * p->pw;
+        if (ox >= d->ow) {
+            q = (oy + 1) * p->pw;
+            continue;
+        }
+        const int64_t len = d->ow - ox < qe - q ? d->ow - ox : qe - q;
+        for (int r = 0; r < mr; r++) {
+            const int co = co0 + r;
+            ops_epilogue_row(yimg + co * p->hw + oy * d->ow + ox, ct + (int64_t)r * p->tq + (q - q0), len,
+                             b ? b[co] : 0.0f, act, ops_slope_of(slope, spc, co));
+        }
+        q += len;
+    }
+}
+
+void ops_conv_fwd_avx512(const ops_conv_plan *p, const float *x, const float *w, const float *b, float *y,
+                         const xfiq_conv_desc *d, int n, int act, const float *slope, int slope_per_channel,
+                         char *ws, int num_threads)
+{
+    float *pack = (float *)ws;
+    int64_t *off = (int64_t *)(ws + p->pack_bytes);
+    char *tbase = ws + p->shared_bytes;
+    const int groups = d->group;
+    const int64_t items = (int64_t)n * groups * p->nq * p->nm;
+    const int64_t xstride = (int64_t)d->cin * d->ih * d->iw, ystride = (int64_t)d->cout * p->hw;
+
+#pragma omp parallel num_threads(num_threads)
+    {
+#pragma omp for schedule(static)
+        for (int gp = 0; gp < groups * p->npanel; gp++)
+            pack_panel(w, p, gp / p->npanel, gp % p->npanel, pack + (int64_t)gp * OPS_MR * p->K);
+#pragma omp single
+        fill_offsets(p, d, off);
+
+        char *tws = tbase + (size_t)omp_get_thread_num() * p->thread_bytes;
+        float *src = (float *)tws;
+        float *ct = (float *)(tws + p->src_bytes);
+        src_cache sc = {-1, -1, -1, -1, 0, 0};
+
+#pragma omp for schedule(static)
+        for (int64_t it = 0; it < items; it++) {
+            int64_t rest = it;
+            const int mt = (int)(rest % p->nm);
+            rest /= p->nm;
+            const int qt = (int)(rest % p->nq);
+            rest /= p->nq;
+            const int g = (int)(rest % groups);
+            const int img = (int)(rest / groups);
+            const int64_t q0 = (int64_t)qt * p->tq;
+            const int qlen = (int)(p->qtot - q0 < p->tq ? p->qtot - q0 : p->tq);
+            const float *ximg = x + img * xstride;
+            const float *bsrc;
+
+            if (p->path == OPS_CONV_DIRECT1X1) {
+                bsrc = ximg + (int64_t)g * p->cin_g * p->hw + q0;
+            } else if (p->path == OPS_CONV_IMPLICIT) {
+                const int ra = (int)(q0 / p->pw);
+                const int rb = (int)((q0 + qlen - 1) / p->pw) + (d->kh - 1) * d->dh + 2;
+                implicit_rows(&sc, ximg, img, d, p, ra, rb, src);
+                bsrc = src + (int64_t)g * p->cin_g * p->pplane + q0;
+            } else {
+                if (sc.img != img || sc.g != g || sc.qt != qt) {
+                    ops_im2col_tile(ximg + (int64_t)g * p->cin_g * d->ih * d->iw, d, p->cin_g, q0, qlen, src, p->tq);
+                    sc.img = img, sc.g = g, sc.qt = qt;
+                }
+                bsrc = src;
+            }
+
+            const int pend = (mt + 1) * p->pm < p->npanel ? (mt + 1) * p->pm : p->npanel;
+            for (int panel = mt * p->pm; panel < pend; panel++) {
+                const int m0 = panel * OPS_MR;
+                const int mr = p->cout_g - m0 < OPS_MR ? p->cout_g - m0 : OPS_MR;
+                const float *ap = pack + ((int64_t)g * p->npanel + panel) * OPS_MR * p->K;
+                const ukr_fn f = ukr_table[mr];
+                for (int j = 0; j < qlen; j += OPS_NR)
+                    f(p->K, ap, bsrc + j, off, qlen - j < OPS_NR ? qlen - j : OPS_NR, ct + j, p->tq);
+                store_panel(p, d, ct, q0, qlen, y + img * ystride, g * p->cout_g + m0, mr, b, act, slope,
+                            slope_per_channel);
+            }
+        }
+    }
+}
+
+#else /* !__AVX512F__ */
+
+int ops_conv_avx512_available(void) { return 0; }
+
+void ops_conv_fwd_avx512(const ops_conv_plan *p, const float *x, const float *w, const float *b, float *y,
+                         const xfiq_conv_desc *d, int n, int act, const float *slope, int slope_per_channel,
+                         char *ws, int num_threads)
+{
+    /* Never chosen: ops_conv_engine_resolve falls back to OpenBLAS. */
+    ops_conv_fwd_blas(p, x, w, b, y, d, n, act, slope, slope_per_channel, ws, num_threads);
+}
+
+#endif

@@ -1,0 +1,6 @@
+# CUDA backend tests (label gpu) and the per-element formulas both backends
+# share. test_cuda_ops is registered in every build: without the CUDA backend
+# or without a device it reports "SKIPPED: no CUDA device (...)" (exit 77).
+xfiq_add_c_test(test_elem ${XFIQ_TEST_DIR}/test_elem.c LABELS unit)
+xfiq_add_c_test(test_cuda_ops ${XFIQ_TEST_DIR}/test_cuda_ops.c LABELS gpu)
+set_tests_properties(test_cuda_ops PROPERTIES TIMEOUT 300)

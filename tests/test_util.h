@@ -1,0 +1,96 @@
+/* test_util.h - helpers for the engine tests: uint8 .npy reading (the
+ * library's reader takes float arrays only), relative errors, paths. */
+#ifndef XFIQ_TEST_UTIL_H
+#define XFIQ_TEST_UTIL_H
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+/* Reads a C-order '|u1' .npy; returns malloc'ed data and the element count. */
+static uint8_t *test_npy_read_u8(const char *path, size_t *count)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    unsigned char pre[10];
+    if (fread(pre, 1, 10, f) != 10 || memcmp(pre, "\x93NUMPY", 6)) {
+        fclose(f);
+        return NULL;
+    }
+    size_t hl = pre[6] == 1 ? (size_t)(pre[8] | pre[9] << 8) : 0;
+    if (pre[6] != 1) {
+        unsigned char b[2];
+        if (fread(b, 1, 2, f) != 2) {
+            fclose(f);
+            return NULL;
+        }
+        hl = (size_t)(pre[8] | pre[9] << 8 | b[0] << 16 | b[1] << 24);
+    }
+    char *hdr = calloc(hl + 1, 1);
+    if (!hdr || fread(hdr, 1, hl, f) != hl || !strstr(hdr, "'|u1'")) {
+        free(hdr);
+        fclose(f);
+        return NULL;
+    }
+    size_t n = 1;
+    char *p = strchr(strstr(hdr, "'shape'"), '(') + 1;
+    while (*p && *p != ')') {
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p)
+            break;
+        n *= (size_t)v;
+        p = end;
+        while (*p == ',' || *p == ' ')
+            p++;
+    }
+    free(hdr);
+    uint8_t *d = malloc(n);
+    if (d && fread(d, 1, n, f) != n) {
+        free(d);
+        d = NULL;
+    }
+    fclose(f);
+    *count = n;
+    return d;
+}
+
+/* max |a - b| / max |b|, the measure the Python side uses too. */
+static double test_rel_err(const float *a, const float *b, size_t n)
+{
+    double md = 0, mb = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - (double)b[i]);
+        if (d > md || isnan(d))
+            md = isnan(d) ? INFINITY : d;
+        if (fabs((double)b[i]) > mb)
+            mb = fabs((double)b[i]);
+    }
+    return md / (mb > 1e-30 ? mb : 1e-30);
+}
+
+static int test_file_exists(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0;
+}
+
+static const char *test_env(const char *name, const char *dflt)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : dflt;
+}
+
+static double test_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+#endif

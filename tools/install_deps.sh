@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# install_deps.sh - installs the Debian packages xfiq needs, only those missing
+# (no apt-get update when everything is there already).
+set -euo pipefail
+pkgs=(cmake make gcc pkg-config
+      libopenblas-dev          # CPU GEMM behind every convolution and FC layer
+      libprotobuf-c-dev protobuf-c-compiler  # ONNX reader generated from ONNX's own schema
+      python3-onnx             # ships onnx.proto (the schema) + reference tests
+      libcjson-dev             # model cards and JSON outputs
+      libpng-dev libstb-dev    # PNG output; JPEG/PNG/PGM decoding
+      python3-torch python3-numpy python3-sklearn  # independent references in tests and bench peers
+      nodejs npm)              # model download (npm pack) and the ONNX Runtime peer
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "install_deps: installing ${missing[*]}" >&2
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO apt-get update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+fi
