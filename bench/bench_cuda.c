@@ -190,8 +190,9 @@ int main(int argc, char **argv)
         return 2;
     }
     g_ops = xfiq_backend_cuda_ops();
-    if (xfiq_cuda_device_count() <= 0 || g_ops->init(&g_ctx, 1) != XFIQ_OK) {
-        printf("SKIPPED: no CUDA device (%s)\n", xfiq_last_error()[0] ? xfiq_last_error() : "none found");
+    int devices = xfiq_cuda_device_count();
+    if (g_ops->init(&g_ctx, 1) != XFIQ_OK) {
+        printf("SKIPPED: no CUDA device (%d found; %s)\n", devices, xfiq_last_error());
         return 0;
     }
     g_stream = (cudaStream_t)g_ops->stream(g_ctx);

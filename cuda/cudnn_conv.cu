@@ -229,13 +229,14 @@ xfiq_status graph_build(cudnnHandle_t h, const conv_key &k, bool fused, desc_lis
 /* Engines whose numerics differ from plain FP32 are left out: results must
  * match the CPU path to about 1e-4 (TF32 tensor cores give about 1e-3), and
  * runs must repeat bit for bit. Engines compiled at run time are left out
- * too: each costs seconds of NVRTC at plan time. */
+ * too: each costs seconds of NVRTC at plan time. Only notes cuDNN reports
+ * reject an engine: one whose notes cannot be read is kept. */
 bool engine_acceptable(cudnnBackendDescriptor_t cfg)
 {
     cudnnBackendDescriptor_t eng = nullptr;
     if (cudnnBackendCreateDescriptor(CUDNN_BACKEND_ENGINE_DESCRIPTOR, &eng) != CUDNN_STATUS_SUCCESS)
-        return false;
-    bool ok = false;
+        return true;
+    bool ok = true;
     int64_t cnt = 0;
     if (cudnnBackendGetAttribute(cfg, CUDNN_ATTR_ENGINECFG_ENGINE, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &cnt, &eng) ==
             CUDNN_STATUS_SUCCESS &&
@@ -243,16 +244,18 @@ bool engine_acceptable(cudnnBackendDescriptor_t cfg)
         cudnnBackendNumericalNote_t notes[CUDNN_NUMERICAL_NOTE_TYPE_COUNT];
         cudnnBackendBehaviorNote_t behav[CUDNN_BEHAVIOR_NOTE_TYPE_COUNT];
         int64_t nn = 0, nb = 0;
-        ok = cudnnBackendGetAttribute(eng, CUDNN_ATTR_ENGINE_NUMERICAL_NOTE, CUDNN_TYPE_NUMERICAL_NOTE,
-                                      CUDNN_NUMERICAL_NOTE_TYPE_COUNT, &nn, notes) == CUDNN_STATUS_SUCCESS &&
-             cudnnBackendGetAttribute(eng, CUDNN_ATTR_ENGINE_BEHAVIOR_NOTE, CUDNN_TYPE_BEHAVIOR_NOTE,
-                                      CUDNN_BEHAVIOR_NOTE_TYPE_COUNT, &nb, behav) == CUDNN_STATUS_SUCCESS;
-        for (int64_t i = 0; ok && i < nn && i < CUDNN_NUMERICAL_NOTE_TYPE_COUNT; i++)
+        if (cudnnBackendGetAttribute(eng, CUDNN_ATTR_ENGINE_NUMERICAL_NOTE, CUDNN_TYPE_NUMERICAL_NOTE,
+                                     CUDNN_NUMERICAL_NOTE_TYPE_COUNT, &nn, notes) != CUDNN_STATUS_SUCCESS)
+            nn = 0;
+        if (cudnnBackendGetAttribute(eng, CUDNN_ATTR_ENGINE_BEHAVIOR_NOTE, CUDNN_TYPE_BEHAVIOR_NOTE,
+                                     CUDNN_BEHAVIOR_NOTE_TYPE_COUNT, &nb, behav) != CUDNN_STATUS_SUCCESS)
+            nb = 0;
+        for (int64_t i = 0; i < nn && i < CUDNN_NUMERICAL_NOTE_TYPE_COUNT; i++)
             if (notes[i] == CUDNN_NUMERICAL_NOTE_TENSOR_CORE || notes[i] == CUDNN_NUMERICAL_NOTE_DOWN_CONVERT_INPUTS ||
                 notes[i] == CUDNN_NUMERICAL_NOTE_REDUCED_PRECISION_REDUCTION ||
                 notes[i] == CUDNN_NUMERICAL_NOTE_NONDETERMINISTIC || notes[i] == CUDNN_NUMERICAL_NOTE_FFT)
                 ok = false;
-        for (int64_t i = 0; ok && i < nb && i < CUDNN_BEHAVIOR_NOTE_TYPE_COUNT; i++)
+        for (int64_t i = 0; i < nb && i < CUDNN_BEHAVIOR_NOTE_TYPE_COUNT; i++)
             if (behav[i] == CUDNN_BEHAVIOR_NOTE_RUNTIME_COMPILATION)
                 ok = false;
     }
@@ -358,13 +361,14 @@ xfiq_status plan_build(cudnnHandle_t h, const conv_key &k, size_t budget, conv_p
         desc_list L;
         cudnnBackendDescriptor_t graph = nullptr;
         xfiq_status st = graph_build(h, k, fused, L, &graph);
-        if (st != XFIQ_OK && fused) { /* a fused graph cuDNN will not even describe: go unfused */
-            xfiq_error_clear();
-            continue;
-        }
         if (st == XFIQ_OK)
             st = plan_search(h, graph, attempt == 2 ? CUDNN_HEUR_MODE_FALLBACK : CUDNN_HEUR_MODE_A, budget, L,
                              &p->plan, &p->ws, &t);
+        if (st != XFIQ_OK && fused) { /* cuDNN will not describe or plan the fused graph: go unfused */
+            p->plan = nullptr;
+            xfiq_error_clear();
+            continue;
+        }
         if (st != XFIQ_OK) {
             plan_free(p);
             return st;
@@ -486,6 +490,7 @@ extern "C" xfiq_status conv2d_fwd_cuda(const float *x, const float *w, const flo
     const conv_key k = key_make(d, n, act, b != nullptr, xfiq_cuda_align(x), p_align, xfiq_cuda_align(y));
 
     conv_plan *plan = nullptr;
+    bool fused = false;
     {
         std::lock_guard<std::mutex> g(c->m);
         size_t slot = c->plans.size();
@@ -512,8 +517,9 @@ extern "C" xfiq_status conv2d_fwd_cuda(const float *x, const float *w, const flo
             }
         }
         XFIQ_TRY(plan_run(c->h, plan, x, w, b, y, ws));
+        fused = plan->fused; /* read under the lock: another thread may replace the plan */
     }
-    if (plan->fused)
+    if (fused)
         return XFIQ_OK;
     return bias_act_fwd_cuda(y, b, act, slope, slope_per_channel, n, d->cout, (int64_t)d->oh * d->ow, stream);
 }

@@ -7,26 +7,31 @@
 #include "elem_cuda.h"
 #include "ops_cuda.h"
 
-
 namespace {
 
 const int kThreads = 256;
+const int64_t kMaxBlocks = 65536;
 
 /* Enough blocks to fill the GPU several times over; the grid-stride loop does the rest. */
 unsigned blocks_for(int64_t count)
 {
     int64_t b = (count + kThreads - 1) / kThreads;
-    const int64_t cap = 65536;
-    return (unsigned)(b < 1 ? 1 : b > cap ? cap : b);
+    return (unsigned)(b < 1 ? 1 : b > kMaxBlocks ? kMaxBlocks : b);
 }
 
-bool fits_i32(int64_t count) { return count < ((int64_t)1 << 31); }
+/* 32-bit indices only where i + grid stride cannot pass INT32_MAX either. */
+bool fits_i32(int64_t count) { return count <= INT32_MAX - kMaxBlocks * kThreads; }
+
+/* for (i = global thread index; i < count; i += threads in the grid), in type I */
+#define GRID_LOOP(I, i, count)                                             \
+    for (I i = (I)blockIdx.x * (I)blockDim.x + (I)threadIdx.x, stride_ = (I)gridDim.x * (I)blockDim.x; \
+         i < (count); i += stride_)
 
 template <typename I>
 __global__ void affine_kernel(const float *x, const float *scale, const float *shift, float *y,
                               I count, I c, I spatial)
 {
-    for (I i = blockIdx.x * (I)blockDim.x + threadIdx.x; i < count; i += (I)gridDim.x * blockDim.x) {
+    GRID_LOOP(I, i, count) {
         I ch = (i / spatial) % c;
         y[i] = xfiq_affine(x[i], scale[ch], shift[ch]);
     }
@@ -36,7 +41,7 @@ template <typename I>
 __global__ void prelu_kernel(const float *x, const float *slope, int per_channel, float *y,
                              I count, I c, I spatial)
 {
-    for (I i = blockIdx.x * (I)blockDim.x + threadIdx.x; i < count; i += (I)gridDim.x * blockDim.x) {
+    GRID_LOOP(I, i, count) {
         float s = per_channel ? slope[(i / spatial) % c] : slope[0];
         y[i] = xfiq_prelu(x[i], s);
     }
@@ -45,14 +50,14 @@ __global__ void prelu_kernel(const float *x, const float *slope, int per_channel
 template <typename I>
 __global__ void relu_kernel(const float *x, float *y, I count)
 {
-    for (I i = blockIdx.x * (I)blockDim.x + threadIdx.x; i < count; i += (I)gridDim.x * blockDim.x)
+    GRID_LOOP(I, i, count)
         y[i] = xfiq_relu(x[i]);
 }
 
 template <typename I>
 __global__ void binary_kernel(int op, const float *a, const float *b, float *y, I count)
 {
-    for (I i = blockIdx.x * (I)blockDim.x + threadIdx.x; i < count; i += (I)gridDim.x * blockDim.x)
+    GRID_LOOP(I, i, count)
         y[i] = xfiq_binary(op, a[i], b[i]);
 }
 
@@ -60,7 +65,7 @@ template <typename I>
 __global__ void binconst_kernel(int op, int const_first, const float *x, const float *k, float *y,
                                 I count, I per_sample)
 {
-    for (I i = blockIdx.x * (I)blockDim.x + threadIdx.x; i < count; i += (I)gridDim.x * blockDim.x) {
+    GRID_LOOP(I, i, count) {
         float kv = k[i % per_sample];
         y[i] = const_first ? xfiq_binary(op, kv, x[i]) : xfiq_binary(op, x[i], kv);
     }
@@ -70,7 +75,7 @@ template <typename I>
 __global__ void bias_act_kernel(float *y, const float *b, int act, const float *slope,
                                 int slope_per_channel, I count, I c, I spatial)
 {
-    for (I i = blockIdx.x * (I)blockDim.x + threadIdx.x; i < count; i += (I)gridDim.x * blockDim.x) {
+    GRID_LOOP(I, i, count) {
         I ch = (i / spatial) % c;
         float v = b ? y[i] + b[ch] : y[i];
         float s = act == XFIQ_ACT_PRELU ? slope[slope_per_channel ? ch : 0] : 0.0f;
@@ -103,7 +108,7 @@ struct preprocess_args {
 __global__ void preprocess_kernel(const unsigned char *pixels, float *y, int64_t count, int64_t hw,
                                   preprocess_args a)
 {
-    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < count; i += (int64_t)gridDim.x * blockDim.x) {
+    GRID_LOOP(int64_t, i, count) {
         int64_t img = i / (3 * hw);
         int c = (int)((i / hw) % 3);
         int64_t px = i % hw;

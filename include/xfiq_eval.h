@@ -287,6 +287,14 @@ int xfiq_embset_has_names(xfiq_embset_t e);
  * row i = image i (the counts must agree). rows: n_images, caller-owned. */
 xfiq_status xfiq_embset_match(xfiq_embset_t e, xfiq_bench_t b, int64_t *rows);
 
+/* Quality of every benchmark image from one numeric column of a per-image
+ * CSV with a header (`xfiq quality`, `xfiq plq`, `xfiq embed` files.csv);
+ * the path column ("path", "file", ...) is matched like embedding names. q:
+ * n_images values, NaN for images no pair needs. An image a pair needs that
+ * has no row or no value fails with the pair and the CSV line. */
+xfiq_status xfiq_quality_csv_read(const char *csv_path, const char *column, xfiq_bench_t b,
+                                  double *q);
+
 /* ---------------------------------------------- templates (IJB-B/C style) */
 typedef enum xfiq_aggregation {
     XFIQ_AGG_MEAN = 0,     /* media = mean of its normalised images,

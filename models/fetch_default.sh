@@ -28,8 +28,8 @@ mkdir -p "$dest" || die "cannot create $dest"
 
 install_card() {
   if ! cmp -s "$card_src" "$card" 2>/dev/null; then
-    cp "$card_src" "$card.tmp.$$" && mv -f "$card.tmp.$$" "$card" \
-      || die "cannot write $card"
+    cp "$card_src" "$card.tmp.$$" || die "cannot write $card.tmp.$$"
+    mv -f "$card.tmp.$$" "$card" || die "cannot rename into $card"
   fi
 }
 
@@ -50,7 +50,8 @@ trap 'exit 130' INT TERM
 echo "fetch_default.sh: npm pack $PKG" >&2
 (cd "$tmp" && npm pack --silent "$PKG" >pack.log 2>&1) \
   || { cat "$tmp/pack.log" >&2; die "npm pack $PKG failed (is the npm registry reachable?)"; }
-tarball=$(ls "$tmp"/*.tgz 2>/dev/null | head -n 1)
+tarball=
+for f in "$tmp"/*.tgz; do [ -f "$f" ] && tarball=$f && break; done
 [ -n "$tarball" ] || die "npm pack produced no tarball"
 
 got="sha512-$(openssl dgst -sha512 -binary "$tarball" | base64 | tr -d '\n')"

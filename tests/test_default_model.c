@@ -117,7 +117,7 @@ int main(void)
     float *fx = malloc((size_t)n_faces * sizeof faces[0] * sizeof(float));
     for (size_t i = 0; i < (size_t)n_faces * sizeof faces[0]; i++)
         fx[i] = (&faces[0][0])[i];
-    char fin[4500], fout[4500], cmd[16000];
+    char fin[4500], fout[4500], cmd[24000];
     snprintf(fin, sizeof fin, "%s/default_faces.npy", fix);
     snprintf(fout, sizeof fout, "%s/default_ref.npy", fix);
     int64_t shape[4] = {n_faces, 112, 112, 3};

@@ -12,7 +12,7 @@
 #include <time.h>
 
 /* Reads a C-order '|u1' .npy; returns malloc'ed data and the element count. */
-static uint8_t *test_npy_read_u8(const char *path, size_t *count)
+static inline uint8_t *test_npy_read_u8(const char *path, size_t *count)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -61,7 +61,7 @@ static uint8_t *test_npy_read_u8(const char *path, size_t *count)
 }
 
 /* max |a - b| / max |b|, the measure the Python side uses too. */
-static double test_rel_err(const float *a, const float *b, size_t n)
+static inline double test_rel_err(const float *a, const float *b, size_t n)
 {
     double md = 0, mb = 0;
     for (size_t i = 0; i < n; i++) {
@@ -74,19 +74,19 @@ static double test_rel_err(const float *a, const float *b, size_t n)
     return md / (mb > 1e-30 ? mb : 1e-30);
 }
 
-static int test_file_exists(const char *p)
+static inline int test_file_exists(const char *p)
 {
     struct stat st;
     return stat(p, &st) == 0;
 }
 
-static const char *test_env(const char *name, const char *dflt)
+static inline const char *test_env(const char *name, const char *dflt)
 {
     const char *v = getenv(name);
     return v && *v ? v : dflt;
 }
 
-static double test_now(void)
+static inline double test_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);

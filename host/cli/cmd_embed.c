@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "core/status.h"
 #include "io/afile.h"
 #include "io/csv.h"
 #include "io/npy.h"
@@ -24,7 +25,9 @@ static void usage(FILE *f)
             "  -m, --model PATH    ONNX model (default: $XFIQ_MODEL or models/.cache/fr_feature.onnx)\n"
             "      --card PATH     model card JSON (default: <model>.card.json, else family defaults)\n"
             "  -l, --landmarks F   5-point landmarks file (`path x1 y1 ... x5 y5`): faces are aligned to the\n"
-            "                      ArcFace template; images without an entry are used as they are (resized)\n"
+            "                      ArcFace template; images without an entry must already be aligned at the\n"
+            "                      model's size (e.g. 112x112), else they are reported as failed\n"
+            "      --resize        use unaligned images of another size as they are, resized (no alignment)\n"
             "  -o, --out DIR       output folder (default xfiq-out)\n"
             "  -b, --batch N       images per forward pass (default 32)\n"
             "  -t, --threads N     CPU threads (default: all cores)\n"
@@ -50,7 +53,7 @@ static int make_dir(const char *dir)
 
 /* Decodes and prepares images [s, s+k) into px (k slots); per-item status in it. */
 static void load_batch(const xfiq_pathlist *paths, size_t s, int k, const xfiq_landmarks_set *lms, int w, int h,
-                       uint8_t *px, item *it, int threads)
+                       int allow_resize, uint8_t *px, item *it, int threads)
 {
 #pragma omp parallel for schedule(dynamic) num_threads(threads)
     for (int i = 0; i < k; i++) {
@@ -60,7 +63,13 @@ static void load_batch(const xfiq_pathlist *paths, size_t s, int k, const xfiq_l
         xfiq_status st = xfiq_image_load(path, &img);
         if (st == XFIQ_OK) {
             const xfiq_landmarks *lm = lms ? xfiq_landmarks_find(lms, path) : NULL;
-            st = xfiq_image_prepare(&img, lm, w, h, px + (size_t)i * (size_t)w * (size_t)h * 3);
+            /* A whole photo squeezed to the model size gives a meaningless embedding: refuse it unless asked. */
+            if (!lm && !allow_resize && (img.width != w || img.height != h))
+                st = xfiq_error(XFIQ_ERR_SHAPE, "%s: %dx%d is not an aligned %dx%d face and has no landmarks%s "
+                                "(give --landmarks, or --resize to use it as it is)", path, img.width, img.height, w, h,
+                                lms ? " entry" : "");
+            else
+                st = xfiq_image_prepare(&img, lm, w, h, px + (size_t)i * (size_t)w * (size_t)h * 3);
             xfiq_image_free(&img);
         }
         if (st == XFIQ_OK)
@@ -75,7 +84,7 @@ int xfiq_cmd_embed(int argc, char **argv)
     xfiq_cli_model_opts mo;
     xfiq_cli_model_opts_init(&mo);
     const char *out_dir = "xfiq-out", *lm_path = NULL;
-    int quiet = 0, n_in = 0;
+    int quiet = 0, n_in = 0, allow_resize = 0;
     char **inputs = calloc((size_t)argc, sizeof *inputs);
     if (!inputs)
         return XFIQ_EXIT_FATAL;
@@ -96,6 +105,8 @@ int xfiq_cmd_embed(int argc, char **argv)
             lm_path = argv[++i];
         else if (!strcmp(a, "--quiet") || !strcmp(a, "-q"))
             quiet = 1;
+        else if (!strcmp(a, "--resize"))
+            allow_resize = 1;
         else if (a[0] == '-' && a[1]) {
             fprintf(stderr, "xfiq embed: unknown or incomplete option '%s'\n", a);
             usage(stderr);
@@ -161,7 +172,7 @@ int xfiq_cmd_embed(int argc, char **argv)
     int threads = mo.threads > 0 ? mo.threads : omp_get_num_procs();
     for (size_t s = 0; s < paths.count; s += (size_t)bs) {
         int k = paths.count - s < (size_t)bs ? (int)(paths.count - s) : bs, ng = 0;
-        load_batch(&paths, s, k, lms, w, h, px, it, threads);
+        load_batch(&paths, s, k, lms, w, h, allow_resize, px, it, threads);
         for (int i = 0; i < k; i++)
             if (it[i].ok)
                 memcpy(good + (size_t)ng++ * img_bytes, px + (size_t)i * img_bytes, img_bytes);

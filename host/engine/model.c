@@ -47,9 +47,6 @@ static xfiq_status resolve_card(xfiq_model_t m, const char *onnx_path, const cha
         return xfiq_error(XFIQ_ERR_SHAPE, "%s: card says input %dx%dx%d but the graph takes %lldx%lldx%lld",
                           card_path ? card_path : onnx_path, c->channels, c->height, c->width,
                           (long long)in->dims[1], (long long)in->dims[2], (long long)in->dims[3]);
-    if (c->channels != 3 && !(c->channels == 1 && c->order == XFIQ_ORDER_GREY))
-        return xfiq_error(XFIQ_ERR_UNSUPPORTED, "%s: models with %d input channels are not supported (3, or 1 with "
-                          "order GREY)", onnx_path, c->channels);
     return XFIQ_OK;
 }
 
@@ -178,6 +175,9 @@ xfiq_status xfiq_model_embed(xfiq_model_t m, const uint8_t *pixels, int n, float
 {
     if (!m || !pixels || !embeddings || n < 1)
         return xfiq_error(XFIQ_ERR_ARG, "xfiq_model_embed: NULL argument or n < 1");
+    if (m->card.channels != 3 && !(m->card.channels == 1 && m->card.order == XFIQ_ORDER_GREY))
+        return xfiq_error(XFIQ_ERR_UNSUPPORTED, "%s: images cannot feed a model with %d input channels (3, or 1 with "
+                          "order GREY); use xfiq_model_forward", m->path, m->card.channels);
     int64_t d = m->g.values[m->g.output].numel;
     size_t img_bytes = (size_t)m->card.width * (size_t)m->card.height * 3;
     for (int s = 0; s < n; s += XFIQ_MAX_CHUNK) {

@@ -3,6 +3,7 @@
  * refused with the offset and the opcode byte. */
 #include "eval/pickle.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -93,6 +94,7 @@ static uint64_t pk_le(const uint8_t *p, int n)
 
 static xfiq_status pk_append(pk_state *s, pk_obj *list, pk_obj *item)
 {
+    (void)s;
     XFIQ_TRY(xfiq_grow((void **)&list->items, &list->cap, list->n + 1, sizeof(pk_obj *)));
     list->items[list->n++] = item;
     return XFIQ_OK;
@@ -126,7 +128,7 @@ static xfiq_status pk_tuple_n(pk_state *s, size_t at, int n)
     pk_obj *t = pk_new(s, PK_TUPLE);
     if (!t)
         return xfiq_error(XFIQ_ERR_NOMEM, "%s: out of memory", s->name);
-    pk_obj *items[3];
+    pk_obj *items[3] = {NULL, NULL, NULL};
     for (int i = n - 1; i >= 0; i--)
         XFIQ_TRY(pk_pop(s, at, &items[i]));
     for (int i = 0; i < n; i++)
@@ -229,7 +231,7 @@ static xfiq_status pk_latin1(pk_state *s, size_t at, pk_obj *str, pk_obj *out)
 
 static xfiq_status pk_reduce(pk_state *s, size_t at)
 {
-    pk_obj *args, *fn;
+    pk_obj *args = NULL, *fn = NULL;
     XFIQ_TRY(pk_pop(s, at, &args));
     XFIQ_TRY(pk_pop(s, at, &fn));
     if (args->type != PK_TUPLE)
@@ -313,7 +315,7 @@ static xfiq_status pk_run(pk_state *s, pk_obj **result)
         case 0x86: XFIQ_TRY(pk_tuple_n(s, at, 2)); break;
         case 0x87: XFIQ_TRY(pk_tuple_n(s, at, 3)); break;
         case 'a': {
-            pk_obj *item, *list;
+            pk_obj *item = NULL, *list = NULL;
             XFIQ_TRY(pk_pop(s, at, &item));
             XFIQ_TRY(pk_pop(s, at, &list));
             if (list->type != PK_LIST)
@@ -413,7 +415,7 @@ static xfiq_status pk_run(pk_state *s, pk_obj **result)
             break;
         }
         case 0x93: { /* STACK_GLOBAL */
-            pk_obj *nm, *mod;
+            pk_obj *nm = NULL, *mod = NULL;
             XFIQ_TRY(pk_pop(s, at, &nm));
             XFIQ_TRY(pk_pop(s, at, &mod));
             if (nm->type != PK_STR || mod->type != PK_STR)

@@ -4,9 +4,11 @@
 #include "core/status.h"
 #include "image/image_internal.h"
 
-xfiq_status xfiq_jpeg_check_complete(const uint8_t *b, size_t len, const char *name)
+xfiq_status xfiq_jpeg_check_complete(const uint8_t *b, size_t len, const char *name, int *width,
+                                     int *height)
 {
     size_t p = 2; /* after SOI */
+    *width = *height = 0;
     for (;;) {
         /* Markers are 0xFF (fill bytes allowed) followed by a code. */
         while (p < len && b[p] != 0xFF)
@@ -29,6 +31,11 @@ xfiq_status xfiq_jpeg_check_complete(const uint8_t *b, size_t len, const char *n
             return xfiq_error(XFIQ_ERR_FORMAT,
                               "%s: truncated JPEG: segment 0x%02X at byte %zu needs %zu bytes, %zu left",
                               name, m, p - 2, seg, len - p);
+        /* Start of frame (SOF0-SOF15 less DHT, JPG, DAC): P, Y, X follow the length. */
+        if (m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC && seg >= 7 && !*width) {
+            *height = b[p + 3] << 8 | b[p + 4];
+            *width = b[p + 5] << 8 | b[p + 6];
+        }
         p += seg;
         if (m != 0xDA)
             continue;
@@ -59,9 +66,11 @@ static uint32_t be32(const uint8_t *b)
     return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
 }
 
-xfiq_status xfiq_png_check_complete(const uint8_t *b, size_t len, const char *name)
+xfiq_status xfiq_png_check_complete(const uint8_t *b, size_t len, const char *name, int64_t *width,
+                                    int64_t *height)
 {
     size_t p = 8; /* after the signature */
+    *width = *height = 0;
     int chunks = 0;
     while (p + 8 <= len) {
         uint32_t clen = be32(b + p);
@@ -75,6 +84,10 @@ xfiq_status xfiq_png_check_complete(const uint8_t *b, size_t len, const char *na
             return xfiq_error(XFIQ_ERR_FORMAT,
                               "%s: truncated PNG: chunk '%.4s' at byte %zu needs %u bytes, %zu left",
                               name, (const char *)type, p, clen + 12, len - p);
+        if (chunks == 0 && clen >= 8) {
+            *width = be32(b + p + 8);
+            *height = be32(b + p + 12);
+        }
         if (memcmp(type, "IEND", 4) == 0)
             return XFIQ_OK;
         p += 12 + (size_t)clen;

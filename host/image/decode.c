@@ -38,6 +38,19 @@ static const char *kind_name(image_kind k)
     }
 }
 
+static xfiq_status image_check_size(const char *name, int64_t w, int64_t h)
+{
+    if (w < XFIQ_IMAGE_MIN_SIDE || h < XFIQ_IMAGE_MIN_SIDE)
+        return xfiq_error(XFIQ_ERR_SHAPE, "%s: image too small for a face: %lldx%lld", name,
+                          (long long)w, (long long)h);
+    if (w > XFIQ_IMAGE_MAX_SIDE || h > XFIQ_IMAGE_MAX_SIDE || w * h > XFIQ_IMAGE_MAX_PIXELS)
+        return xfiq_error(XFIQ_ERR_SHAPE,
+                          "%s: image of %lldx%lld pixels is too large (limits: %d a side, %lld pixels)",
+                          name, (long long)w, (long long)h, XFIQ_IMAGE_MAX_SIDE,
+                          (long long)XFIQ_IMAGE_MAX_PIXELS);
+    return XFIQ_OK;
+}
+
 void xfiq_image_free(xfiq_image *img)
 {
     if (!img)
@@ -66,10 +79,16 @@ xfiq_status xfiq_image_load_memory(const void *bytes, size_t len, const char *na
         return xfiq_error(XFIQ_ERR_UNSUPPORTED,
                           "%s: text (ASCII) PBM/PGM/PPM 'P%c' is not supported; use binary P5/P6",
                           name, b[1]);
-    if (kind == KIND_JPEG)
-        XFIQ_TRY(xfiq_jpeg_check_complete(b, len, name));
-    else if (kind == KIND_PNG)
-        XFIQ_TRY(xfiq_png_check_complete(b, len, name));
+    int64_t hw = 0, hh = 0; /* size declared by the header, when known */
+    if (kind == KIND_JPEG) {
+        int jw, jh;
+        XFIQ_TRY(xfiq_jpeg_check_complete(b, len, name, &jw, &jh));
+        hw = jw, hh = jh;
+    } else if (kind == KIND_PNG) {
+        XFIQ_TRY(xfiq_png_check_complete(b, len, name, &hw, &hh));
+    }
+    if (hw > 0 && hh > 0)
+        XFIQ_TRY(image_check_size(name, hw, hh));
 
     int w = 0, h = 0, comp = 0;
     if (!stbi_info_from_memory(b, (int)len, &w, &h, &comp)) {
@@ -84,12 +103,7 @@ xfiq_status xfiq_image_load_memory(const void *bytes, size_t len, const char *na
         return xfiq_error(XFIQ_ERR_FORMAT, "%s: corrupt %s header (%s)", name, kind_name(kind),
                           why ? why : "unknown reason");
     }
-    if (w < XFIQ_IMAGE_MIN_SIDE || h < XFIQ_IMAGE_MIN_SIDE)
-        return xfiq_error(XFIQ_ERR_SHAPE, "%s: image too small for a face: %dx%d", name, w, h);
-    if (w > XFIQ_IMAGE_MAX_SIDE || h > XFIQ_IMAGE_MAX_SIDE ||
-        (int64_t)w * h > XFIQ_IMAGE_MAX_PIXELS)
-        return xfiq_error(XFIQ_ERR_SHAPE, "%s: image of %dx%d pixels is too large (limits: %d a side, %lld pixels)",
-                          name, w, h, XFIQ_IMAGE_MAX_SIDE, (long long)XFIQ_IMAGE_MAX_PIXELS);
+    XFIQ_TRY(image_check_size(name, w, h));
 
     /* Grey and grey+alpha stay grey; colour drops alpha. */
     int want = comp <= 2 ? 1 : 3;

@@ -9,9 +9,13 @@
 
 /* Container-level completeness checks, run before decoding because stb_image
  * silently pads a cut-off JPEG with grey and reports a cut-off PNG as an
- * "unknown chunk". Return XFIQ_OK or XFIQ_ERR_FORMAT naming name. */
-xfiq_status xfiq_jpeg_check_complete(const uint8_t *b, size_t len, const char *name);
-xfiq_status xfiq_png_check_complete(const uint8_t *b, size_t len, const char *name);
+ * "unknown chunk". Return XFIQ_OK or XFIQ_ERR_FORMAT naming name. They also
+ * give the declared size (0 when absent): stb_image's own "too large" reason
+ * is overwritten by the next format it tries. */
+xfiq_status xfiq_jpeg_check_complete(const uint8_t *b, size_t len, const char *name, int *width,
+                                     int *height);
+xfiq_status xfiq_png_check_complete(const uint8_t *b, size_t len, const char *name, int64_t *width,
+                                    int64_t *height);
 
 /* Copies a grey plane into RGB (each value three times). */
 void xfiq_grey_to_rgb(const uint8_t *grey, size_t npixels, uint8_t *rgb);

@@ -1,46 +1,51 @@
 /* conv_depthwise.c - depthwise convolution (group == cin == cout), the
  * MobileFaceNet case: 3x3 stride 1/2 and the 7x7 global depthwise conv.
+ *
  * Each (image, channel) plane is copied once into a zero-padded buffer split
- * into sw column phases, so that for every kernel tap the input row is a
- * contiguous run: the inner loop over output columns is a plain multiply-add
- * the compiler vectorises, with no border tests. Each output element sums its
- * taps in (ky, kx) order from 0, then the epilogue adds bias + activation, so
- * results do not depend on the batch size or thread count. */
+ * into sh x sw phase sub-planes (row py, column px go to sub-plane
+ * (py % sh, px % sw) at (py / sh, px / sw)). On a sub-plane every kernel tap
+ * is a constant shift of the output grid q = oy*pws + ox, so the whole plane
+ * is computed by one long contiguous multiply-add loop per tap that the
+ * compiler vectorises, with no border tests and no short rows (a 7x7 or
+ * 14x14 output row alone is shorter than one AVX-512 vector). The grid has
+ * pws - ow junk columns per row, dropped when the epilogue writes y.
+ * Each output element sums its taps in (ky, kx) order from 0, then the
+ * epilogue adds bias + activation: results do not depend on the batch size or
+ * the thread count. */
 #include <string.h>
 
 #include <omp.h>
 
 #include "ops/ops_internal.h"
 
-/* Zero-padded plane, column px stored in phase px % sw at index px / sw. */
-static void pad_plane_phased(const float *xs, const xfiq_conv_desc *d, const ops_conv_plan *p, int64_t pws,
+/* Zero-padded plane in phase sub-planes of phs x pws. */
+static void pad_plane_phased(const float *xs, const xfiq_conv_desc *d, const ops_conv_plan *p, int phs, int pws,
                              float *xp)
 {
-    const int sw = d->sw;
-    const int64_t pstride = (int64_t)p->ph * pws;
-    for (int py = 0; py < p->ph; py++) {
-        const int iy = py - d->pad_t;
-        if (iy < 0 || iy >= d->ih) {
-            for (int ph = 0; ph < sw; ph++)
-                memset(xp + ph * pstride + py * pws, 0, sizeof(float) * (size_t)pws);
-            continue;
-        }
+    const int sh = d->sh, sw = d->sw;
+    const int64_t sub = (int64_t)phs * pws;
+    memset(xp, 0, sizeof(float) * (size_t)(sub * sh * sw));
+    for (int iy = 0; iy < d->ih; iy++) {
+        const int py = iy + d->pad_t;
         const float *row = xs + (int64_t)iy * d->iw;
+        float *base = xp + (int64_t)(py % sh) * sw * sub + (int64_t)(py / sh) * pws;
         if (sw == 1) {
-            float *dst = xp + py * pws;
-            memset(dst, 0, sizeof(float) * (size_t)d->pad_l);
-            memcpy(dst + d->pad_l, row, sizeof(float) * (size_t)d->iw);
-            memset(dst + d->pad_l + d->iw, 0, sizeof(float) * (size_t)(pws - d->pad_l - d->iw));
+            memcpy(base + d->pad_l, row, sizeof(float) * (size_t)d->iw);
             continue;
         }
         for (int ph = 0; ph < sw; ph++) {
-            float *dst = xp + ph * pstride + py * pws;
-            for (int64_t j = 0; j < pws; j++) {
-                const int64_t ix = j * sw + ph - d->pad_l;
-                dst[j] = ix >= 0 && ix < d->iw ? row[ix] : 0.0f;
+            /* Columns px = j*sw + ph with ix = px - pad_l inside [0, iw). */
+            float *dst = base + ph * sub;
+            int j0 = d->pad_l - ph > 0 ? (d->pad_l - ph + sw - 1) / sw : 0;
+            for (int j = j0; j < pws; j++) {
+                const int ix = j * sw + ph - d->pad_l;
+                if (ix >= d->iw)
+                    break;
+                dst[j] = row[ix];
             }
         }
     }
+    (void)p;
 }
 
 void ops_conv_fwd_depthwise(const ops_conv_plan *p, const float *x, const float *w, const float *b, float *y,
@@ -49,13 +54,15 @@ void ops_conv_fwd_depthwise(const ops_conv_plan *p, const float *x, const float 
 {
     const int C = d->cin, ow = d->ow;
     const int64_t planes = (int64_t)n * C, iplane = (int64_t)d->ih * d->iw;
-    const int64_t pws = (p->pw + d->sw - 1) / d->sw, pstride = (int64_t)p->ph * pws;
+    const int phs = (p->ph + d->sh - 1) / d->sh, pws = (p->pw + d->sw - 1) / d->sw;
+    const int64_t sub = (int64_t)phs * pws;
+    const int64_t qtot = (int64_t)(d->oh - 1) * pws + ow;
 
 #pragma omp parallel num_threads(num_threads)
     {
         char *tws = ws + (size_t)omp_get_thread_num() * p->thread_bytes;
         float *xp = (float *)tws;
-        float *acc = (float *)(tws + p->src_bytes);
+        float *restrict acc = (float *)(tws + p->src_bytes);
 
 #pragma omp for schedule(static)
         for (int64_t pl = 0; pl < planes; pl++) {
@@ -63,22 +70,20 @@ void ops_conv_fwd_depthwise(const ops_conv_plan *p, const float *x, const float 
             const float *wc = w + (int64_t)c * d->kh * d->kw;
             const float bias = b ? b[c] : 0.0f, s = ops_slope_of(slope, slope_per_channel, c);
             float *ys = y + pl * p->hw;
-            pad_plane_phased(x + pl * iplane, d, p, pws, xp);
-            for (int oy = 0; oy < d->oh; oy++) {
-                for (int ox = 0; ox < ow; ox++)
-                    acc[ox] = 0.0f;
-                for (int ky = 0; ky < d->kh; ky++) {
-                    const int64_t py = (int64_t)oy * d->sh + (int64_t)ky * d->dh;
-                    for (int kx = 0; kx < d->kw; kx++) {
-                        const int o = kx * d->dw;
-                        const float *src = xp + (o % d->sw) * pstride + py * pws + o / d->sw;
-                        const float wv = wc[ky * d->kw + kx];
-                        for (int ox = 0; ox < ow; ox++)
-                            acc[ox] += wv * src[ox];
-                    }
+            pad_plane_phased(x + pl * iplane, d, p, phs, pws, xp);
+            for (int64_t q = 0; q < qtot; q++)
+                acc[q] = 0.0f;
+            for (int ky = 0; ky < d->kh; ky++)
+                for (int kx = 0; kx < d->kw; kx++) {
+                    const int oy = ky * d->dh, ox = kx * d->dw;
+                    const float *restrict src =
+                        xp + ((int64_t)(oy % d->sh) * d->sw + ox % d->sw) * sub + (int64_t)(oy / d->sh) * pws + ox / d->sw;
+                    const float wv = wc[ky * d->kw + kx];
+                    for (int64_t q = 0; q < qtot; q++)
+                        acc[q] += wv * src[q];
                 }
-                ops_epilogue_row(ys + (int64_t)oy * ow, acc, ow, bias, act, s);
-            }
+            for (int oy = 0; oy < d->oh; oy++)
+                ops_epilogue_row(ys + (int64_t)oy * ow, acc + (int64_t)oy * pws, ow, bias, act, s);
         }
     }
 }

@@ -50,10 +50,10 @@ void ops_conv_plan_make(ops_conv_plan *p, const xfiq_conv_desc *d, int engine)
     p->tq = p->nq = p->npanel = p->pm = p->nm = 0;
 
     if (p->path == OPS_CONV_DEPTHWISE) {
-        /* Padded plane split into sw column phases, plus one output row. */
-        const int64_t pws = (p->pw + d->sw - 1) / d->sw;
-        p->src_bytes = ops_align_up(sizeof(float) * ((size_t)d->sw * p->ph * pws + 16));
-        p->thread_bytes = p->src_bytes + ops_align_up(sizeof(float) * ((size_t)d->ow + 16));
+        /* Padded plane split into sh x sw phase sub-planes, plus the output grid. */
+        const size_t sub = (size_t)((p->ph + d->sh - 1) / d->sh) * (size_t)((p->pw + d->sw - 1) / d->sw);
+        p->src_bytes = ops_align_up(sizeof(float) * ((size_t)d->sh * d->sw * sub + 16));
+        p->thread_bytes = p->src_bytes + ops_align_up(sizeof(float) * (sub + 16));
         p->qtot = p->hw;
         return;
     }

@@ -6,7 +6,7 @@
 #define XFIQ_OPS_ELEM_H
 
 #ifdef __CUDACC__
-#define XFIQ_HD __host__ __device__ __forceinline__
+#define XFIQ_HD __host__ __device__
 #else
 #define XFIQ_HD
 #endif

@@ -138,21 +138,15 @@ size_t serfiq_workspace_bytes(int T, int D)
     return ((size_t)T * D + (size_t)T) * sizeof(double);
 }
 
-/* Dot product of two double rows with four partial sums (exact order fixed,
- * so the result does not depend on the compiler's vectorisation). */
+/* Dot product of two double rows; the simd reduction's order is fixed at
+ * compile time, so results are reproducible for a given build. */
 static double serfiq_dot(const double *a, const double *b, int n)
 {
-    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    int k = 0;
-    for (; k + 4 <= n; k += 4) {
-        s0 += a[k] * b[k];
-        s1 += a[k + 1] * b[k + 1];
-        s2 += a[k + 2] * b[k + 2];
-        s3 += a[k + 3] * b[k + 3];
-    }
-    for (; k < n; k++)
-        s0 += a[k] * b[k];
-    return (s0 + s1) + (s2 + s3);
+    double s = 0;
+#pragma omp simd reduction(+ : s)
+    for (int k = 0; k < n; k++)
+        s += a[k] * b[k];
+    return s;
 }
 
 xfiq_status serfiq_quality(const float *emb, int T, int D, double alpha, double r, void *work,
@@ -182,10 +176,29 @@ xfiq_status serfiq_quality(const float *emb, int T, int D, double alpha, double 
             xt[k] = e[k] * inv;
         sq[t] = serfiq_dot(xt, xt, D);
     }
+    /* Upper triangle of the Gram matrix, four columns per sweep of row i
+     * (one load of x_i feeds four products). */
     double sum = 0;
     for (int i = 0; i < T; i++) {
         const double *xi = x + (size_t)i * D;
-        for (int j = i + 1; j < T; j++) {
+        int j = i + 1;
+        for (; j + 4 <= T; j += 4) {
+            const double *a = x + (size_t)j * D, *b = a + D, *c = b + D, *d = c + D;
+            double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+#pragma omp simd reduction(+ : s0, s1, s2, s3)
+            for (int k = 0; k < D; k++) {
+                s0 += xi[k] * a[k];
+                s1 += xi[k] * b[k];
+                s2 += xi[k] * c[k];
+                s3 += xi[k] * d[k];
+            }
+            const double g[4] = {s0, s1, s2, s3};
+            for (int q = 0; q < 4; q++) {
+                double d2 = sq[i] + sq[j + q] - 2.0 * g[q];
+                sum += sqrt(d2 > 0 ? d2 : 0.0);
+            }
+        }
+        for (; j < T; j++) {
             double d2 = sq[i] + sq[j] - 2.0 * serfiq_dot(xi, x + (size_t)j * D, D);
             sum += sqrt(d2 > 0 ? d2 : 0.0);
         }
