@@ -16,6 +16,7 @@
 #    build-gpu-bundle/bundle (ignored by git: carry that path). CUDA, cuBLAS
 #    and cuDNN come from the GPU machine itself (/usr/local/cuda or the
 #    nvidia-* Python wheels there): they are far too large to carry.
+# XFIQ_GPU_MODE=build or bundle forces one way (default: build where possible).
 # Exit status: 0 when every GPU test passed, 1 when one failed or could not
 # run, 2 when no GPU was seen.
 set -u
@@ -82,8 +83,13 @@ EOF
 }
 
 status=0
-if pkg-config --exists openblas libprotobuf-c libcjson libpng 2>/dev/null && command -v cmake >/dev/null; then
-    say "mode: build (Debian dependencies found)"
+MODE=${XFIQ_GPU_MODE:-auto}
+if [ "$MODE" = auto ]; then
+    MODE=bundle
+    pkg-config --exists openblas libprotobuf-c libcjson libpng 2>/dev/null && command -v cmake >/dev/null && MODE=build
+fi
+if [ "$MODE" = build ]; then
+    say "mode: build"
     B=$SRC/build-gpu
     if ! cmake -S "$SRC" -B "$B" -DXFIQ_CUDA=ON -DCMAKE_BUILD_TYPE=Release >"$LOG/configure.log" 2>&1; then
         say "configure failed (configure.log)"

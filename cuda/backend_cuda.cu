@@ -87,7 +87,8 @@ xfiq_status cuda_view(const xfiq_exec *ex, const xfiq_graph *g, const xfiq_node 
     return XFIQ_OK;
 }
 
-/* Every op of the IR has a forward kernel here (backward passes come with the CUDA issue). */
+/* Every op of the IR has a forward kernel here; the table's bwd stays NULL
+ * (no backward-data on CUDA yet: that comes with the CUDA issue). */
 int cuda_supports_op(xfiq_op op) { return (unsigned)op < XFIQ_OP_COUNT; }
 
 /* Byte alignment of a parameter at float offset off in the device copy of

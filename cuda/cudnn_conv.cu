@@ -160,9 +160,9 @@ xfiq_status pointwise_new(desc_list &L, cudnnPointwiseMode_t mode, cudnnBackendD
     return XFIQ_OK;
 }
 
-/* The operation graph of one conv: conv alone, or conv -> +bias -> relu. */
-xfiq_status graph_build(cudnnHandle_t h, const conv_key &k, bool fused, desc_list &L,
-                        cudnnBackendDescriptor_t *graph)
+/* The operations of one conv's graph: conv alone, or conv -> +bias -> relu.
+ * Needs no handle (nor a device): only the graph descriptor does. */
+xfiq_status ops_build(const conv_key &k, bool fused, desc_list &L, cudnnBackendDescriptor_t ops[3], int64_t *n_ops)
 {
     const xfiq_conv_desc &d = k.d;
     const int64_t xd[4] = {k.n, d.cin, d.ih, d.iw};
@@ -201,8 +201,8 @@ xfiq_status graph_build(cudnnHandle_t h, const conv_key &k, bool fused, desc_lis
     SET_ATTR(conv_op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_BETA, CUDNN_TYPE_FLOAT, 1, &beta);
     XFIQ_CUDNN_CHECK(cudnnBackendFinalize(conv_op));
 
-    cudnnBackendDescriptor_t ops[3] = {conv_op, nullptr, nullptr};
-    int64_t n_ops = 1;
+    ops[0] = conv_op;
+    *n_ops = 1;
     if (fused) {
         cudnnBackendDescriptor_t cur = conv_out;
         const bool relu = k.act == XFIQ_ACT_RELU;
@@ -212,13 +212,21 @@ xfiq_status graph_build(cudnnHandle_t h, const conv_key &k, bool fused, desc_lis
             XFIQ_TRY(tensor_new(L, UID_B, bd, k.p_align, false, &bias));
             if (relu)
                 XFIQ_TRY(tensor_new(L, UID_BIAS, yd, 16, true, &sum));
-            XFIQ_TRY(pointwise_new(L, CUDNN_POINTWISE_ADD, cur, bias, sum, &ops[n_ops++]));
+            XFIQ_TRY(pointwise_new(L, CUDNN_POINTWISE_ADD, cur, bias, sum, &ops[(*n_ops)++]));
             cur = sum;
         }
         if (relu)
-            XFIQ_TRY(pointwise_new(L, CUDNN_POINTWISE_RELU_FWD, cur, nullptr, y, &ops[n_ops++]));
+            XFIQ_TRY(pointwise_new(L, CUDNN_POINTWISE_RELU_FWD, cur, nullptr, y, &ops[(*n_ops)++]));
     }
+    return XFIQ_OK;
+}
 
+xfiq_status graph_build(cudnnHandle_t h, const conv_key &k, bool fused, desc_list &L,
+                        cudnnBackendDescriptor_t *graph)
+{
+    cudnnBackendDescriptor_t ops[3] = {nullptr, nullptr, nullptr};
+    int64_t n_ops = 0;
+    XFIQ_TRY(ops_build(k, fused, L, ops, &n_ops));
     XFIQ_TRY(desc_new(L, CUDNN_BACKEND_OPERATIONGRAPH_DESCRIPTOR, graph));
     SET_ATTR(*graph, CUDNN_ATTR_OPERATIONGRAPH_OPS, CUDNN_TYPE_BACKEND_DESCRIPTOR, n_ops, ops);
     XFIQ_TRY(set_handle(*graph, kGraphHandle, h));
@@ -522,6 +530,20 @@ extern "C" xfiq_status conv2d_fwd_cuda(const float *x, const float *w, const flo
     if (fused)
         return XFIQ_OK;
     return bias_act_fwd_cuda(y, b, act, slope, slope_per_channel, n, d->cout, (int64_t)d->oh * d->ow, stream);
+}
+
+extern "C" xfiq_status xfiq_cudnn_conv_describe(const xfiq_conv_desc *d, int n, int act, int has_bias, int fused)
+{
+    XFIQ_TRY(conv_check("xfiq_cudnn_conv_describe", d, n, act));
+    if (fused && (act == XFIQ_ACT_PRELU || (!has_bias && act != XFIQ_ACT_RELU)))
+        return xfiq_error(XFIQ_ERR_ARG, "xfiq_cudnn_conv_describe: nothing to fuse for act %s, bias %d",
+                          act_name(act), has_bias);
+    const conv_key k = key_make(d, n > 0 ? n : 1, act, has_bias != 0, 16, 4, 16);
+    desc_list L;
+    cudnnBackendDescriptor_t ops[3];
+    int64_t n_ops = 0;
+    XFIQ_TRY(ops_build(k, fused != 0, L, ops, &n_ops));
+    return XFIQ_OK;
 }
 
 extern "C" xfiq_status conv2d_fwd_cuda_workspace(const xfiq_conv_desc *d, int n, int act, int has_bias,

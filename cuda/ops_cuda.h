@@ -55,6 +55,12 @@ xfiq_status conv2d_fwd_cuda(const float *x, const float *w, const float *b, floa
 xfiq_status conv2d_fwd_cuda_workspace(const xfiq_conv_desc *d, int n, int act, int has_bias,
                                       int param_align, size_t *bytes);
 
+/* Builds and finalizes the descriptors of the conv's cuDNN graph (tensors,
+ * convolution, the conv operation and, with fused != 0, the bias/ReLU
+ * pointwise operations), stopping before the operation graph, which needs a
+ * device. Lets the tests check the description where there is no GPU. */
+xfiq_status xfiq_cudnn_conv_describe(const xfiq_conv_desc *d, int n, int act, int has_bias, int fused);
+
 /* ---------------------------------------------------------------- gemm */
 /* y(n, m) = x(n, k) . w(m, k)^T + b(m), then the fused activation (cuBLAS). */
 xfiq_status gemm_fwd_cuda(const float *x, const float *w, const float *b, float *y, int n, int k,

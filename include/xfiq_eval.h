@@ -149,8 +149,9 @@ xfiq_status xfiq_kfold_distances(const double *dist, const uint8_t *labels, int6
                                  const int32_t *folds, int n_folds, double step, int count,
                                  xfiq_kfold_result *out);
 /* insightface VAL@FAR: per fold the threshold where the training FAR meets
- * far_target (linear interpolation over t_i = i*step, i < count, as scipy's
- * interp1d(kind='slinear')), then VAL/FAR on the test fold. */
+ * far_target (t_i = i*step, i < count; linear between the last t_i with
+ * FAR <= far_target and the next; 0 when the FAR never reaches it), then
+ * VAL/FAR on the test fold. */
 xfiq_status xfiq_kfold_val_far(const double *dist, const uint8_t *labels, int64_t n,
                                const int32_t *folds, int n_folds, double step, int count,
                                double far_target, double *val_mean, double *val_std,
@@ -283,8 +284,9 @@ const float *xfiq_embset_data(xfiq_embset_t e);
 int64_t xfiq_embset_find(xfiq_embset_t e, const char *path);
 int xfiq_embset_has_names(xfiq_embset_t e);
 
-/* Rows for every image of the benchmark: by name, or when e has no names,
- * row i = image i (the counts must agree). rows: n_images, caller-owned. */
+/* Rows for every image of the benchmark that a pair needs (-1 for the
+ * others): by name; without names only for a .bin benchmark, row i = image
+ * i (the counts must agree). rows: n_images, caller-owned. */
 xfiq_status xfiq_embset_match(xfiq_embset_t e, xfiq_bench_t b, int64_t *rows);
 
 /* Quality of every benchmark image from one numeric column of a per-image

@@ -194,22 +194,54 @@ static void test_conv_case(const conv_case *c)
     free(xh);
 }
 
+static const conv_case g_conv_cases[] = {
+    /* name               n cin cout g  ih  iw kh kw sh sw dh dw pt pl pb pr bias act pc woff */
+    {"3x3 dense prelu", 2, 8, 16, 1, 12, 10, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, XFIQ_ACT_PRELU, 1, 0},
+    {"3x3 s2 asym pad relu", 3, 6, 8, 1, 11, 9, 3, 3, 2, 2, 1, 1, 0, 1, 1, 0, 1, XFIQ_ACT_RELU, 0, 0},
+    {"3x3 depthwise prelu1", 2, 16, 16, 16, 14, 14, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, XFIQ_ACT_PRELU, 0, 0},
+    {"3x3 depthwise s2", 2, 16, 16, 16, 14, 14, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, XFIQ_ACT_NONE, 0, 0},
+    {"1x1 no bias", 4, 32, 8, 1, 7, 7, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, XFIQ_ACT_NONE, 0, 0},
+    {"3x3 dil2 group2 w+1", 2, 8, 8, 2, 13, 13, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 1, XFIQ_ACT_NONE, 0, 1},
+    {"7x7 s2 stem relu", 1, 3, 8, 1, 32, 32, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1, XFIQ_ACT_RELU, 0, 0},
+    {"7x7 depthwise valid", 2, 8, 8, 8, 7, 7, 7, 7, 1, 1, 1, 1, 0, 0, 0, 0, 0, XFIQ_ACT_NONE, 0, 0},
+};
+#define N_CONV_CASES (sizeof g_conv_cases / sizeof g_conv_cases[0])
+
 static void test_conv(void)
 {
-    static const conv_case cases[] = {
-        /* name               n cin cout g  ih  iw kh kw sh sw dh dw pt pl pb pr bias act pc woff */
-        {"3x3 dense prelu", 2, 8, 16, 1, 12, 10, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, XFIQ_ACT_PRELU, 1, 0},
-        {"3x3 s2 asym pad relu", 3, 6, 8, 1, 11, 9, 3, 3, 2, 2, 1, 1, 0, 1, 1, 0, 1, XFIQ_ACT_RELU, 0, 0},
-        {"3x3 depthwise prelu1", 2, 16, 16, 16, 14, 14, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, XFIQ_ACT_PRELU, 0, 0},
-        {"3x3 depthwise s2", 2, 16, 16, 16, 14, 14, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, XFIQ_ACT_NONE, 0, 0},
-        {"1x1 no bias", 4, 32, 8, 1, 7, 7, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, XFIQ_ACT_NONE, 0, 0},
-        {"3x3 dil2 group2 w+1", 2, 8, 8, 2, 13, 13, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 1, XFIQ_ACT_NONE, 0, 1},
-        {"7x7 s2 stem relu", 1, 3, 8, 1, 32, 32, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1, XFIQ_ACT_RELU, 0, 0},
-        {"7x7 depthwise valid", 2, 8, 8, 8, 7, 7, 7, 7, 1, 1, 1, 1, 0, 0, 0, 0, 0, XFIQ_ACT_NONE, 0, 0},
-    };
     printf("conv2d_fwd_cuda vs conv2d_fwd_ref\n");
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        test_conv_case(&cases[i]);
+    for (size_t i = 0; i < N_CONV_CASES; i++)
+        test_conv_case(&g_conv_cases[i]);
+}
+
+/* cuDNN accepts each case's tensors, convolution and (fused) pointwise
+ * descriptors: checked before looking for a device, since it needs none. */
+static void test_describe(void)
+{
+    int graphs = 0;
+    for (size_t i = 0; i < N_CONV_CASES; i++) {
+        const conv_case *c = &g_conv_cases[i];
+        const xfiq_conv_desc d = conv_desc_of(c);
+        CHECK_OK(xfiq_cudnn_conv_describe(&d, c->n, c->act, c->bias, 0));
+        graphs++;
+        if (c->act != XFIQ_ACT_PRELU && (c->bias || c->act == XFIQ_ACT_RELU)) {
+            CHECK_OK(xfiq_cudnn_conv_describe(&d, c->n, c->act, c->bias, 1));
+            graphs++;
+        }
+    }
+    printf("cuDNN accepted the descriptors of %d conv graphs (no device needed)\n", graphs);
+    /* cuDNN itself checks the output size against pads, stride and dilation */
+    xfiq_conv_desc off = conv_desc_of(&g_conv_cases[1]);
+    off.oh += 1;
+    CHECK(xfiq_cudnn_conv_describe(&off, 1, XFIQ_ACT_NONE, 1, 0) == XFIQ_ERR_BACKEND);
+    off = conv_desc_of(&g_conv_cases[1]);
+    off.pad_t = 1, off.pad_b = 0; /* the same rows of padding on the other side: same size */
+    CHECK_OK(xfiq_cudnn_conv_describe(&off, 1, XFIQ_ACT_NONE, 1, 0));
+    xfiq_conv_desc bad = conv_desc_of(&g_conv_cases[0]);
+    bad.group = 3; /* 8 input channels do not split into 3 groups */
+    CHECK(xfiq_cudnn_conv_describe(&bad, 1, XFIQ_ACT_NONE, 1, 0) == XFIQ_ERR_SHAPE);
+    const xfiq_conv_desc good = conv_desc_of(&g_conv_cases[0]);
+    CHECK(xfiq_cudnn_conv_describe(&good, 1, XFIQ_ACT_PRELU, 1, 1) == XFIQ_ERR_ARG); /* PReLU never fuses */
 }
 
 /* ------------------------------------------------------------- gemm */
@@ -416,6 +448,7 @@ int main(void)
         CHECK_MSG(g_ops->supports_op((xfiq_op)op) && g_ops->fwd[op], "op %d has no CUDA forward", op);
     CHECK(g_ops->init && g_ops->destroy && g_ops->mem_alloc && g_ops->mem_free && g_ops->upload &&
           g_ops->download && g_ops->sync && g_ops->stream && g_ops->workspace_bytes);
+    test_describe();
     if (xfiq_test_failures)
         TEST_END();
 

@@ -21,11 +21,22 @@ typedef struct xfiq_exec {
     int batch;                   /* images in this call (<= planned batch) */
     int num_threads;             /* CPU threads */
     void *stream;                /* cudaStream_t for CUDA, NULL for CPU */
+    /* Backward-data only: gradient buffers (same aliasing as the values:
+     * indexed by value id, views share their input's), and per storage
+     * whether it already holds a contribution (then ops accumulate). */
+    char *grad_arena;
+    const size_t *grad_offsets;
+    unsigned char *grad_written;
 } xfiq_exec;
 
 static inline float *xfiq_exec_value(const xfiq_exec *ex, int value_id)
 {
     return (float *)(ex->arena + ex->offsets[value_id]);
+}
+
+static inline float *xfiq_exec_grad(const xfiq_exec *ex, int value_id)
+{
+    return (float *)(ex->grad_arena + ex->grad_offsets[value_id]);
 }
 
 static inline const float *xfiq_exec_param(const xfiq_exec *ex, int64_t off)
@@ -40,7 +51,10 @@ typedef struct xfiq_backend_ops {
     xfiq_backend_kind kind;
     int (*supports_op)(xfiq_op op);
     xfiq_node_fn fwd[XFIQ_OP_COUNT];
-    /* Scratch one node needs at this batch and thread count (bytes). */
+    /* Backward-data: gradients of the node's inputs from the gradient of its
+     * output (no weight gradients). Unfused graphs only (act == NONE). */
+    const xfiq_node_fn *bwd;     /* XFIQ_OP_COUNT entries; NULL: no backward on this backend */
+    /* Scratch one node needs at this batch and thread count, forward or backward (bytes). */
     size_t (*workspace_bytes)(const xfiq_graph *g, const xfiq_node *nd, int batch, int num_threads);
     xfiq_status (*init)(void **ctx, int num_threads);
     void (*destroy)(void *ctx);
@@ -59,6 +73,7 @@ struct xfiq_backend {
 };
 
 const xfiq_backend_ops *xfiq_backend_cpu_ops(void);
+extern const xfiq_node_fn xfiq_cpu_bwd[XFIQ_OP_COUNT]; /* backend/backend_cpu_bwd.c */
 #ifdef XFIQ_HAVE_CUDA
 /* cuda/backend_cuda.cu */
 const xfiq_backend_ops *xfiq_backend_cuda_ops(void);

@@ -5,6 +5,7 @@
 
 #include "backend/backend.h"
 #include "core/status.h"
+#include "ops/ops_bwd_cpu.h"
 #include "ops/ops_cpu.h"
 
 #define IN0(ex, nd) xfiq_exec_value(ex, (nd)->in[0])
@@ -84,7 +85,11 @@ static int cpu_supports_op(xfiq_op op) { return (unsigned)op < XFIQ_OP_COUNT; }
 static size_t cpu_workspace_bytes(const xfiq_graph *g, const xfiq_node *nd, int batch, int num_threads)
 {
     (void)g, (void)batch;
-    return nd->op == XFIQ_OP_CONV ? conv2d_fwd_cpu_workspace(&nd->d.conv, num_threads) : 0;
+    if (nd->op != XFIQ_OP_CONV)
+        return 0;
+    size_t f = conv2d_fwd_cpu_workspace(&nd->d.conv, num_threads);
+    size_t b = conv2d_bwd_data_cpu_workspace(&nd->d.conv, num_threads);
+    return f > b ? f : b;
 }
 
 static xfiq_status cpu_init(void **ctx, int num_threads)
@@ -142,6 +147,7 @@ static const xfiq_backend_ops cpu_ops = {
             [XFIQ_OP_GEMM] = cpu_gemm,
             [XFIQ_OP_GAP] = cpu_gap,
             [XFIQ_OP_VIEW] = cpu_view},
+    .bwd = xfiq_cpu_bwd,
     .workspace_bytes = cpu_workspace_bytes,
     .init = cpu_init,
     .destroy = cpu_destroy,

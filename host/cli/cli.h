@@ -7,13 +7,13 @@
 
 #include "io/pathlist.h"
 #include "xfiq.h"
+#include "xfiq_image.h"
 
 int xfiq_cmd_embed(int argc, char **argv);
 int xfiq_cmd_info(int argc, char **argv);
-#if __has_include("cli/cmd_eval.h")
-#include "cli/cmd_eval.h"
-#define XFIQ_CLI_HAVE_EVAL 1
-#endif
+int xfiq_cmd_quality(int argc, char **argv);
+int xfiq_cmd_plq(int argc, char **argv);
+int xfiq_cmd_calibrate(int argc, char **argv);
 
 /* Exit codes of every subcommand. */
 enum { XFIQ_EXIT_OK = 0, XFIQ_EXIT_FATAL = 1, XFIQ_EXIT_SOME_FAILED = 2 };
@@ -39,6 +39,20 @@ int xfiq_cli_open_model(const xfiq_cli_model_opts *o, xfiq_backend_t *be, xfiq_m
 
 /* Expands inputs: files as given, folders recursively (sorted), @file lists. */
 int xfiq_cli_gather_inputs(char **inputs, int n, xfiq_pathlist *out);
+/* mkdir -p of one level; prints the reason on failure. */
+int xfiq_cli_make_dir(const char *dir);
+
+/* Outcome of decoding one input. */
+typedef struct xfiq_cli_item {
+    int ok;
+    char msg[512];
+} xfiq_cli_item;
+
+/* Decodes and prepares images [s, s+k) of paths in parallel into px (k slots
+ * of h x w x 3): aligned with their landmarks when lms has an entry, used as
+ * they are when already w x h, resized when allow_resize, else refused. */
+void xfiq_cli_load_faces(const xfiq_pathlist *paths, size_t s, int k, const xfiq_landmarks_set *lms, int w, int h,
+                         int allow_resize, uint8_t *px, xfiq_cli_item *it, int threads);
 
 /* Progress on stderr: a redrawn line on a terminal, a line every 10% (at
  * most every few seconds) otherwise; silent when quiet. */
@@ -53,5 +67,47 @@ void xfiq_progress_init(xfiq_progress *p, const char *what, long total, int quie
 void xfiq_progress_update(xfiq_progress *p, long done);
 void xfiq_progress_finish(xfiq_progress *p);
 double xfiq_now(void);
+
+/* The loop every image command shares: decode batch after batch, pack the
+ * faces that decoded, hand them to cb with their image ids (= index in the
+ * input list) and the per-item outcome of the whole batch. cb returns
+ * non-zero to stop (fatal). Returns 0, or cb's value. */
+typedef int (*xfiq_cli_batch_fn)(void *ctx, size_t start, int k, const xfiq_cli_item *items, const uint8_t *faces,
+                                 const uint64_t *ids, int n_good);
+
+typedef struct xfiq_cli_batch_opts {
+    const xfiq_landmarks_set *lms;
+    int width, height, allow_resize, batch, threads, quiet;
+    const char *what;           /* progress label */
+} xfiq_cli_batch_opts;
+
+int xfiq_cli_run_batches(const xfiq_pathlist *paths, const xfiq_cli_batch_opts *o, xfiq_cli_batch_fn cb, void *ctx);
+
+/* Options of every image command besides the model's. */
+typedef struct xfiq_cli_job {
+    xfiq_cli_model_opts model;
+    const char *out, *landmarks;
+    int quiet, allow_resize;
+    char **inputs;
+    int n_inputs;
+    /* filled by xfiq_cli_job_open */
+    xfiq_pathlist paths;
+    xfiq_landmarks_set *lms;
+    xfiq_backend_t be;
+    xfiq_model_t m;
+    xfiq_model_info info;
+} xfiq_cli_job;
+
+void xfiq_cli_job_init(xfiq_cli_job *j, const char *default_out, int argc);
+/* Consumes a model option, -o/--out, -l/--landmarks, --resize, -q/--quiet or
+ * (anything not starting with '-') an input: 1 consumed, 0 not, -1 error. */
+int xfiq_cli_job_opt(xfiq_cli_job *j, int argc, char **argv, int *i);
+void xfiq_cli_job_help(FILE *f);
+/* Gathers inputs, loads landmarks, opens the model, makes the out folder
+ * when out_is_dir. Non-zero (message printed) on failure. */
+int xfiq_cli_job_open(xfiq_cli_job *j, int out_is_dir);
+void xfiq_cli_job_close(xfiq_cli_job *j);
+xfiq_cli_batch_opts xfiq_cli_job_batch_opts(const xfiq_cli_job *j, const char *what);
+
 
 #endif

@@ -1,11 +1,14 @@
 /* common.c - option parsing, input gathering and model opening shared by the
  * model-running subcommands. */
+#include <errno.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "core/status.h"
 
 #ifndef XFIQ_SOURCE_DIR
 #define XFIQ_SOURCE_DIR "."
@@ -114,4 +117,171 @@ int xfiq_cli_gather_inputs(char **inputs, int n, xfiq_pathlist *out)
         }
     }
     return 0;
+}
+
+int xfiq_cli_make_dir(const char *dir)
+{
+    if (mkdir(dir, 0777) == 0 || errno == EEXIST)
+        return 0;
+    fprintf(stderr, "xfiq: cannot create output folder %s: %s\n", dir, strerror(errno));
+    return 1;
+}
+
+void xfiq_cli_load_faces(const xfiq_pathlist *paths, size_t s, int k, const xfiq_landmarks_set *lms, int w, int h,
+                         int allow_resize, uint8_t *px, xfiq_cli_item *it, int threads)
+{
+#pragma omp parallel for schedule(dynamic) num_threads(threads)
+    for (int i = 0; i < k; i++) {
+        const char *path = paths->items[s + (size_t)i];
+        xfiq_image img;
+        it[i].ok = 0;
+        xfiq_status st = xfiq_image_load(path, &img);
+        if (st == XFIQ_OK) {
+            const xfiq_landmarks *lm = lms ? xfiq_landmarks_find(lms, path) : NULL;
+            /* A whole photo squeezed to the model size gives a meaningless embedding: refuse it unless asked. */
+            if (!lm && !allow_resize && (img.width != w || img.height != h))
+                st = xfiq_error(XFIQ_ERR_SHAPE, "%s: %dx%d is not an aligned %dx%d face and has no landmarks%s "
+                                "(give --landmarks, or --resize to use it as it is)", path, img.width, img.height, w, h,
+                                lms ? " entry" : "");
+            else
+                st = xfiq_image_prepare(&img, lm, w, h, px + (size_t)i * (size_t)w * (size_t)h * 3);
+            xfiq_image_free(&img);
+        }
+        if (st == XFIQ_OK)
+            it[i].ok = 1;
+        else
+            snprintf(it[i].msg, sizeof it[i].msg, "%s", xfiq_last_error());
+    }
+}
+
+int xfiq_cli_run_batches(const xfiq_pathlist *paths, const xfiq_cli_batch_opts *o, xfiq_cli_batch_fn cb, void *ctx)
+{
+    int bs = o->batch > 0 ? o->batch : 32, rc = 0;
+    size_t img = (size_t)o->width * (size_t)o->height * 3;
+    uint8_t *px = malloc((size_t)bs * img), *good = malloc((size_t)bs * img);
+    xfiq_cli_item *it = calloc((size_t)bs, sizeof *it);
+    uint64_t *ids = malloc((size_t)bs * sizeof *ids);
+    if (!px || !good || !it || !ids) {
+        fprintf(stderr, "xfiq: out of memory\n");
+        rc = XFIQ_EXIT_FATAL;
+        goto done;
+    }
+    int threads = o->threads > 0 ? o->threads : omp_get_num_procs();
+    xfiq_progress prog;
+    xfiq_progress_init(&prog, o->what, (long)paths->count, o->quiet);
+    for (size_t s = 0; s < paths->count; s += (size_t)bs) {
+        int k = paths->count - s < (size_t)bs ? (int)(paths->count - s) : bs, ng = 0;
+        xfiq_cli_load_faces(paths, s, k, o->lms, o->width, o->height, o->allow_resize, px, it, threads);
+        for (int i = 0; i < k; i++) {
+            if (it[i].ok) {
+                ids[ng] = (uint64_t)(s + (size_t)i);
+                memcpy(good + (size_t)ng++ * img, px + (size_t)i * img, img);
+            } else if (!o->quiet) {
+                fprintf(stderr, "%sxfiq: skipped %s\n", prog.tty ? "\n" : "", it[i].msg);
+            }
+        }
+        if ((rc = cb(ctx, s, k, it, good, ids, ng)) != 0)
+            goto done;
+        xfiq_progress_update(&prog, (long)(s + (size_t)k));
+    }
+    xfiq_progress_finish(&prog);
+done:
+    free(px);
+    free(good);
+    free(it);
+    free(ids);
+    return rc;
+}
+
+void xfiq_cli_job_init(xfiq_cli_job *j, const char *default_out, int argc)
+{
+    memset(j, 0, sizeof *j);
+    xfiq_cli_model_opts_init(&j->model);
+    j->out = default_out;
+    j->inputs = calloc((size_t)argc + 1, sizeof *j->inputs);
+    xfiq_pathlist_init(&j->paths);
+}
+
+int xfiq_cli_job_opt(xfiq_cli_job *j, int argc, char **argv, int *i)
+{
+    int r = xfiq_cli_model_opt(&j->model, argc, argv, i);
+    if (r)
+        return r;
+    const char *a = argv[*i], *v = *i + 1 < argc ? argv[*i + 1] : NULL;
+    if (!strcmp(a, "--out") || !strcmp(a, "-o") || !strcmp(a, "--landmarks") || !strcmp(a, "-l")) {
+        if (!v) {
+            fprintf(stderr, "xfiq: %s needs a value\n", a);
+            return -1;
+        }
+        *(a[1] == 'o' || a[2] == 'o' ? &j->out : &j->landmarks) = v;
+        (*i)++;
+        return 1;
+    }
+    if (!strcmp(a, "--resize"))
+        return j->allow_resize = 1;
+    if (!strcmp(a, "--quiet") || !strcmp(a, "-q"))
+        return j->quiet = 1;
+    if (a[0] != '-' || !a[1]) {
+        if (j->inputs)
+            j->inputs[j->n_inputs++] = argv[*i];
+        return 1;
+    }
+    return 0;
+}
+
+void xfiq_cli_job_help(FILE *f)
+{
+    fprintf(f, "  INPUT               image file (JPEG/PNG/PGM), folder (recursive, sorted) or @LIST (one path a line)\n"
+               "  -m, --model PATH    ONNX model (default: $XFIQ_MODEL or models/.cache/fr_feature.onnx)\n"
+               "      --card PATH     model card JSON (default: <model>.card.json, else family defaults)\n"
+               "  -l, --landmarks F   5-point landmarks file (`path x1 y1 ... x5 y5`): faces are aligned to the\n"
+               "                      ArcFace template; images without an entry must already be aligned at the\n"
+               "                      model's size (e.g. 112x112), else they are reported as failed\n"
+               "      --resize        use unaligned images of another size as they are, resized (no alignment)\n"
+               "  -b, --batch N       images per batch (default 32)\n"
+               "  -t, --threads N     CPU threads (default: all cores)\n"
+               "      --backend B     cpu (default) or cuda\n"
+               "  -q, --quiet         no progress on stderr\n");
+}
+
+int xfiq_cli_job_open(xfiq_cli_job *j, int out_is_dir)
+{
+    if (!j->inputs) {
+        fprintf(stderr, "xfiq: out of memory\n");
+        return 1;
+    }
+    if (!j->n_inputs) {
+        fprintf(stderr, "xfiq: no input images given\n");
+        return 1;
+    }
+    if (xfiq_cli_gather_inputs(j->inputs, j->n_inputs, &j->paths))
+        return 1;
+    if (out_is_dir && xfiq_cli_make_dir(j->out))
+        return 1;
+    if (j->landmarks && xfiq_landmarks_load(j->landmarks, &j->lms) != XFIQ_OK) {
+        fprintf(stderr, "xfiq: %s\n", xfiq_last_error());
+        return 1;
+    }
+    if (xfiq_cli_open_model(&j->model, &j->be, &j->m))
+        return 1;
+    xfiq_model_get_info(j->m, &j->info);
+    return 0;
+}
+
+void xfiq_cli_job_close(xfiq_cli_job *j)
+{
+    xfiq_model_free(j->m);
+    xfiq_backend_free(j->be);
+    xfiq_landmarks_free(j->lms);
+    xfiq_pathlist_free(&j->paths);
+    free(j->inputs);
+    memset(j, 0, sizeof *j);
+}
+
+xfiq_cli_batch_opts xfiq_cli_job_batch_opts(const xfiq_cli_job *j, const char *what)
+{
+    xfiq_cli_batch_opts o = {.lms = j->lms, .width = j->info.input_width, .height = j->info.input_height,
+                             .allow_resize = j->allow_resize, .batch = j->model.batch, .threads = j->model.threads,
+                             .quiet = j->quiet, .what = what};
+    return o;
 }

@@ -4,6 +4,10 @@
 
 #include "cli/cli.h"
 #include "xfiq.h"
+#if __has_include("cli/cmd_eval.h")
+#include "cli/cmd_eval.h"
+#define XFIQ_CLI_HAVE_EVAL 1
+#endif
 
 typedef struct command {
     const char *name;
@@ -13,6 +17,9 @@ typedef struct command {
 
 static const command commands[] = {
     {"embed", xfiq_cmd_embed, "embeddings and magnitudes of face images -> .npy + CSV"},
+    {"quality", xfiq_cmd_quality, "SER-FIQ quality and magnitude per image -> CSV"},
+    {"plq", xfiq_cmd_plq, "pixel-level quality maps (PNG, .npy) with SER-FIQ quality -> CSV"},
+    {"calibrate", xfiq_cmd_calibrate, "derive a model's SER-FIQ and PLQ constants from reference faces"},
     {"info", xfiq_cmd_info, "what a model is: input, preprocessing, ops, parameters, cost"},
 #ifdef XFIQ_CLI_HAVE_EVAL
     {"eval", xfiq_cmd_eval, "verification accuracy / ROC on a benchmark (cosine and QMagFace)"},

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/status.h"
+#include "io/afile.h"
 
 static void copy_str(char *dst, size_t n, const char *src)
 {
@@ -149,9 +150,88 @@ xfiq_status xfiq_card_load(const char *path, xfiq_card *card)
             (st = read_triplet(path, in, "scale", card->scale)) != XFIQ_OK)
             goto done;
     }
+    const cJSON *origin = cJSON_GetObjectItemCaseSensitive(root, "source");
+    if (cJSON_IsString(origin))
+        copy_str(card->origin, sizeof card->origin, origin->valuestring);
+    const cJSON *lic = cJSON_GetObjectItemCaseSensitive(root, "license");
+    if (cJSON_IsString(lic))
+        copy_str(card->license, sizeof card->license, lic->valuestring);
+    const cJSON *cal = cJSON_GetObjectItemCaseSensitive(root, "calibration");
+    if (cal) {
+        const char *keys[4] = {"serfiq_alpha", "serfiq_r", "plq_a", "plq_b"};
+        double *dst[4] = {&card->serfiq_alpha, &card->serfiq_r, &card->plq_a, &card->plq_b};
+        for (int i = 0; i < 4; i++) {
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(cal, keys[i]);
+            if (!cJSON_IsNumber(v) || !(v->valuedouble == v->valuedouble)) {
+                st = xfiq_error(XFIQ_ERR_FORMAT, "%s: calibration.%s must be a number", path, keys[i]);
+                goto done;
+            }
+            *dst[i] = v->valuedouble;
+        }
+        const cJSON *mode = cJSON_GetObjectItemCaseSensitive(cal, "plq_mode");
+        const char *ms = cJSON_IsString(mode) ? mode->valuestring : "";
+        card->plq_mode = !strcmp(ms, "paper") ? 0 : !strcmp(ms, "signed") ? 1 : !strcmp(ms, "magnitude") ? 2 : -1;
+        if (card->plq_mode < 0) {
+            st = xfiq_error(XFIQ_ERR_FORMAT, "%s: calibration.plq_mode must be \"paper\", \"signed\" or \"magnitude\"",
+                            path);
+            goto done;
+        }
+        const cJSON *note = cJSON_GetObjectItemCaseSensitive(cal, "reference");
+        if (cJSON_IsString(note))
+            copy_str(card->calibration_note, sizeof card->calibration_note, note->valuestring);
+        card->has_calibration = 1;
+    }
     copy_str(card->source, sizeof card->source, path);
 done:
     cJSON_Delete(root);
+    free(text);
+    return st;
+}
+
+xfiq_status xfiq_card_save(const xfiq_card *card, const char *path)
+{
+    static const char *orders[] = {"RGB", "BGR", "GREY"}, *modes[] = {"paper", "signed", "magnitude"};
+    cJSON *root = cJSON_CreateObject(), *in = cJSON_CreateObject();
+    if (!root || !in) {
+        cJSON_Delete(root);
+        cJSON_Delete(in);
+        return xfiq_error(XFIQ_ERR_NOMEM, "out of memory writing %s", path);
+    }
+    cJSON_AddStringToObject(root, "name", card->name);
+    cJSON_AddStringToObject(root, "family", card->family);
+    cJSON_AddNumberToObject(in, "width", card->width);
+    cJSON_AddNumberToObject(in, "height", card->height);
+    cJSON_AddNumberToObject(in, "channels", card->channels);
+    cJSON_AddStringToObject(in, "order", orders[card->order]);
+    const float *src[2] = {card->mean, card->scale};
+    const char *names[2] = {"mean", "scale"};
+    for (int k = 0; k < 2; k++) {
+        cJSON *a = cJSON_AddArrayToObject(in, names[k]);
+        for (int c = 0; c < 3; c++)
+            cJSON_AddItemToArray(a, cJSON_CreateNumber((double)src[k][c]));
+    }
+    cJSON_AddItemToObject(root, "input", in);
+    cJSON_AddStringToObject(root, "embedding_layer", card->embedding_layer);
+    if (card->origin[0])
+        cJSON_AddStringToObject(root, "source", card->origin);
+    if (card->license[0])
+        cJSON_AddStringToObject(root, "license", card->license);
+    if (card->has_calibration) {
+        cJSON *cal = cJSON_AddObjectToObject(root, "calibration");
+        cJSON_AddNumberToObject(cal, "serfiq_alpha", card->serfiq_alpha);
+        cJSON_AddNumberToObject(cal, "serfiq_r", card->serfiq_r);
+        cJSON_AddStringToObject(cal, "plq_mode", modes[card->plq_mode]);
+        cJSON_AddNumberToObject(cal, "plq_a", card->plq_a);
+        cJSON_AddNumberToObject(cal, "plq_b", card->plq_b);
+        cJSON_AddStringToObject(cal, "reference", card->calibration_note);
+    }
+    char *text = cJSON_Print(root);
+    cJSON_Delete(root);
+    if (!text)
+        return xfiq_error(XFIQ_ERR_NOMEM, "out of memory writing %s", path);
+    size_t len = strlen(text);
+    text[len] = '\n';
+    xfiq_status st = xfiq_afile_write_all(path, text, len + 1);
     free(text);
     return st;
 }

@@ -14,6 +14,13 @@ typedef struct xfiq_card {
     float mean[3], scale[3];
     char embedding_layer[256];  /* "" = the input of the last Conv/Gemm */
     char source[512];           /* the card file, or "defaults for <family>" */
+    char license[128];
+    char origin[1024];          /* the card's "source" text: where the model comes from */
+    /* Calibration (xfiq calibrate); has_calibration = 0 means published constants. */
+    int has_calibration;
+    double serfiq_alpha, serfiq_r, plq_a, plq_b;
+    int plq_mode;               /* xfiq_plq_mode */
+    char calibration_note[512];
 } xfiq_card;
 
 /* Reads a card JSON file (format in models/README.md). */
@@ -21,5 +28,7 @@ xfiq_status xfiq_card_load(const char *path, xfiq_card *card);
 /* Defaults of the family the graph looks like (iResNet: ends in Gemm/MatMul;
  * otherwise MobileFaceNet), input size from the graph. */
 void xfiq_card_default(const xfiq_graph *g, const char *model_path, xfiq_card *card);
+/* Writes card as JSON to path atomically (the format xfiq_card_load reads). */
+xfiq_status xfiq_card_save(const xfiq_card *card, const char *path);
 
 #endif

@@ -108,6 +108,12 @@ void xfiq_model_free(xfiq_model_t m)
     if (!m)
         return;
     xfiq_runner_free(&m->full);
+    xfiq_runner_free(&m->head_run);
+    xfiq_runner_free(&m->back);
+    xfiq_graph_free(&m->head);
+    xfiq_graph_free(&m->gb);
+    for (int i = 0; i < 4; i++)
+        free(m->scratch[i]);
     xfiq_graph_free(&m->g);
     free(m->path);
     free(m);
@@ -131,6 +137,38 @@ xfiq_status xfiq_model_get_info(xfiq_model_t m, xfiq_model_info *info)
     info->family = m->card.family;
     info->embedding_layer = m->card.embedding_layer;
     return XFIQ_OK;
+}
+
+xfiq_status xfiq_model_prepare_head(xfiq_model_t m)
+{
+    if (m->head.n_nodes)
+        return XFIQ_OK;
+    xfiq_status st = xfiq_graph_subgraph(&m->g, m->embedding_value, &m->head);
+    if (st != XFIQ_OK)
+        return xfiq_error_prefix(st, "%s: SER-FIQ head after embedding layer '%s'", m->path, m->card.embedding_layer);
+    if ((st = xfiq_runner_init(&m->head_run, m->be, &m->head, m->path, 0)) != XFIQ_OK)
+        xfiq_graph_free(&m->head);
+    return st;
+}
+
+xfiq_status xfiq_model_prepare_backward(xfiq_model_t m)
+{
+    if (m->gb.n_nodes)
+        return XFIQ_OK;
+    /* Re-read the file: the loaded graph already has activations fused away. */
+    XFIQ_TRY(xfiq_onnx_import(m->path, &m->gb));
+    xfiq_status st = XFIQ_OK;
+    m->gb_embedding_value = xfiq_graph_find_value(&m->gb, m->card.embedding_layer);
+    if (m->gb_embedding_value < 0)
+        st = xfiq_error(XFIQ_ERR_INTERNAL, "%s: embedding layer '%s' vanished", m->path, m->card.embedding_layer);
+    else {
+        m->gb.values[m->gb_embedding_value].keep = 1;
+        if ((st = xfiq_graph_optimize(&m->gb, 0)) == XFIQ_OK)
+            st = xfiq_runner_init(&m->back, m->be, &m->gb, m->path, 1);
+    }
+    if (st != XFIQ_OK)
+        xfiq_graph_free(&m->gb);
+    return st;
 }
 
 void xfiq_model_preprocess(const xfiq_card *card, const uint8_t *rgb, int n, float *out)

@@ -19,7 +19,22 @@ struct xfiq_model {
     char *path;
     int embedding_value;     /* value feeding the embedding layer */
     xfiq_runner full;        /* the whole network (BN folded, activations fused) */
+    /* SER-FIQ: the part after the embedding layer, run for B*T dropout rows. */
+    xfiq_graph head;
+    xfiq_runner head_run;
+    /* PLQ: the network without fused activations (backward needs the
+     * pre-activations), run with every activation retained. */
+    xfiq_graph gb;
+    xfiq_runner back;
+    int gb_embedding_value;
+    /* Host scratch of the quality paths, grown on demand outside forward/backward. */
+    float *scratch[4];
+    size_t scratch_bytes[4];
 };
+
+/* Lazily builds the SER-FIQ head / the backward graph. */
+xfiq_status xfiq_model_prepare_head(xfiq_model_t m);
+xfiq_status xfiq_model_prepare_backward(xfiq_model_t m);
 /* u8 HWC RGB -> the model's float NCHW input per the card. */
 void xfiq_model_preprocess(const xfiq_card *card, const uint8_t *rgb, int n, float *out);
 

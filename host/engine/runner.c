@@ -37,6 +37,8 @@ static void release_block(xfiq_runner *r)
         ops->mem_free(r->be->ctx, r->grad_block);
     free(r->staging);
     free(r->grad_offsets);
+    free(r->grad_written);
+    r->grad_written = NULL;
     r->block = r->grad_block = NULL;
     r->staging = NULL;
     r->grad_offsets = NULL;
@@ -134,4 +136,75 @@ xfiq_status xfiq_runner_read(xfiq_runner *r, int value, int n, float *dst)
 {
     size_t bytes = (size_t)r->g->values[value].numel * (size_t)n * sizeof(float);
     return r->be->ops->download(r->be->ctx, dst, r->block + r->plan.offsets[value], bytes);
+}
+
+/* One gradient buffer per storage value (views share), sized for the plan's batch. */
+static xfiq_status grad_reserve(xfiq_runner *r)
+{
+    if (r->grad_block && r->grad_batch == r->plan.batch)
+        return XFIQ_OK;
+    const xfiq_graph *g = r->g;
+    const xfiq_backend_ops *ops = r->be->ops;
+    if (r->grad_block)
+        ops->mem_free(r->be->ctx, r->grad_block);
+    r->grad_block = NULL;
+    free(r->grad_offsets);
+    free(r->grad_written);
+    r->grad_offsets = calloc((size_t)g->n_values, sizeof *r->grad_offsets);
+    r->grad_written = calloc((size_t)g->n_values, 1);
+    if (!r->grad_offsets || !r->grad_written)
+        return xfiq_error(XFIQ_ERR_NOMEM, "out of memory for gradient buffers");
+    size_t top = 0;
+    for (int v = 0; v < g->n_values; v++) {
+        const xfiq_value *val = &g->values[v];
+        if (val->storage != v || (val->producer < 0 && v != g->input))
+            continue;
+        r->grad_offsets[v] = top;
+        top += ((size_t)val->numel * (size_t)r->plan.batch * sizeof(float) + XFIQ_ALIGN - 1) & ~(size_t)(XFIQ_ALIGN - 1);
+    }
+    for (int v = 0; v < g->n_values; v++)
+        r->grad_offsets[v] = r->grad_offsets[g->values[v].storage];
+    r->grad_bytes = top ? top : XFIQ_ALIGN;
+    r->grad_batch = r->plan.batch;
+    return ops->mem_alloc(r->be->ctx, r->grad_bytes, (void **)&r->grad_block);
+}
+
+xfiq_status xfiq_runner_backward(xfiq_runner *r, int n, const float *seed, float *dinput)
+{
+    const xfiq_backend_ops *ops = r->be->ops;
+    const xfiq_graph *g = r->g;
+    if (!r->retain_all)
+        return xfiq_error(XFIQ_ERR_INTERNAL, "%s: backward needs a runner that retains activations", r->label);
+    if (!ops->bwd)
+        return xfiq_error(XFIQ_ERR_UNSUPPORTED, "backend %s has no backward-data yet", ops->name);
+    if (n < 1 || n > r->plan.batch)
+        return xfiq_error(XFIQ_ERR_INTERNAL, "%s: backward of %d images but the plan holds %d", r->label, n,
+                          r->plan.batch);
+    XFIQ_TRY(grad_reserve(r));
+    xfiq_exec ex = runner_exec(r, n);
+    ex.grad_arena = r->grad_block;
+    ex.grad_offsets = r->grad_offsets;
+    ex.grad_written = r->grad_written;
+    memset(r->grad_written, 0, (size_t)g->n_values);
+    XFIQ_TRY(ops->upload(r->be->ctx, xfiq_exec_grad(&ex, g->output), seed,
+                         (size_t)g->values[g->output].numel * (size_t)n * sizeof(float)));
+    r->grad_written[g->values[g->output].storage] = 1;
+    for (int i = g->n_nodes - 1; i >= 0; i--) {
+        const xfiq_node *nd = &g->nodes[i];
+        if (!r->grad_written[g->values[nd->out].storage])
+            continue; /* nothing downstream depends on this node */
+        if (!ops->bwd[nd->op])
+            return xfiq_error(XFIQ_ERR_UNSUPPORTED, "%s: node '%s' (%s) has no %s backward yet", r->label, nd->name,
+                              xfiq_op_name(nd->op), ops->name);
+        xfiq_status st = ops->bwd[nd->op](&ex, g, nd);
+        if (st != XFIQ_OK)
+            return xfiq_error_prefix(st, "%s: backward of node '%s'", r->label, nd->name);
+    }
+    XFIQ_TRY(ops->sync(r->be->ctx));
+    size_t bytes = (size_t)g->values[g->input].numel * (size_t)n * sizeof(float);
+    if (!r->grad_written[g->values[g->input].storage]) {
+        memset(dinput, 0, bytes); /* the output does not depend on the input at all */
+        return XFIQ_OK;
+    }
+    return ops->download(r->be->ctx, dinput, xfiq_exec_grad(&ex, g->input), bytes);
 }

@@ -23,6 +23,7 @@ typedef struct xfiq_runner {
     char *grad_block;
     size_t grad_bytes;
     int grad_batch;
+    unsigned char *grad_written;  /* host: per storage value, holds a contribution */
 } xfiq_runner;
 
 xfiq_status xfiq_runner_init(xfiq_runner *r, xfiq_backend_t be, const xfiq_graph *g, const char *label,
@@ -35,5 +36,10 @@ float *xfiq_runner_input_host(xfiq_runner *r);
 xfiq_status xfiq_runner_run(xfiq_runner *r, int n);
 /* Copies value v of the last run (n images) to host memory. */
 xfiq_status xfiq_runner_read(xfiq_runner *r, int value, int n, float *dst);
+/* Backward-data after xfiq_runner_run(r, n) of a runner made with
+ * retain_all: d(seed . output)/d(input) for each image, with seed (n x
+ * output) given on the host; the result (n x input) lands in dinput (host).
+ * Needs an unfused graph (no activation fused into Conv/Gemm). */
+xfiq_status xfiq_runner_backward(xfiq_runner *r, int n, const float *seed, float *dinput);
 
 #endif

@@ -162,6 +162,11 @@ xfiq_status xfiq_embset_match(xfiq_embset_t e, xfiq_bench_t b, int64_t *rows)
 {
     int64_t n = xfiq_bench_num_images(b);
     if (!e->has_names) {
+        /* only a .bin fixes an image order the embeddings could follow */
+        if (b->format != XFIQ_BENCH_BIN)
+            return xfiq_error(XFIQ_ERR_ARG,
+                              "%s: the embeddings need row names (--names: files.csv of `xfiq embed` or a list) to be matched to the benchmark's images",
+                              b->source);
         if (e->rows != n)
             return xfiq_error(XFIQ_ERR_SHAPE,
                               "%lld embedding rows but the benchmark has %lld images: give the row names (--names)",

@@ -266,13 +266,13 @@ xfiq_status xfiq_kfold_distances(const double *dist, const uint8_t *labels, int6
     return st;
 }
 
-/* scipy.interpolate.interp1d(x, y, kind='slinear')(xv) for x non-decreasing
- * (a degree-1 B-spline with knots [x0, x..., x_last]): the interval is the
- * last knot span [x_j, x_j+1) holding xv (the last span when xv = x_last),
- * evaluated as de Boor's recursion does it. */
-double xfiq_interp_slinear(const double *x, const double *y, int m, double xv)
+/* The threshold where a non-decreasing staircase x (FAR at thresholds y)
+ * reaches xv: linear between the last threshold with x <= xv and the next
+ * one (insightface called interp1d(kind='slinear') here, which scipy 1.10
+ * refuses for the repeated x values every FAR curve has). */
+double xfiq_interp_staircase(const double *x, const double *y, int m, double xv)
 {
-    int j = 0, lo = 0, hi = m - 1;
+    int lo = 0, hi = m - 1;
     while (lo < hi) { /* last j with x[j] <= xv */
         int mid = lo + (hi - lo + 1) / 2;
         if (x[mid] <= xv)
@@ -280,12 +280,9 @@ double xfiq_interp_slinear(const double *x, const double *y, int m, double xv)
         else
             hi = mid - 1;
     }
-    j = lo;
-    if (j >= m - 1)
-        j = m - 2;
-    double w = 1.0 / (x[j + 1] - x[j]);
-    double h0 = (x[j + 1] - xv) * w, h1 = (xv - x[j]) * w;
-    return y[j] * h0 + y[j + 1] * h1;
+    if (lo >= m - 1)
+        return y[m - 1];
+    return y[lo] + (y[lo + 1] - y[lo]) * ((xv - x[lo]) / (x[lo + 1] - x[lo]));
 }
 
 xfiq_status xfiq_kfold_val_far(const double *dist, const uint8_t *labels, int64_t n,
@@ -332,7 +329,7 @@ xfiq_status xfiq_kfold_val_far(const double *dist, const uint8_t *labels, int64_
         }
         double t = 0.0;
         if (far[count - 1] >= far_target)
-            t = xfiq_interp_slinear(far, thr, count, far_target);
+            t = xfiq_interp_staircase(far, thr, count, far_target);
         int64_t ta = 0, fa_n = 0, ns = c.total[2 * f + 1], nd = c.total[2 * f];
         for (int64_t i = 0; i < n; i++) {
             if (folds[i] != f || !(dist[i] < t))

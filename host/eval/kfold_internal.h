@@ -29,6 +29,6 @@ xfiq_status xfiq_kfold_fold_eval(const xfiq_kfold_counts *c, int f, int accept_b
 void xfiq_kfold_finish(xfiq_kfold_result *out);
 /* numpy.arange(0, count * step, step) values (malloc'ed). */
 double *xfiq_arange_thresholds(double step, int count);
-double xfiq_interp_slinear(const double *x, const double *y, int m, double xv);
+double xfiq_interp_staircase(const double *x, const double *y, int m, double xv);
 
 #endif

@@ -22,19 +22,30 @@
 
 int ops_conv_avx512_available(void) { return 1; }
 
-/* One MR_ x (16*nv) block of C over the full depth K. ap is the packed panel
- * (ap[k*OPS_MR + r]); b + off[k] is row k of B at this block's first column. */
-static inline __attribute__((always_inline)) void ukr_run(const int mr, const int nv, const int full, int K,
-                                                          const float *ap, const float *b, const int64_t *off,
-                                                          int nr, float *c, int64_t ldc)
+/* One MR_ x (16*nv) block of C over K rows of the depth: starting from 0, or
+ * (acc_in) from the partial sums stored in c by the previous K chunk; float
+ * stores and loads are exact, so the chunking does not change the result.
+ * ap is the packed panel (ap[k*OPS_MR + r]); b + off[k] is row k of B at
+ * this block's first column. */
+static inline __attribute__((always_inline)) void ukr_run(const int mr, const int nv, const int full,
+                                                          const int acc_in, int K, const float *ap, const float *b,
+                                                          const int64_t *off, int nr, float *c, int64_t ldc)
 {
     __m512 c0[OPS_MR], c1[OPS_MR];
     const __mmask16 m0 = full || nr >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nr) - 1u);
     const __mmask16 m1 = full || nr >= 32 ? (__mmask16)0xFFFF : nr > 16 ? (__mmask16)((1u << (nr - 16)) - 1u) : 0;
 #pragma GCC unroll 16
     for (int r = 0; r < mr; r++) {
-        c0[r] = _mm512_setzero_ps();
-        c1[r] = _mm512_setzero_ps();
+        if (!acc_in) {
+            c0[r] = _mm512_setzero_ps();
+            c1[r] = _mm512_setzero_ps();
+        } else if (full) {
+            c0[r] = _mm512_loadu_ps(c + r * ldc);
+            c1[r] = _mm512_loadu_ps(c + r * ldc + 16);
+        } else {
+            c0[r] = _mm512_maskz_loadu_ps(m0, c + r * ldc);
+            c1[r] = nv == 2 ? _mm512_maskz_loadu_ps(m1, c + r * ldc + 16) : _mm512_setzero_ps();
+        }
     }
     for (int k = 0; k < K; k++) {
         const float *bk = b + off[k];
@@ -69,18 +80,29 @@ static inline __attribute__((always_inline)) void ukr_run(const int mr, const in
     }
 }
 
-typedef void (*ukr_fn)(int K, const float *ap, const float *b, const int64_t *off, int nr, float *c, int64_t ldc);
+typedef void (*ukr_fn)(int K, const float *ap, const float *b, const int64_t *off, int nr, float *c, int64_t ldc,
+                       int acc_in);
 
 #define UKR_DEF(MR_)                                                                                    \
     static void ukr_##MR_(int K, const float *ap, const float *b, const int64_t *off, int nr, float *c, \
-                          int64_t ldc)                                                                  \
+                          int64_t ldc, int acc_in)                                                      \
     {                                                                                                   \
-        if (nr == OPS_NR)                                                                               \
-            ukr_run(MR_, 2, 1, K, ap, b, off, nr, c, ldc);                                              \
-        else if (nr > 16)                                                                               \
-            ukr_run(MR_, 2, 0, K, ap, b, off, nr, c, ldc);                                              \
-        else                                                                                            \
-            ukr_run(MR_, 1, 0, K, ap, b, off, nr, c, ldc);                                              \
+        if (nr == OPS_NR) {                                                                             \
+            if (acc_in)                                                                                 \
+                ukr_run(MR_, 2, 1, 1, K, ap, b, off, nr, c, ldc);                                       \
+            else                                                                                        \
+                ukr_run(MR_, 2, 1, 0, K, ap, b, off, nr, c, ldc);                                       \
+        } else if (nr > 16) {                                                                           \
+            if (acc_in)                                                                                 \
+                ukr_run(MR_, 2, 0, 1, K, ap, b, off, nr, c, ldc);                                       \
+            else                                                                                        \
+                ukr_run(MR_, 2, 0, 0, K, ap, b, off, nr, c, ldc);                                       \
+        } else {                                                                                        \
+            if (acc_in)                                                                                 \
+                ukr_run(MR_, 1, 0, 1, K, ap, b, off, nr, c, ldc);                                       \
+            else                                                                                        \
+                ukr_run(MR_, 1, 0, 0, K, ap, b, off, nr, c, ldc);                                       \
+        }                                                                                               \
     }
 UKR_DEF(1)
 UKR_DEF(2)
@@ -248,16 +270,22 @@ void ops_conv_fwd_avx512(const ops_conv_plan *p, const float *x, const float *w,
                 bsrc = src;
             }
 
-            const int pend = (mt + 1) * p->pm < p->npanel ? (mt + 1) * p->pm : p->npanel;
-            for (int panel = mt * p->pm; panel < pend; panel++) {
-                const int m0 = panel * OPS_MR;
-                const int mr = p->cout_g - m0 < OPS_MR ? p->cout_g - m0 : OPS_MR;
-                const float *ap = pack + ((int64_t)g * p->npanel + panel) * OPS_MR * p->K;
-                const ukr_fn f = ukr_table[mr];
-                for (int j = 0; j < qlen; j += OPS_NR)
-                    f(p->K, ap, bsrc + j, off, qlen - j < OPS_NR ? qlen - j : OPS_NR, ct + j, p->tq);
-                store_panel(p, d, ct, q0, qlen, y + img * ystride, g * p->cout_g + m0, mr, b, act, slope,
-                            slope_per_channel);
+            /* K chunks outermost: the chunk of B (a few channels of the
+             * source) stays in L1 while every panel of the range uses it. */
+            const int pbeg = mt * p->pm, pend = (mt + 1) * p->pm < p->npanel ? (mt + 1) * p->pm : p->npanel;
+            for (int k0 = 0; k0 < p->K; k0 += p->kc) {
+                const int kc = p->K - k0 < p->kc ? p->K - k0 : p->kc;
+                for (int panel = pbeg; panel < pend; panel++) {
+                    const int mr = p->cout_g - panel * OPS_MR < OPS_MR ? p->cout_g - panel * OPS_MR : OPS_MR;
+                    const float *ap = pack + (((int64_t)g * p->npanel + panel) * p->K + k0) * OPS_MR;
+                    float *cp = ct + (int64_t)(panel - pbeg) * OPS_MR * p->tq;
+                    const ukr_fn f = ukr_table[mr];
+                    for (int j = 0; j < qlen; j += OPS_NR)
+                        f(kc, ap, bsrc + j, off + k0, qlen - j < OPS_NR ? qlen - j : OPS_NR, cp + j, p->tq, k0 > 0);
+                    if (k0 + kc == p->K)
+                        store_panel(p, d, cp, q0, qlen, y + img * ystride, g * p->cout_g + panel * OPS_MR, mr, b, act,
+                                    slope, slope_per_channel);
+                }
             }
         }
     }

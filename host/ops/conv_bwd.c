@@ -26,9 +26,11 @@
 #include "ops/ops_internal.h"
 
 /* Floats of one column chunk: with the B block and the planes, stays in L2. */
-#define BWD_COL_FLOATS (32 * 1024)
+#define BWD_COL_FLOATS (64 * 1024)
 /* Floats of the dx planes of one channel range. */
 #define BWD_ACC_FLOATS (128 * 1024)
+/* Floats of the packed dY tile of a 1x1 item. */
+#define BWD_B_FLOATS (64 * 1024)
 /* Widest column chunk / 1x1 tile. */
 #define BWD_TQ_MAX 512
 /* Enough items per image that a single image keeps every core busy. */
@@ -90,15 +92,20 @@ void ops_bwd_plan_make(ops_bwd_plan *p, const xfiq_conv_desc *d, int engine)
         p->path = OPS_BWD_DEPTHWISE;
         p->ph = d->ih + d->pad_t + d->pad_b;
         p->pws = ceil_div(d->iw + d->pad_l + d->pad_r, d->sw);
-        p->acc_bytes = ops_align_up(sizeof(float) * ((size_t)d->sw * p->ph * p->pws + 16));
-        p->thread_bytes = p->acc_bytes;
+        p->owp = (d->ow + 15) / 16 * 16;
+        /* Slack of owp floats: the last rows' whole-vector adds run past the plane. */
+        p->acc_bytes = ops_align_up(sizeof(float) * ((size_t)d->sw * p->ph * p->pws + p->owp + 16));
+        p->col_bytes = ops_align_up(sizeof(float) * ((size_t)d->iw + 16)); /* one dx row */
+        p->bpack_bytes = ops_align_up(sizeof(float) * (size_t)d->oh * p->owp); /* dy plane, rows padded */
+        p->thread_bytes = p->acc_bytes + p->col_bytes + p->bpack_bytes;
         return;
     }
 
     if (d->kh == 1 && d->kw == 1 && d->sh == 1 && d->sw == 1 && d->pad_t == 0 && d->pad_l == 0 && d->pad_b == 0 &&
         d->pad_r == 0) {
         p->path = OPS_BWD_DIRECT1X1;
-        column_chunks(p, BWD_TQ_MAX);
+        /* The packed dY tile (cout_g x tq) stays in L2. */
+        column_chunks(p, BWD_B_FLOATS / p->cout_g);
         const int items = d->group * p->nq;
         const int want = items >= BWD_ITEMS_PER_IMAGE ? 1 : ceil_div(BWD_ITEMS_PER_IMAGE, items);
         p->cc = range_channels(p->cin_g, 1, want, 1 << 30);
@@ -123,9 +130,11 @@ void ops_bwd_plan_make(ops_bwd_plan *p, const xfiq_conv_desc *d, int engine)
     } else if (p->blas) {
         p->col_bytes = ops_align_up(sizeof(float) * (size_t)p->cc * p->tq);
     }
-    if (!p->blas)
+    if (!p->blas) {
         p->pack_bytes = ops_align_up(sizeof(float) * (size_t)d->group * p->nr * p->ppr * OPS_MR * p->cout_g);
-    p->thread_bytes = p->col_bytes + p->acc_bytes;
+        p->bpack_bytes = ops_align_up(sizeof(float) * (size_t)p->cout_g * p->tq);
+    }
+    p->thread_bytes = p->col_bytes + p->acc_bytes + p->bpack_bytes;
 }
 
 size_t ops_bwd_workspace(const xfiq_conv_desc *d, int num_threads, int engine)
@@ -149,8 +158,9 @@ size_t conv2d_bwd_data_cpu_workspace(const xfiq_conv_desc *d, int num_threads)
 
 /* One mr x ncols (ncols <= 32) block of C over the whole depth (the
  * group's output channels): ap[co*OPS_MR + r] is row r of the panel, b + co*ldb
- * the block's columns of dY channel co. add: C += result, else C = result. */
-static inline __attribute__((always_inline)) void bwd_ukr_run(const int mr, const int nv, int depth,
+ * the block's columns of dY channel co. add: C += result, else C = result.
+ * full (ncols == 32) uses plain loads and stores, the rest masked ones. */
+static inline __attribute__((always_inline)) void bwd_ukr_run(const int mr, const int nv, const int full, int depth,
                                                               const float *ap, const float *b, int64_t ldb,
                                                               int ncols, float *c, int64_t ldc, int add)
 {
@@ -165,8 +175,9 @@ static inline __attribute__((always_inline)) void bwd_ukr_run(const int mr, cons
     for (int co = 0; co < depth; co++) {
         const float *bk = b + (int64_t)co * ldb;
         const float *a = ap + (int64_t)co * OPS_MR;
-        const __m512 b0 = _mm512_maskz_loadu_ps(m0, bk);
-        const __m512 b1 = nv == 2 ? _mm512_maskz_loadu_ps(m1, bk + 16) : _mm512_setzero_ps();
+        const __m512 b0 = full ? _mm512_loadu_ps(bk) : _mm512_maskz_loadu_ps(m0, bk);
+        const __m512 b1 = full ? _mm512_loadu_ps(bk + 16)
+                          : nv == 2 ? _mm512_maskz_loadu_ps(m1, bk + 16) : _mm512_setzero_ps();
 #pragma GCC unroll 14
         for (int r = 0; r < mr; r++) {
             const __m512 av = _mm512_set1_ps(a[r]);
@@ -178,6 +189,15 @@ static inline __attribute__((always_inline)) void bwd_ukr_run(const int mr, cons
 #pragma GCC unroll 14
     for (int r = 0; r < mr; r++) {
         float *cr = c + (int64_t)r * ldc;
+        if (full) {
+            if (add) {
+                c0[r] = _mm512_add_ps(_mm512_loadu_ps(cr), c0[r]);
+                c1[r] = _mm512_add_ps(_mm512_loadu_ps(cr + 16), c1[r]);
+            }
+            _mm512_storeu_ps(cr, c0[r]);
+            _mm512_storeu_ps(cr + 16, c1[r]);
+            continue;
+        }
         if (add) {
             c0[r] = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, cr), c0[r]);
             if (nv == 2)
@@ -196,10 +216,12 @@ typedef void (*bwd_ukr_fn)(int depth, const float *ap, const float *b, int64_t l
     static void bwd_ukr_##MR_(int depth, const float *ap, const float *b, int64_t ldb, int ncols, float *c, \
                               int64_t ldc, int add)                                                       \
     {                                                                                                     \
-        if (ncols > 16)                                                                                   \
-            bwd_ukr_run(MR_, 2, depth, ap, b, ldb, ncols, c, ldc, add);                                   \
+        if (ncols == OPS_NR)                                                                              \
+            bwd_ukr_run(MR_, 2, 1, depth, ap, b, ldb, ncols, c, ldc, add);                                \
+        else if (ncols > 16)                                                                              \
+            bwd_ukr_run(MR_, 2, 0, depth, ap, b, ldb, ncols, c, ldc, add);                                \
         else                                                                                              \
-            bwd_ukr_run(MR_, 1, depth, ap, b, ldb, ncols, c, ldc, add);                                   \
+            bwd_ukr_run(MR_, 1, 0, depth, ap, b, ldb, ncols, c, ldc, add);                                \
     }
 BWD_UKR_DEF(1)
 BWD_UKR_DEF(2)
@@ -224,27 +246,51 @@ static const bwd_ukr_fn bwd_ukr_table[OPS_MR + 1] = {
     bwd_ukr_8,  bwd_ukr_9,  bwd_ukr_10, bwd_ukr_11, bwd_ukr_12, bwd_ukr_13, bwd_ukr_14};
 
 /* C (kc_r x len, row stride ldc) for the range whose packed panels start at
- * ap; dyq: dY of the group at the first column. */
-static void gemm_avx512(const ops_bwd_plan *p, const float *ap, int kc_r, const float *dyq, int len, float *c,
+ * ap; bp: the packed dY columns (pack_dy). */
+static void gemm_avx512(const ops_bwd_plan *p, const float *ap, int kc_r, const float *bp, int len, float *c,
                         int64_t ldc, int add)
 {
     for (int j = 0; j < len; j += OPS_NR) {
         const int ncols = len - j < OPS_NR ? len - j : OPS_NR;
+        const float *bj = bp + (int64_t)j * p->cout_g;
         for (int k0 = 0; k0 < kc_r; k0 += OPS_MR) {
             const int mr = kc_r - k0 < OPS_MR ? kc_r - k0 : OPS_MR;
-            bwd_ukr_table[mr](p->cout_g, ap + (int64_t)k0 * p->cout_g, dyq + j, p->hw, ncols, c + k0 * ldc + j, ldc,
-                              add);
+            bwd_ukr_table[mr](p->cout_g, ap + (int64_t)k0 * p->cout_g, bj, OPS_NR, ncols, c + k0 * ldc + j, ldc, add);
         }
     }
 }
 #else
-static void gemm_avx512(const ops_bwd_plan *p, const float *ap, int kc_r, const float *dyq, int len, float *c,
+static void gemm_avx512(const ops_bwd_plan *p, const float *ap, int kc_r, const float *bp, int len, float *c,
                         int64_t ldc, int add)
 {
     /* Never called: ops_bwd_plan_make picks OpenBLAS without AVX-512. */
-    (void)p, (void)ap, (void)kc_r, (void)dyq, (void)len, (void)c, (void)ldc, (void)add;
+    (void)p, (void)ap, (void)kc_r, (void)bp, (void)len, (void)c, (void)ldc, (void)add;
 }
 #endif
+
+/* Copies columns [0, len) of dY (cout_g rows, row stride hw) into blocks of
+ * OPS_NR columns, each block cout_g x OPS_NR contiguous: the micro-kernel then
+ * streams its B operand instead of striding across planes (whose stride maps
+ * many rows onto the same L1 sets). */
+static void pack_dy(const float *dyq, int64_t hw, int cout_g, int len, float *bp)
+{
+    for (int j = 0; j < len; j += OPS_NR) {
+        const int nc = len - j < OPS_NR ? len - j : OPS_NR;
+        float *dst = bp + (int64_t)j * cout_g;
+        for (int co = 0; co < cout_g; co++) {
+            const float *src = dyq + (int64_t)co * hw + j;
+            float *row = dst + (int64_t)co * OPS_NR;
+            /* Written as loops, not memcpy: 32 floats are a few vector moves. */
+            if (nc == OPS_NR) {
+                for (int c = 0; c < OPS_NR; c++)
+                    row[c] = src[c];
+            } else {
+                for (int c = 0; c < OPS_NR; c++)
+                    row[c] = c < nc ? src[c] : 0.0f;
+            }
+        }
+    }
+}
 
 /* Packs rows [k0, k0+OPS_MR) of W^T of group g, limited to kend, depth-major;
  * rows past kend are zero. */
@@ -332,6 +378,7 @@ static void conv_bwd_dense(const ops_bwd_plan *p, const float *dy, const float *
         char *tws = tbase + (size_t)omp_get_thread_num() * p->thread_bytes;
         float *col = (float *)tws;
         float *acc = (float *)(tws + p->col_bytes);
+        float *bp = (float *)(tws + p->col_bytes + p->acc_bytes);
 
 #pragma omp for schedule(static)
         for (int64_t it = 0; it < items; it++) {
@@ -354,7 +401,8 @@ static void conv_bwd_dense(const ops_bwd_plan *p, const float *dy, const float *
                 const int64_t q0 = (int64_t)qt * p->tq;
                 const int len = (int)(p->hw - q0 < p->tq ? p->hw - q0 : p->tq);
                 if (!p->blas) {
-                    gemm_avx512(p, ap, kc_r, dyg + q0, len, dxr + q0, p->hw, accumulate);
+                    pack_dy(dyg + q0, p->hw, p->cout_g, len, bp);
+                    gemm_avx512(p, ap, kc_r, bp, len, dxr + q0, p->hw, accumulate);
                     continue;
                 }
                 cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, kc_r, len, p->cout_g, 1.0f, wr, K, dyg + q0,
@@ -368,9 +416,10 @@ static void conv_bwd_dense(const ops_bwd_plan *p, const float *dy, const float *
             for (int qc = 0; qc < p->nq; qc++) {
                 const int64_t q0 = (int64_t)qc * p->tq;
                 const int len = (int)(p->hw - q0 < p->tq ? p->hw - q0 : p->tq);
-                if (!p->blas)
-                    gemm_avx512(p, ap, kc_r, dyg + q0, len, col, p->tq, 0);
-                else
+                if (!p->blas) {
+                    pack_dy(dyg + q0, p->hw, p->cout_g, len, bp);
+                    gemm_avx512(p, ap, kc_r, bp, len, col, p->tq, 0);
+                } else
                     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, kc_r, len, p->cout_g, 1.0f, wr, K,
                                 dyg + q0, (int)p->hw, 0.0f, col, p->tq);
                 col2im_chunk(col, p->tq, q0, len, ccr, d, p->plane, acc);

@@ -4,9 +4,12 @@
  * tap, into a zero-padded copy of the input plane that is split into sw
  * column phases (padded column px lives in phase px % sw at index px / sw), so
  * every tap adds w * (a row of dy) to a contiguous run and the inner loop is a
- * plain vectorisable multiply-add; the interior of the padded plane is then
+ * plain vectorisable multiply-add. dy rows are first copied zero-padded to
+ * whole vectors (owp), so every row is full vectors with no scalar tail: the
+ * extra lanes add w * 0 to the next padded columns, which changes nothing.
+ * The interior of the padded plane is then
  * written or added into dx. Each dx element takes its contributions in the
- * fixed (oy, ky, kx) order inside one item, so results do not depend on the
+ * fixed (ky, kx, oy) order inside one item, so results do not depend on the
  * batch size or the thread count, and accumulate adds the finished value. */
 #include <string.h>
 
@@ -18,12 +21,14 @@
 void ops_conv_bwd_depthwise(const ops_bwd_plan *p, const float *dy, const float *w, float *dx,
                             const xfiq_conv_desc *d, int n, int accumulate, char *ws, int num_threads)
 {
-    const int C = d->cin, ow = d->ow, sw = d->sw;
+    const int C = d->cin, ow = d->ow, sw = d->sw, owp = p->owp;
     const int64_t planes = (int64_t)n * C, pws = p->pws, pstride = (int64_t)p->ph * pws;
 
 #pragma omp parallel num_threads(num_threads)
     {
         float *buf = (float *)(ws + (size_t)omp_get_thread_num() * p->thread_bytes);
+        float *row = (float *)(ws + (size_t)omp_get_thread_num() * p->thread_bytes + p->acc_bytes);
+        float *dyp = (float *)(ws + (size_t)omp_get_thread_num() * p->thread_bytes + p->acc_bytes + p->col_bytes);
 
 #pragma omp for schedule(static)
         for (int64_t pl = 0; pl < planes; pl++) {
@@ -31,20 +36,24 @@ void ops_conv_bwd_depthwise(const ops_bwd_plan *p, const float *dy, const float 
             const float *wc = w + (int64_t)c * d->kh * d->kw;
             const float *dys = dy + pl * p->hw;
             float *dxs = dx + pl * p->plane;
-            memset(buf, 0, sizeof(float) * (size_t)(sw * pstride));
-            for (int oy = 0; oy < d->oh; oy++) {
-                const float *src = dys + (int64_t)oy * ow;
-                for (int ky = 0; ky < d->kh; ky++) {
-                    const int64_t py = (int64_t)oy * d->sh + (int64_t)ky * d->dh;
-                    for (int kx = 0; kx < d->kw; kx++) {
-                        const int o = kx * d->dw;
-                        float *dst = buf + (o % sw) * pstride + py * pws + o / sw;
-                        const float wv = wc[ky * d->kw + kx];
-                        for (int ox = 0; ox < ow; ox++)
+            memset(buf, 0, sizeof(float) * (size_t)(sw * pstride + owp));
+            for (int oy = 0; oy < d->oh; oy++)
+                for (int ox = 0; ox < owp; ox++)
+                    dyp[(int64_t)oy * owp + ox] = ox < ow ? dys[(int64_t)oy * ow + ox] : 0.0f;
+            /* Tap-major: consecutive read-modify-writes hit different rows,
+             * never a store still in flight at an offset one float away. */
+            for (int ky = 0; ky < d->kh; ky++)
+                for (int kx = 0; kx < d->kw; kx++) {
+                    const int o = kx * d->dw;
+                    float *dst0 = buf + (o % sw) * pstride + (int64_t)ky * d->dh * pws + o / sw;
+                    const float wv = wc[ky * d->kw + kx];
+                    for (int oy = 0; oy < d->oh; oy++) {
+                        const float *src = dyp + (int64_t)oy * owp;
+                        float *dst = dst0 + (int64_t)oy * d->sh * pws;
+                        for (int ox = 0; ox < owp; ox++)
                             dst[ox] += wv * src[ox];
                     }
                 }
-            }
             for (int iy = 0; iy < d->ih; iy++) {
                 const int64_t py = iy + d->pad_t;
                 float *drow = dxs + (int64_t)iy * d->iw;
@@ -57,11 +66,32 @@ void ops_conv_bwd_depthwise(const ops_bwd_plan *p, const float *dy, const float 
                         memcpy(drow, srow, sizeof(float) * (size_t)d->iw);
                     continue;
                 }
-                for (int ix = 0; ix < d->iw; ix++) {
-                    const int px = ix + d->pad_l;
-                    const float v = buf[(px % sw) * pstride + py * pws + px / sw];
-                    drow[ix] = accumulate ? drow[ix] + v : v;
+                /* Phase by phase into a row in L1 (dx columns ix0, ix0 + sw,
+                 * ... sit at consecutive indices of one phase row), then one
+                 * contiguous pass over dx. */
+                if (sw == 2) {
+                    /* The common case: interleave two phase rows (vectorises). */
+                    const float *ra = buf + (d->pad_l & 1) * pstride + py * pws + (d->pad_l >> 1);
+                    const float *rb = buf + ((d->pad_l + 1) & 1) * pstride + py * pws + ((d->pad_l + 1) >> 1);
+                    const int half = d->iw / 2;
+                    for (int j = 0; j < half; j++) {
+                        row[2 * j] = ra[j];
+                        row[2 * j + 1] = rb[j];
+                    }
+                    if (d->iw & 1)
+                        row[d->iw - 1] = ra[half];
                 }
+                for (int ph = 0; ph < sw && sw != 2; ph++) {
+                    const int ix0 = ((ph - d->pad_l) % sw + sw) % sw;
+                    const float *srow = buf + ph * pstride + py * pws + (ix0 + d->pad_l) / sw;
+                    for (int ix = ix0, j = 0; ix < d->iw; ix += sw, j++)
+                        row[ix] = srow[j];
+                }
+                if (accumulate)
+                    for (int ix = 0; ix < d->iw; ix++)
+                        drow[ix] += row[ix];
+                else
+                    memcpy(drow, row, sizeof(float) * (size_t)d->iw);
             }
         }
     }

@@ -18,13 +18,12 @@
 
 #include "ops/ops_internal.h"
 
-/* Zero-padded plane in phase sub-planes of phs x pws. */
-static void pad_plane_phased(const float *xs, const xfiq_conv_desc *d, const ops_conv_plan *p, int phs, int pws,
-                             float *xp)
+/* Writes the image part of the padded plane into its phase sub-planes of
+ * phs x pws; the padding stays as zeroed once per call (never written). */
+static void pad_plane_phased(const float *xs, const xfiq_conv_desc *d, int phs, int pws, float *xp)
 {
     const int sh = d->sh, sw = d->sw;
     const int64_t sub = (int64_t)phs * pws;
-    memset(xp, 0, sizeof(float) * (size_t)(sub * sh * sw));
     for (int iy = 0; iy < d->ih; iy++) {
         const int py = iy + d->pad_t;
         const float *row = xs + (int64_t)iy * d->iw;
@@ -34,18 +33,20 @@ static void pad_plane_phased(const float *xs, const xfiq_conv_desc *d, const ops
             continue;
         }
         for (int ph = 0; ph < sw; ph++) {
-            /* Columns px = j*sw + ph with ix = px - pad_l inside [0, iw). */
-            float *dst = base + ph * sub;
-            int j0 = d->pad_l - ph > 0 ? (d->pad_l - ph + sw - 1) / sw : 0;
-            for (int j = j0; j < pws; j++) {
-                const int ix = j * sw + ph - d->pad_l;
-                if (ix >= d->iw)
-                    break;
-                dst[j] = row[ix];
+            /* Columns px = j*sw + ph whose ix = px - pad_l lies in [0, iw). */
+            const int j0 = d->pad_l - ph > 0 ? (d->pad_l - ph + sw - 1) / sw : 0;
+            const int j1 = (d->iw - 1 + d->pad_l - ph) / sw + 1;
+            float *restrict dst = base + ph * sub;
+            const int ix0 = ph - d->pad_l;
+            if (sw == 2) { /* constant stride: the compiler vectorises the gather */
+                for (int j = j0; j < j1; j++)
+                    dst[j] = row[2 * j + ix0];
+            } else {
+                for (int j = j0; j < j1; j++)
+                    dst[j] = row[j * sw + ix0];
             }
         }
     }
-    (void)p;
 }
 
 void ops_conv_fwd_depthwise(const ops_conv_plan *p, const float *x, const float *w, const float *b, float *y,
@@ -63,6 +64,7 @@ void ops_conv_fwd_depthwise(const ops_conv_plan *p, const float *x, const float 
         char *tws = ws + (size_t)omp_get_thread_num() * p->thread_bytes;
         float *xp = (float *)tws;
         float *restrict acc = (float *)(tws + p->src_bytes);
+        memset(xp, 0, sizeof(float) * (size_t)(sub * d->sh * d->sw));
 
 #pragma omp for schedule(static)
         for (int64_t pl = 0; pl < planes; pl++) {
@@ -70,7 +72,7 @@ void ops_conv_fwd_depthwise(const ops_conv_plan *p, const float *x, const float 
             const float *wc = w + (int64_t)c * d->kh * d->kw;
             const float bias = b ? b[c] : 0.0f, s = ops_slope_of(slope, slope_per_channel, c);
             float *ys = y + pl * p->hw;
-            pad_plane_phased(x + pl * iplane, d, p, phs, pws, xp);
+            pad_plane_phased(x + pl * iplane, d, phs, pws, xp);
             for (int64_t q = 0; q < qtot; q++)
                 acc[q] = 0.0f;
             for (int ky = 0; ky < d->kh; ky++)
@@ -82,8 +84,14 @@ void ops_conv_fwd_depthwise(const ops_conv_plan *p, const float *x, const float 
                     for (int64_t q = 0; q < qtot; q++)
                         acc[q] += wv * src[q];
                 }
-            for (int oy = 0; oy < d->oh; oy++)
-                ops_epilogue_row(ys + (int64_t)oy * ow, acc + (int64_t)oy * pws, ow, bias, act, s);
+            /* Epilogue over the whole grid (one long vector loop), then drop junk columns. */
+            ops_epilogue_row(acc, acc, qtot, bias, act, s);
+            if (ow == pws) {
+                memcpy(ys, acc, sizeof(float) * (size_t)p->hw);
+            } else {
+                for (int oy = 0; oy < d->oh; oy++)
+                    memcpy(ys + (int64_t)oy * ow, acc + (int64_t)oy * pws, sizeof(float) * (size_t)ow);
+            }
         }
     }
 }

@@ -9,6 +9,10 @@
 #define OPS_TQ_MAX 512
 /* im2col tiles: K x tq floats should stay in the L2 cache next to the panel. */
 #define OPS_IM2COL_TILE_FLOATS (96 * 1024)
+/* Depth of one pass of the micro-kernels over a channel range. */
+#ifndef OPS_KC
+#define OPS_KC 256
+#endif
 /* Enough items per image that a single image keeps every core busy. */
 #define OPS_ITEMS_PER_IMAGE 8
 
@@ -47,7 +51,7 @@ void ops_conv_plan_make(ops_conv_plan *p, const xfiq_conv_desc *d, int engine)
     p->hw = (int64_t)d->oh * d->ow;
     p->path = choose_path(d, p->engine, p->pw);
     p->shared_bytes = p->pack_bytes = p->thread_bytes = p->src_bytes = 0;
-    p->tq = p->nq = p->npanel = p->pm = p->nm = 0;
+    p->tq = p->nq = p->npanel = p->pm = p->nm = p->kc = 0;
 
     if (p->path == OPS_CONV_DEPTHWISE) {
         /* Padded plane split into sh x sw phase sub-planes, plus the output grid. */
@@ -77,6 +81,11 @@ void ops_conv_plan_make(ops_conv_plan *p, const xfiq_conv_desc *d, int engine)
         p->nm = p->npanel;
     p->pm = ceil_div(p->npanel, p->nm);
     p->nm = ceil_div(p->npanel, p->pm);
+    /* Whole kernel windows per K chunk, about OPS_KC rows. */
+    const int taps = d->kh * d->kw;
+    p->kc = (OPS_KC + taps - 1) / taps * taps;
+    if (p->kc > p->K)
+        p->kc = p->K;
 
     if (p->path == OPS_CONV_IMPLICIT)
         p->src_bytes = ops_align_up(sizeof(float) * ((size_t)d->cin * p->pplane + 16));
@@ -85,7 +94,7 @@ void ops_conv_plan_make(ops_conv_plan *p, const xfiq_conv_desc *d, int engine)
     if (p->engine == OPS_ENGINE_AVX512) {
         p->pack_bytes = ops_align_up(sizeof(float) * (size_t)d->group * p->npanel * OPS_MR * p->K);
         p->shared_bytes = p->pack_bytes + ops_align_up(sizeof(int64_t) * (size_t)p->K);
-        p->thread_bytes = p->src_bytes + ops_align_up(sizeof(float) * (size_t)OPS_MR * p->tq);
+        p->thread_bytes = p->src_bytes + ops_align_up(sizeof(float) * (size_t)p->pm * OPS_MR * p->tq);
     } else {
         p->thread_bytes = p->src_bytes;
     }

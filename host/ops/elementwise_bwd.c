@@ -4,7 +4,15 @@
  * Each element's gradient is one elem_bwd.h / elem_quality.h formula, so
  * there is nothing to reproduce beyond the formula; work is split like the
  * forward ops (planes or fixed chunks), tiny tensors stay on one thread.
- * The accumulate branch sits outside each loop so every loop vectorises. */
+ * The accumulate branch sits outside each loop so every loop vectorises.
+ * Contraction is off in this file: "dx += dy * s" must round dy * s first,
+ * so that accumulate = 1 gives exactly dx_old + (the accumulate = 0 value). */
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off")
+#endif
+
 #include "ops/elem_bwd.h"
 #include "ops/ops_bwd_cpu.h"
 #include "quality/elem_quality.h"

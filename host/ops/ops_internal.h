@@ -46,6 +46,7 @@ typedef struct ops_conv_plan {
     int tq, nq;              /* column tile width and count */
     int npanel;              /* ceil(cout_g / OPS_MR) */
     int pm, nm;              /* panels per channel range, ranges per (image, group) */
+    int kc;                  /* GEMM depth handled per pass over a channel range (AVX-512) */
     /* Workspace layout (bytes, each a multiple of OPS_ALIGN). */
     size_t shared_bytes;     /* packed weights + row offsets (AVX-512) */
     size_t pack_bytes;

@@ -1,0 +1,177 @@
+/* cmd_plq.c - `xfiq plq`: pixel-level quality maps. Per image: the map as
+ * .npy, a heatmap PNG and a side-by-side PNG (face | map | blend, quality in
+ * the caption), and a CSV row; all files are written atomically. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/quality_opts.h"
+#include "io/afile.h"
+#include "io/csv.h"
+#include "io/npy.h"
+#include "io/path.h"
+#include "quality/png_write.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: xfiq plq [options] INPUT...\n");
+    xfiq_cli_job_help(f);
+    xfiq_cli_qopts_help(f, 1);
+    fprintf(f, "  -o, --out DIR       output folder (default xfiq-out/plq)\n"
+               "      --zoom Z        magnification of the PNG pictures (default 2)\n"
+               "      --no-png, --no-npy  skip the pictures / the raw maps\n"
+               "writes DIR/plq.csv (index,path,serfiq_raw,serfiq,magnitude,sum_e,unstable,mean_plq,plq_mode,status,\n"
+               "message) and per image DIR/maps/NNNNNN_<name>.npy (float32 HxW map P in [0,1], high = useful),\n"
+               "NNNNNN_<name>_heatmap.png and NNNNNN_<name>_plq.png (aligned face | map | blend, Q in the caption).\n");
+}
+
+typedef struct plq_ctx {
+    xfiq_cli_job *job;
+    xfiq_plq_opts o;
+    xfiq_afile csv;
+    xfiq_quality *q;
+    float *maps;
+    int zoom, png, npy;
+    char *maps_dir;
+    long failed;
+} plq_ctx;
+
+/* "maps/000012_name" for input index i. */
+static void stem_of(const plq_ctx *c, size_t i, char *buf, size_t n)
+{
+    const char *base = xfiq_path_basename(c->job->paths.items[i]);
+    const char *dot = strrchr(base, '.');
+    int len = dot && dot != base ? (int)(dot - base) : (int)strlen(base);
+    snprintf(buf, n, "%s/%06zu_%.*s", c->maps_dir, i, len, base);
+}
+
+static int write_outputs(plq_ctx *c, size_t idx, const uint8_t *face, const float *map, const xfiq_quality *q)
+{
+    int H = c->job->info.input_height, W = c->job->info.input_width;
+    char stem[4096], path[4200], caption[96];
+    stem_of(c, idx, stem, sizeof stem);
+    int64_t shape[2] = {H, W};
+    snprintf(path, sizeof path, "%s.npy", stem);
+    if (c->npy && xfiq_npy_write_f32(path, map, 2, shape) != XFIQ_OK)
+        return -1;
+    if (!c->png)
+        return 0;
+    snprintf(path, sizeof path, "%s_heatmap.png", stem);
+    if (plq_png_write_heatmap(path, map, H, W, c->zoom) != XFIQ_OK)
+        return -1;
+    snprintf(caption, sizeof caption, "Q %.3f  PLQ %.3f", (double)q->serfiq, (double)q->mean_plq);
+    plq_panel_opts po = {.zoom = c->zoom, .overlay = 1, .caption = caption};
+    snprintf(path, sizeof path, "%s_plq.png", stem);
+    return plq_png_write_side_by_side(path, face, 3, map, H, W, &po) == XFIQ_OK ? 0 : -1;
+}
+
+static int plq_batch(void *vctx, size_t s, int k, const xfiq_cli_item *it, const uint8_t *faces, const uint64_t *ids,
+                     int ng)
+{
+    plq_ctx *c = vctx;
+    size_t hw = (size_t)c->job->info.input_height * (size_t)c->job->info.input_width;
+    if (ng && xfiq_model_plq(c->job->m, faces, ng, ids, &c->o, c->q, c->maps, NULL) != XFIQ_OK) {
+        fprintf(stderr, "xfiq: %s\n", xfiq_last_error());
+        return XFIQ_EXIT_FATAL;
+    }
+    for (int i = 0, g = 0; i < k; i++) {
+        size_t idx = s + (size_t)i;
+        fprintf(c->csv.fp, "%zu,", idx);
+        xfiq_csv_write_field(c->csv.fp, c->job->paths.items[idx]);
+        if (!it[i].ok) {
+            fprintf(c->csv.fp, ",,,,,,,%s,error,", xfiq_plq_mode_name(c->o.mode));
+            xfiq_csv_write_field(c->csv.fp, it[i].msg);
+            fputc('\n', c->csv.fp);
+            c->failed++;
+            continue;
+        }
+        const xfiq_quality *q = &c->q[g];
+        if (write_outputs(c, idx, faces + (size_t)g * hw * 3, c->maps + (size_t)g * hw, q)) {
+            fprintf(stderr, "xfiq: %s\n", xfiq_last_error()); /* disk full or similar: stop, keep what is done */
+            return XFIQ_EXIT_FATAL;
+        }
+        fprintf(c->csv.fp, ",%.9g,%.9g,%.9g,%.9g,%d,%.9g,%s,ok,\n", (double)q->serfiq_raw, (double)q->serfiq,
+                (double)q->magnitude, (double)q->sum_e, q->unstable, (double)q->mean_plq,
+                xfiq_plq_mode_name(c->o.mode));
+        g++;
+    }
+    fflush(c->csv.fp);
+    return 0;
+}
+
+int xfiq_cmd_plq(int argc, char **argv)
+{
+    xfiq_cli_job job;
+    xfiq_cli_qopts qo;
+    xfiq_cli_job_init(&job, "xfiq-out/plq", argc);
+    xfiq_cli_qopts_init(&qo);
+    plq_ctx c = {.job = &job, .zoom = 2, .png = 1, .npy = 1};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            xfiq_cli_job_close(&job);
+            return XFIQ_EXIT_OK;
+        }
+        int r = xfiq_cli_qopt(&qo, argc, argv, &i);
+        if (r == 0)
+            r = xfiq_cli_job_opt(&job, argc, argv, &i);
+        if (r == 0 && !strcmp(a, "--no-png"))
+            r = 1, c.png = 0;
+        else if (r == 0 && !strcmp(a, "--no-npy"))
+            r = 1, c.npy = 0;
+        else if (r == 0 && !strcmp(a, "--zoom") && i + 1 < argc && atoi(argv[i + 1]) >= 1 && atoi(argv[i + 1]) <= 16)
+            r = 1, c.zoom = atoi(argv[++i]);
+        if (r <= 0) {
+            if (r == 0)
+                fprintf(stderr, "xfiq plq: unknown or incomplete option '%s'\n", a);
+            usage(stderr);
+            xfiq_cli_job_close(&job);
+            return XFIQ_EXIT_FATAL;
+        }
+    }
+    int rc = XFIQ_EXIT_FATAL;
+    if (xfiq_cli_job_open(&job, 1))
+        goto done;
+    xfiq_cli_qopts_apply(&qo, job.m, &c.o);
+    size_t hw = (size_t)job.info.input_height * (size_t)job.info.input_width;
+    c.q = malloc((size_t)job.model.batch * sizeof *c.q);
+    c.maps = malloc((size_t)job.model.batch * hw * sizeof *c.maps);
+    c.maps_dir = xfiq_path_join(job.out, "maps");
+    char *csv_path = xfiq_path_join(job.out, "plq.csv");
+    if (!c.q || !c.maps || !c.maps_dir || !csv_path) {
+        fprintf(stderr, "xfiq: out of memory\n");
+        free(csv_path);
+        goto done;
+    }
+    if (xfiq_cli_make_dir(c.maps_dir) || xfiq_afile_open(&c.csv, csv_path) != XFIQ_OK) {
+        if (c.csv.fp == NULL)
+            fprintf(stderr, "xfiq: %s\n", xfiq_last_error());
+        free(csv_path);
+        goto done;
+    }
+    free(csv_path);
+    fprintf(c.csv.fp, "index,path,serfiq_raw,serfiq,magnitude,sum_e,unstable,mean_plq,plq_mode,status,message\n");
+    xfiq_cli_batch_opts bo = xfiq_cli_job_batch_opts(&job, "plq");
+    int brc = xfiq_cli_run_batches(&job.paths, &bo, plq_batch, &c);
+    /* Keep the rows of the images already done even when a later batch failed. */
+    if (xfiq_afile_commit(&c.csv) != XFIQ_OK) {
+        fprintf(stderr, "xfiq: %s\n", xfiq_last_error());
+        goto done;
+    }
+    if (brc)
+        goto done;
+    if (!job.quiet)
+        fprintf(stderr, "xfiq plq: %zu images (mode %s, T=%d, alpha=%g, r=%g, a=%g, b=%g) -> %s%s\n",
+                job.paths.count, xfiq_plq_mode_name(c.o.mode), c.o.serfiq.T, c.o.serfiq.alpha, c.o.serfiq.r, c.o.a,
+                c.o.b, job.out, c.failed ? "; failures are listed in plq.csv" : "");
+    rc = c.failed ? XFIQ_EXIT_SOME_FAILED : XFIQ_EXIT_OK;
+done:
+    xfiq_afile_abort(&c.csv);
+    free(c.q);
+    free(c.maps);
+    free(c.maps_dir);
+    xfiq_cli_job_close(&job);
+    return rc;
+}

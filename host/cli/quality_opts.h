@@ -1,0 +1,27 @@
+/* quality_opts.h - the SER-FIQ / PLQ options shared by `xfiq quality`,
+ * `xfiq plq` and `xfiq calibrate`: parsed before the model is open, applied
+ * over the model's (calibrated or published) defaults after. */
+#ifndef XFIQ_CLI_QUALITY_OPTS_H
+#define XFIQ_CLI_QUALITY_OPTS_H
+
+#include <stdio.h>
+
+#include "xfiq_quality.h"
+
+typedef struct xfiq_cli_qopts {
+    int published;
+    int T, channel_wise, has_seed, has_alpha, has_r, has_mode, has_a, has_b;
+    float p;
+    unsigned long long seed;
+    double alpha, r, a, b;
+    xfiq_plq_mode mode;
+} xfiq_cli_qopts;
+
+void xfiq_cli_qopts_init(xfiq_cli_qopts *q);
+/* Consumes argv[*i] (+ value) when it is a quality option: 1 consumed, 0 not, -1 bad value. */
+int xfiq_cli_qopt(xfiq_cli_qopts *q, int argc, char **argv, int *i);
+void xfiq_cli_qopts_help(FILE *f, int with_plq);
+/* Model defaults overridden by what was given. */
+void xfiq_cli_qopts_apply(const xfiq_cli_qopts *q, xfiq_model_t m, xfiq_plq_opts *out);
+
+#endif

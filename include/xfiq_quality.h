@@ -1,0 +1,98 @@
+/* xfiq_quality.h - public C API for SER-FIQ quality, PLQ explanation maps
+ * and per-model calibration (SPEC 3, 4). Same conventions as xfiq.h: every
+ * call returns an xfiq_status with xfiq_last_error(); calls on one model must
+ * not run concurrently.
+ *
+ * Reproducibility: dropout masks come from Philox4x32-10 keyed by (seed,
+ * image id, pass, element). The image id is the caller's: the CLI uses the
+ * 0-based index of the image in the job's input list, so a result depends on
+ * (seed, position in the list, pixels) and not on the batch size or the
+ * number of threads. */
+#ifndef XFIQ_QUALITY_H
+#define XFIQ_QUALITY_H
+
+#include <stdint.h>
+
+#include "xfiq.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct xfiq_serfiq_opts {
+    int T;               /* stochastic passes (100) */
+    float p;             /* dropout rate (0.5) */
+    int channel_wise;    /* 0: element-wise masks (default); 1: one decision per channel */
+    double alpha, r;     /* scaling Q = sigmoid(alpha (q_raw - r)) */
+    uint64_t seed;       /* Philox key (0) */
+} xfiq_serfiq_opts;
+
+typedef enum xfiq_plq_mode {
+    XFIQ_PLQ_PAPER = 0,     /* published: w = Q / sum(e) (unstable when sum(e) ~ 0) */
+    XFIQ_PLQ_SIGNED = 1,    /* w = Q / ||e||_1 on the direction sign(e): never vanishes (default) */
+    XFIQ_PLQ_MAGNITUDE = 2  /* regression on the raw embedding along its own direction */
+} xfiq_plq_mode;
+
+typedef struct xfiq_plq_opts {
+    xfiq_serfiq_opts serfiq;
+    xfiq_plq_mode mode;
+    double a, b;         /* P = 1 - 1/(1 + a m^b) */
+} xfiq_plq_opts;
+
+/* Per-image results. */
+typedef struct xfiq_quality {
+    float serfiq_raw;    /* 2 / (1 + exp(d)) */
+    float serfiq;        /* scaled with alpha, r */
+    float magnitude;     /* ||z|| of the deterministic embedding */
+    float sum_e;         /* sum of the normalised embedding (the paper's regression denominator) */
+    float mean_plq;      /* mean P over the default face region (PLQ calls only) */
+    int unstable;        /* paper mode: |sum(e)| < 0.1, the map scale is arbitrary */
+} xfiq_quality;
+
+/* Defaults: T 100, p 0.5, element-wise, seed 0; alpha, r and the PLQ mode,
+ * a, b from the model card's calibration when it has one, else the published
+ * alpha 130, r 0.88, a 10^7.5, b 2 and mode SIGNED. published = 1 forces the
+ * published constants (and PAPER mode). */
+void xfiq_serfiq_opts_default(xfiq_model_t m, int published, xfiq_serfiq_opts *o);
+void xfiq_plq_opts_default(xfiq_model_t m, int published, xfiq_plq_opts *o);
+const char *xfiq_plq_mode_name(xfiq_plq_mode mode);
+xfiq_status xfiq_plq_mode_parse(const char *name, xfiq_plq_mode *mode);
+
+/* SER-FIQ of n aligned faces (pixels as for xfiq_model_embed). ids: n image
+ * ids (NULL: 0..n-1). out: n results (mean_plq = NaN). embeddings (may be
+ * NULL): n x D deterministic raw embeddings. The network runs once per image
+ * up to the embedding layer; the T dropout passes of the head run as one
+ * GEMM over the batch. */
+xfiq_status xfiq_model_serfiq(xfiq_model_t m, const uint8_t *pixels, int n, const uint64_t *ids,
+                              const xfiq_serfiq_opts *o, xfiq_quality *out, float *embeddings);
+
+/* PLQ maps: SER-FIQ as above, then the gradient of the quality regression
+ * back to the 8-bit pixels. maps: n x H x W values P in [0,1] (model input
+ * size); grad_mag (may be NULL): n x H x W mean |dQhat/dpixel| over the
+ * colour channels. */
+xfiq_status xfiq_model_plq(xfiq_model_t m, const uint8_t *pixels, int n, const uint64_t *ids,
+                           const xfiq_plq_opts *o, xfiq_quality *out, float *maps, float *grad_mag);
+
+/* Calibration from reference faces (SPEC 4.1): r = median raw SER-FIQ, alpha
+ * the smallest value putting the 5th/95th percentiles at <= 0.1 / >= 0.9,
+ * and a such that P = 0.5 at the median face-region pixel gradient of mode. */
+typedef struct xfiq_calibration {
+    double serfiq_alpha, serfiq_r;
+    double plq_a, plq_b;
+    xfiq_plq_mode plq_mode;
+    int n_faces;
+    double q_raw_p5, q_raw_p50, q_raw_p95, grad_median;
+} xfiq_calibration;
+
+xfiq_status xfiq_model_calibrate(xfiq_model_t m, const uint8_t *pixels, int n, const uint64_t *ids,
+                                 const xfiq_plq_opts *o, xfiq_calibration *out);
+/* Uses cal from now on (as if it were in the card). */
+xfiq_status xfiq_model_set_calibration(xfiq_model_t m, const xfiq_calibration *cal);
+/* Writes the model's card, with its calibration and a note of the reference
+ * set, as JSON to path (atomically). */
+xfiq_status xfiq_model_save_card(xfiq_model_t m, const char *path, const char *reference_note);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,2 @@
+# SER-FIQ / PLQ through the engine: golden against PyTorch autograd, real-face behaviour, CLI determinism.
+xfiq_add_c_test(test_quality_golden ${XFIQ_TEST_DIR}/test_quality_golden.c FIXTURES golden)
