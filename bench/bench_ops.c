@@ -105,7 +105,7 @@ static double time_layer(const layer *L, int n, int engine, int threads, double 
     *macs = (double)n * d.cout * d.oh * d.ow * (d.cin / d.group) * d.kh * d.kw;
     while (reps < 3 || now() - start < min_s) {
         const double t0 = now();
-        ops_conv_fwd(x, w, b, y, &d, n, XFIQ_ACT_PRELU, slope, 1, ws, threads, engine);
+        ops_conv_fwd(x, w, NULL, b, y, &d, n, XFIQ_ACT_PRELU, slope, 1, ws, threads, engine);
         const double t = now() - t0;
         best = t < best ? t : best;
         reps++;

@@ -79,7 +79,7 @@ static void run_conv(const float *x, const float *w, const float *b, float *y, c
     const size_t bytes = ops_conv_workspace(d, threads, engine);
     unsigned char *raw = malloc(bytes + 4 + 64);
     memset(raw + 4 + bytes, 0xA5, 64);
-    ops_conv_fwd(x, w, b, y, d, n, act, slope, spc, (float *)(raw + 4), threads, engine);
+    ops_conv_fwd(x, w, NULL, b, y, d, n, act, slope, spc, (float *)(raw + 4), threads, engine);
     int intact = 1;
     for (int i = 0; i < 64; i++)
         intact &= raw[4 + bytes + i] == 0xA5;

@@ -223,6 +223,7 @@ static void test_conv_named(void)
         {"depthwise s1", conv_desc(16, 16, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 9, 10)},
         {"depthwise s2", conv_desc(16, 16, 16, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 11, 9)},
         {"GDC 7x7", conv_desc(16, 16, 16, 7, 7, 1, 1, 1, 1, 0, 0, 0, 0, 7, 7)},
+        {"depthwise one output, pad + dilation", conv_desc(5, 5, 5, 3, 3, 2, 2, 2, 2, 1, 1, 0, 0, 4, 5)},
         {"depthwise dil 2", conv_desc(8, 8, 8, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 9, 10)},
         {"depthwise 5x3 s(2,1) asym", conv_desc(8, 8, 8, 5, 3, 2, 1, 1, 1, 2, 1, 1, 0, 12, 9)},
         {"depthwise pad 2", conv_desc(6, 6, 6, 3, 3, 1, 3, 1, 1, 2, 2, 2, 2, 7, 8)},

@@ -217,11 +217,19 @@ static void store_panel(const ops_conv_plan *p, const xfiq_conv_desc *d, const f
     }
 }
 
-void ops_conv_fwd_avx512(const ops_conv_plan *p, const float *x, const float *w, const float *b, float *y,
-                         const xfiq_conv_desc *d, int n, int act, const float *slope, int slope_per_channel,
-                         char *ws, int num_threads)
+void ops_conv_pack_avx512(const ops_conv_plan *p, const xfiq_conv_desc *d, const float *w, float *packed,
+                          int num_threads)
 {
-    float *pack = (float *)ws;
+#pragma omp parallel for schedule(static) num_threads(num_threads)
+    for (int gp = 0; gp < d->group * p->npanel; gp++)
+        pack_panel(w, p, gp / p->npanel, gp % p->npanel, packed + (int64_t)gp * OPS_MR * p->K);
+}
+
+void ops_conv_fwd_avx512(const ops_conv_plan *p, const float *x, const float *w, const float *packed,
+                         const float *b, float *y, const xfiq_conv_desc *d, int n, int act, const float *slope,
+                         int slope_per_channel, char *ws, int num_threads)
+{
+    const float *pack = packed ? packed : (const float *)ws;
     int64_t *off = (int64_t *)(ws + p->pack_bytes);
     char *tbase = ws + p->shared_bytes;
     const int groups = d->group;
@@ -230,9 +238,11 @@ void ops_conv_fwd_avx512(const ops_conv_plan *p, const float *x, const float *w,
 
 #pragma omp parallel num_threads(num_threads)
     {
+        if (!packed) {
 #pragma omp for schedule(static)
-        for (int gp = 0; gp < groups * p->npanel; gp++)
-            pack_panel(w, p, gp / p->npanel, gp % p->npanel, pack + (int64_t)gp * OPS_MR * p->K);
+            for (int gp = 0; gp < groups * p->npanel; gp++)
+                pack_panel(w, p, gp / p->npanel, gp % p->npanel, (float *)ws + (int64_t)gp * OPS_MR * p->K);
+        }
 #pragma omp single
         fill_offsets(p, d, off);
 
@@ -295,10 +305,17 @@ void ops_conv_fwd_avx512(const ops_conv_plan *p, const float *x, const float *w,
 
 int ops_conv_avx512_available(void) { return 0; }
 
-void ops_conv_fwd_avx512(const ops_conv_plan *p, const float *x, const float *w, const float *b, float *y,
-                         const xfiq_conv_desc *d, int n, int act, const float *slope, int slope_per_channel,
-                         char *ws, int num_threads)
+void ops_conv_pack_avx512(const ops_conv_plan *p, const xfiq_conv_desc *d, const float *w, float *packed,
+                          int num_threads)
 {
+    (void)p, (void)d, (void)w, (void)packed, (void)num_threads;
+}
+
+void ops_conv_fwd_avx512(const ops_conv_plan *p, const float *x, const float *w, const float *packed,
+                         const float *b, float *y, const xfiq_conv_desc *d, int n, int act, const float *slope,
+                         int slope_per_channel, char *ws, int num_threads)
+{
+    (void)packed;
     /* Never chosen: ops_conv_engine_resolve falls back to OpenBLAS. */
     ops_conv_fwd_blas(p, x, w, b, y, d, n, act, slope, slope_per_channel, ws, num_threads);
 }

@@ -91,13 +91,13 @@ void ops_bwd_plan_make(ops_bwd_plan *p, const xfiq_conv_desc *d, int engine)
         /* Padded plane split into sw column phases (see conv_bwd_dw.c). */
         p->path = OPS_BWD_DEPTHWISE;
         p->ph = d->ih + d->pad_t + d->pad_b;
-        p->pws = ceil_div(d->iw + d->pad_l + d->pad_r, d->sw);
-        p->owp = (d->ow + 15) / 16 * 16;
-        /* Slack of owp floats: the last rows' whole-vector adds run past the plane. */
-        p->acc_bytes = ops_align_up(sizeof(float) * ((size_t)d->sw * p->ph * p->pws + p->owp + 16));
+        /* Phase rows padded to whole vectors plus one: a row's whole-vector
+         * tail then never reaches the next row, which the next step loads. */
+        p->pws = ceil_div(ceil_div(d->iw + d->pad_l + d->pad_r, d->sw), 16) * 16 + 16;
+        /* Slack of 16 floats: the last row's whole-vector tail runs past the plane. */
+        p->acc_bytes = ops_align_up(sizeof(float) * ((size_t)d->sw * p->ph * p->pws + 16));
         p->col_bytes = ops_align_up(sizeof(float) * ((size_t)d->iw + 16)); /* one dx row */
-        p->bpack_bytes = ops_align_up(sizeof(float) * (size_t)d->oh * p->owp); /* dy plane, rows padded */
-        p->thread_bytes = p->acc_bytes + p->col_bytes + p->bpack_bytes;
+        p->thread_bytes = p->acc_bytes + p->col_bytes;
         return;
     }
 

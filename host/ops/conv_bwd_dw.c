@@ -4,10 +4,10 @@
  * tap, into a zero-padded copy of the input plane that is split into sw
  * column phases (padded column px lives in phase px % sw at index px / sw), so
  * every tap adds w * (a row of dy) to a contiguous run and the inner loop is a
- * plain vectorisable multiply-add. dy rows are first copied zero-padded to
- * whole vectors (owp), so every row is full vectors with no scalar tail: the
- * extra lanes add w * 0 to the next padded columns, which changes nothing.
- * The interior of the padded plane is then
+ * plain vectorisable multiply-add. With AVX-512 the row's tail is one
+ * whole-vector add whose extra lanes add w * 0 (a masked load of dy) to the
+ * next padded columns, which changes no value: no scalar tail and no masked
+ * store (slow on some CPUs). The interior of the padded plane is then
  * written or added into dx. Each dx element takes its contributions in the
  * fixed (ky, kx, oy) order inside one item, so results do not depend on the
  * batch size or the thread count, and accumulate adds the finished value. */
@@ -18,17 +18,41 @@
 #include "ops/ops_bwd_cpu.h"
 #include "ops/ops_internal.h"
 
+static inline void axpy_row_plain(float *dst, const float *src, float wv, int len)
+{
+    for (int j = 0; j < len; j++)
+        dst[j] += wv * src[j];
+}
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+
+/* dst[0, len) += wv * src[0, len); dst has 16 floats of slack past len. */
+static inline void axpy_row(float *dst, const float *src, float wv, int len)
+{
+    const __m512 w = _mm512_set1_ps(wv);
+    int j = 0;
+    for (; j + 16 <= len; j += 16)
+        _mm512_storeu_ps(dst + j, _mm512_fmadd_ps(w, _mm512_loadu_ps(src + j), _mm512_loadu_ps(dst + j)));
+    if (j < len) {
+        const __m512 s = _mm512_maskz_loadu_ps((__mmask16)((1u << (len - j)) - 1u), src + j);
+        _mm512_storeu_ps(dst + j, _mm512_fmadd_ps(w, s, _mm512_loadu_ps(dst + j)));
+    }
+}
+#else
+#define axpy_row axpy_row_plain
+#endif
+
 void ops_conv_bwd_depthwise(const ops_bwd_plan *p, const float *dy, const float *w, float *dx,
                             const xfiq_conv_desc *d, int n, int accumulate, char *ws, int num_threads)
 {
-    const int C = d->cin, ow = d->ow, sw = d->sw, owp = p->owp;
+    const int C = d->cin, ow = d->ow, sw = d->sw;
     const int64_t planes = (int64_t)n * C, pws = p->pws, pstride = (int64_t)p->ph * pws;
 
 #pragma omp parallel num_threads(num_threads)
     {
         float *buf = (float *)(ws + (size_t)omp_get_thread_num() * p->thread_bytes);
         float *row = (float *)(ws + (size_t)omp_get_thread_num() * p->thread_bytes + p->acc_bytes);
-        float *dyp = (float *)(ws + (size_t)omp_get_thread_num() * p->thread_bytes + p->acc_bytes + p->col_bytes);
 
 #pragma omp for schedule(static)
         for (int64_t pl = 0; pl < planes; pl++) {
@@ -36,10 +60,27 @@ void ops_conv_bwd_depthwise(const ops_bwd_plan *p, const float *dy, const float 
             const float *wc = w + (int64_t)c * d->kh * d->kw;
             const float *dys = dy + pl * p->hw;
             float *dxs = dx + pl * p->plane;
-            memset(buf, 0, sizeof(float) * (size_t)(sw * pstride + owp));
-            for (int oy = 0; oy < d->oh; oy++)
-                for (int ox = 0; ox < owp; ox++)
-                    dyp[(int64_t)oy * owp + ox] = ox < ow ? dys[(int64_t)oy * ow + ox] : 0.0f;
+            if (p->hw == 1) {
+                /* One output (the GDC): distinct taps reach distinct inputs,
+                 * so each dx element is 0 or one product. */
+                const float v = dys[0];
+                memset(buf, 0, sizeof(float) * (size_t)p->plane);
+                for (int ky = 0; ky < d->kh; ky++) {
+                    const int iy = ky * d->dh - d->pad_t;
+                    for (int kx = 0; kx < d->kw && iy >= 0 && iy < d->ih; kx++) {
+                        const int ix = kx * d->dw - d->pad_l;
+                        if (ix >= 0 && ix < d->iw)
+                            buf[(int64_t)iy * d->iw + ix] = wc[ky * d->kw + kx] * v;
+                    }
+                }
+                if (accumulate)
+                    for (int64_t j = 0; j < p->plane; j++)
+                        dxs[j] += buf[j];
+                else
+                    memcpy(dxs, buf, sizeof(float) * (size_t)p->plane);
+                continue;
+            }
+            memset(buf, 0, sizeof(float) * (size_t)(sw * pstride + 16));
             /* Tap-major: consecutive read-modify-writes hit different rows,
              * never a store still in flight at an offset one float away. */
             for (int ky = 0; ky < d->kh; ky++)
@@ -48,10 +89,10 @@ void ops_conv_bwd_depthwise(const ops_bwd_plan *p, const float *dy, const float 
                     float *dst0 = buf + (o % sw) * pstride + (int64_t)ky * d->dh * pws + o / sw;
                     const float wv = wc[ky * d->kw + kx];
                     for (int oy = 0; oy < d->oh; oy++) {
-                        const float *src = dyp + (int64_t)oy * owp;
-                        float *dst = dst0 + (int64_t)oy * d->sh * pws;
-                        for (int ox = 0; ox < owp; ox++)
-                            dst[ox] += wv * src[ox];
+                        if (d->oh > 1)
+                            axpy_row(dst0 + (int64_t)oy * d->sh * pws, dys + (int64_t)oy * ow, wv, ow);
+                        else /* one row: taps shift by a float, keep them scalar */
+                            axpy_row_plain(dst0, dys, wv, ow);
                     }
                 }
             for (int iy = 0; iy < d->ih; iy++) {

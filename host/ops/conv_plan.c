@@ -25,10 +25,18 @@ int ops_conv_engine_resolve(int engine)
     return ops_conv_avx512_available() ? OPS_ENGINE_AVX512 : OPS_ENGINE_BLAS;
 }
 
+int ops_conv_is_whole_window(const xfiq_conv_desc *d)
+{
+    return d->oh == 1 && d->ow == 1 && d->pad_t == 0 && d->pad_l == 0 && d->pad_b == 0 && d->pad_r == 0 &&
+           d->kh == d->ih && d->kw == d->iw && (d->kh == 1 || d->dh == 1) && (d->kw == 1 || d->dw == 1);
+}
+
 static int choose_path(const xfiq_conv_desc *d, int engine, int pw)
 {
     if (d->group > 1 && d->group == d->cin && d->group == d->cout)
         return OPS_CONV_DEPTHWISE;
+    if (d->group == 1 && ops_conv_is_whole_window(d))
+        return OPS_CONV_FC;
     if (d->kh == 1 && d->kw == 1 && d->sh == 1 && d->sw == 1 && d->pad_t == 0 && d->pad_l == 0 && d->pad_b == 0 &&
         d->pad_r == 0)
         return OPS_CONV_DIRECT1X1;
@@ -58,6 +66,10 @@ void ops_conv_plan_make(ops_conv_plan *p, const xfiq_conv_desc *d, int engine)
         const size_t sub = (size_t)((p->ph + d->sh - 1) / d->sh) * (size_t)((p->pw + d->sw - 1) / d->sw);
         p->src_bytes = ops_align_up(sizeof(float) * ((size_t)d->sh * d->sw * sub + 16));
         p->thread_bytes = p->src_bytes + ops_align_up(sizeof(float) * (sub + 16));
+        p->qtot = p->hw;
+        return;
+    }
+    if (p->path == OPS_CONV_FC) {
         p->qtot = p->hw;
         return;
     }
@@ -114,8 +126,24 @@ size_t conv2d_fwd_cpu_workspace(const xfiq_conv_desc *d, int num_threads)
     return ops_conv_workspace(d, num_threads, OPS_ENGINE_DEFAULT);
 }
 
-void ops_conv_fwd(const float *x, const float *w, const float *b, float *y, const xfiq_conv_desc *d, int n,
-                  int act, const float *slope, int slope_per_channel, float *ws, int num_threads, int engine)
+size_t conv2d_cpu_pack_bytes(const xfiq_conv_desc *d)
+{
+    ops_conv_plan p;
+    ops_conv_plan_make(&p, d, OPS_ENGINE_DEFAULT);
+    return p.engine == OPS_ENGINE_AVX512 ? p.pack_bytes : 0;
+}
+
+void conv2d_cpu_pack(const xfiq_conv_desc *d, const float *w, float *packed, int num_threads)
+{
+    ops_conv_plan p;
+    ops_conv_plan_make(&p, d, OPS_ENGINE_DEFAULT);
+    if (p.engine == OPS_ENGINE_AVX512 && p.pack_bytes > 0)
+        ops_conv_pack_avx512(&p, d, w, packed, num_threads < 1 ? 1 : num_threads);
+}
+
+void ops_conv_fwd(const float *x, const float *w, const float *packed, const float *b, float *y,
+                  const xfiq_conv_desc *d, int n, int act, const float *slope, int slope_per_channel, float *ws,
+                  int num_threads, int engine)
 {
     ops_conv_plan p;
     if (n <= 0)
@@ -124,10 +152,12 @@ void ops_conv_fwd(const float *x, const float *w, const float *b, float *y, cons
         num_threads = 1;
     ops_conv_plan_make(&p, d, engine);
     char *wsa = ops_align_ptr(ws);
-    if (p.path == OPS_CONV_DEPTHWISE)
+    if (p.path == OPS_CONV_FC)
+        gemm_fwd_cpu(x, w, b, y, n, p.K, d->cout, act, slope, slope_per_channel, num_threads);
+    else if (p.path == OPS_CONV_DEPTHWISE)
         ops_conv_fwd_depthwise(&p, x, w, b, y, d, n, act, slope, slope_per_channel, wsa, num_threads);
     else if (p.engine == OPS_ENGINE_AVX512)
-        ops_conv_fwd_avx512(&p, x, w, b, y, d, n, act, slope, slope_per_channel, wsa, num_threads);
+        ops_conv_fwd_avx512(&p, x, w, packed, b, y, d, n, act, slope, slope_per_channel, wsa, num_threads);
     else
         ops_conv_fwd_blas(&p, x, w, b, y, d, n, act, slope, slope_per_channel, wsa, num_threads);
 }
@@ -136,5 +166,12 @@ void conv2d_fwd_cpu(const float *x, const float *w, const float *b, float *y,
                     const xfiq_conv_desc *d, int n, int act, const float *slope, int slope_per_channel,
                     float *ws, int num_threads)
 {
-    ops_conv_fwd(x, w, b, y, d, n, act, slope, slope_per_channel, ws, num_threads, OPS_ENGINE_DEFAULT);
+    ops_conv_fwd(x, w, NULL, b, y, d, n, act, slope, slope_per_channel, ws, num_threads, OPS_ENGINE_DEFAULT);
+}
+
+void conv2d_fwd_cpu_packed(const float *x, const float *w, const float *packed, const float *b, float *y,
+                           const xfiq_conv_desc *d, int n, int act, const float *slope, int slope_per_channel,
+                           float *ws, int num_threads)
+{
+    ops_conv_fwd(x, w, packed, b, y, d, n, act, slope, slope_per_channel, ws, num_threads, OPS_ENGINE_DEFAULT);
 }

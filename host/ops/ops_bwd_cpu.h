@@ -84,7 +84,7 @@ typedef struct ops_bwd_plan {
     int kc;                  /* GEMM rows per range: cc*khw */
     int ppr;                 /* micro-kernel panels per range: ceil(kc / OPS_MR) */
     int tq, nq;              /* GEMM column chunk width; chunks (tiles of DIRECT1X1 items) per image */
-    int ph, pws, owp;        /* DEPTHWISE: padded plane height, phase width, dy row padded to 16 */
+    int ph, pws;             /* DEPTHWISE: padded plane height, phase width */
     size_t pack_bytes;       /* shared: W^T packed in panels (AVX-512) */
     size_t col_bytes;        /* per thread: one column chunk (kc x tq) */
     size_t acc_bytes;        /* per thread: the range's dx planes (COL2IM) / the padded plane (DEPTHWISE) */

@@ -23,6 +23,17 @@ void conv2d_fwd_cpu(const float *x, const float *w, const float *b, float *y,
                     const xfiq_conv_desc *d, int n, int act, const float *slope, int slope_per_channel,
                     float *ws, int num_threads);
 
+/* Optional weights packed once (at model load) for the fast conv, which
+ * otherwise packs them into its workspace on every call: that costs as much
+ * as the arithmetic for deep layers at batch 1. conv2d_cpu_pack_bytes is 0
+ * when the layer has nothing to pack (then pass packed = NULL). Results are
+ * bitwise the same with or without. */
+size_t conv2d_cpu_pack_bytes(const xfiq_conv_desc *d);
+void conv2d_cpu_pack(const xfiq_conv_desc *d, const float *w, float *packed, int num_threads);
+void conv2d_fwd_cpu_packed(const float *x, const float *w, const float *packed, const float *b, float *y,
+                           const xfiq_conv_desc *d, int n, int act, const float *slope, int slope_per_channel,
+                           float *ws, int num_threads);
+
 /* y(n, m) = x(n, k) . w(m, k)^T + b(m), then the fused activation (slope per m). */
 void gemm_fwd_ref(const float *x, const float *w, const float *b, float *y, int n, int k, int m,
                   int act, const float *slope, int slope_per_channel);

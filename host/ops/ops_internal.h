@@ -29,7 +29,8 @@ typedef enum ops_conv_path {
     OPS_CONV_DEPTHWISE = 0, /* group == cin == cout: direct loop per plane */
     OPS_CONV_DIRECT1X1,     /* 1x1, stride 1, no pad: GEMM straight on the image */
     OPS_CONV_IMPLICIT,      /* stride 1 (AVX-512 only): GEMM on a zero-padded copy, no im2col */
-    OPS_CONV_IM2COL         /* everything else: im2col of a column tile + GEMM */
+    OPS_CONV_IM2COL,        /* everything else: im2col of a column tile + GEMM */
+    OPS_CONV_FC             /* one output pixel whose window is the whole input: gemm_fwd_cpu */
 } ops_conv_path;
 
 /* How one conv layer is cut into work items (image, group, column tile,
@@ -55,17 +56,26 @@ typedef struct ops_conv_plan {
 } ops_conv_plan;
 
 int ops_conv_engine_resolve(int engine);
+/* 1 when the output is one pixel whose window is exactly the unpadded input
+ * (the 7x7 GDC, a 1x1 conv on a 1x1 map): each output is then one dot
+ * product of contiguous memory. */
+int ops_conv_is_whole_window(const xfiq_conv_desc *d);
 void ops_conv_plan_make(ops_conv_plan *p, const xfiq_conv_desc *d, int engine);
 size_t ops_conv_workspace(const xfiq_conv_desc *d, int num_threads, int engine);
-/* conv2d_fwd_cpu with a chosen engine (tests, bench). ws: ops_conv_workspace bytes. */
-void ops_conv_fwd(const float *x, const float *w, const float *b, float *y, const xfiq_conv_desc *d, int n,
-                  int act, const float *slope, int slope_per_channel, float *ws, int num_threads, int engine);
+/* conv2d_fwd_cpu_packed with a chosen engine (tests, bench). ws: ops_conv_workspace bytes. */
+void ops_conv_fwd(const float *x, const float *w, const float *packed, const float *b, float *y,
+                  const xfiq_conv_desc *d, int n, int act, const float *slope, int slope_per_channel, float *ws,
+                  int num_threads, int engine);
 
 /* Engines (one file each). */
 int ops_conv_avx512_available(void);
-void ops_conv_fwd_avx512(const ops_conv_plan *p, const float *x, const float *w, const float *b, float *y,
-                         const xfiq_conv_desc *d, int n, int act, const float *slope, int slope_per_channel,
-                         char *ws, int num_threads);
+/* packed: the weights as ops_conv_pack_avx512 lays them out, or NULL to pack
+ * them into the workspace during the call. */
+void ops_conv_fwd_avx512(const ops_conv_plan *p, const float *x, const float *w, const float *packed,
+                         const float *b, float *y, const xfiq_conv_desc *d, int n, int act, const float *slope,
+                         int slope_per_channel, char *ws, int num_threads);
+void ops_conv_pack_avx512(const ops_conv_plan *p, const xfiq_conv_desc *d, const float *w, float *packed,
+                          int num_threads);
 void ops_conv_fwd_blas(const ops_conv_plan *p, const float *x, const float *w, const float *b, float *y,
                        const xfiq_conv_desc *d, int n, int act, const float *slope, int slope_per_channel,
                        char *ws, int num_threads);
