@@ -78,7 +78,7 @@ static float *filled(size_t count)
 }
 
 /* Best time of one call over repeats lasting at least min_s. */
-static double time_layer(const layer *L, int n, int engine, int threads, double min_s, double *macs)
+static double time_layer(const layer *L, int n, int engine, int prepack, int threads, double min_s, double *macs)
 {
     double best = 1e30, start = now();
     int reps = 0;
@@ -102,15 +102,19 @@ static double time_layer(const layer *L, int n, int engine, int threads, double 
     const size_t ws_bytes = ops_conv_workspace(&d, threads, engine);
     float *x = filled(xs), *y = filled(ys), *b = filled((size_t)d.cout), *slope = filled((size_t)d.cout);
     float *w = filled((size_t)d.cout * (d.cin / d.group) * d.kh * d.kw), *ws = malloc(ws_bytes);
+    const size_t pb = prepack ? conv2d_cpu_pack_bytes(&d) : 0;
+    float *packed = pb ? malloc(pb) : NULL;
+    if (packed)
+        conv2d_cpu_pack(&d, w, packed, threads);
     *macs = (double)n * d.cout * d.oh * d.ow * (d.cin / d.group) * d.kh * d.kw;
     while (reps < 3 || now() - start < min_s) {
         const double t0 = now();
-        ops_conv_fwd(x, w, NULL, b, y, &d, n, XFIQ_ACT_PRELU, slope, 1, ws, threads, engine);
+        ops_conv_fwd(x, w, packed, b, y, &d, n, XFIQ_ACT_PRELU, slope, 1, ws, threads, engine);
         const double t = now() - t0;
         best = t < best ? t : best;
         reps++;
     }
-    free(x), free(y), free(b), free(slope), free(w), free(ws);
+    free(x), free(y), free(b), free(slope), free(w), free(ws), free(packed);
     return best;
 }
 
@@ -120,14 +124,23 @@ int main(int argc, char **argv)
     const double min_s = argc > 2 ? atof(argv[2]) : 0.3;
     const char *filter = argc > 3 ? argv[3] : NULL;
     const int batches[2] = {1, 32};
+    /* Variants: own AVX-512 kernel packing weights per call, the same with
+     * weights packed once ahead, OpenBLAS (AVX2 kernels on this CPU). */
+    const char *vname[3] = {"avx512", "prepack", "blas"};
     const int nl = (int)(sizeof layers / sizeof layers[0]);
-    /* Per network, batch and engine: weighted seconds per image and MACs per image. */
-    double net_s[2][2][2] = {{{0}}}, net_macs[2] = {0};
+    /* Per network, batch and variant: weighted seconds per image; MACs per image. */
+    double net_s[2][2][3] = {{{0}}}, net_macs[2] = {0};
 
-    printf("xfiq bench_ops: %d threads, default conv engine %s (best of repeats over >= %.2f s)\n", threads,
+    printf("xfiq bench_ops: %d threads, default conv engine %s (GFLOP/s, best of repeats over >= %.2f s)\n", threads,
            ops_conv_avx512_available() ? "avx512" : "blas", min_s);
-    printf("%-4s %-24s %5s | %21s | %21s\n", "", "", "", "batch 1 GFLOP/s", "batch 32 GFLOP/s");
-    printf("%-4s %-24s %5s | %10s %10s | %10s %10s\n", "net", "layer", "count", "avx512", "blas", "avx512", "blas");
+    printf("%-4s %-24s %5s | %26s | %26s\n", "", "", "", "batch 1", "batch 32");
+    printf("%-4s %-24s %5s |", "net", "layer", "count");
+    for (int bi = 0; bi < 2; bi++) {
+        for (int v = 0; v < 3; v++)
+            printf(" %8s", vname[v]);
+        printf(" |");
+    }
+    printf("\n");
     for (int i = 0; i < nl; i++) {
         const layer *L = &layers[i];
         const int net = strcmp(L->net, "mfn") != 0;
@@ -135,14 +148,14 @@ int main(int argc, char **argv)
             continue;
         printf("%-4s %-24s %5d |", L->net, L->name, L->count);
         for (int bi = 0; bi < 2; bi++) {
-            for (int e = 0; e < 2; e++) {
-                const int engine = e ? OPS_ENGINE_BLAS : OPS_ENGINE_AVX512;
+            for (int v = 0; v < 3; v++) {
+                const int engine = v == 2 ? OPS_ENGINE_BLAS : OPS_ENGINE_AVX512;
                 double macs = 0;
-                /* The FC layer has one implementation (engine column "blas" repeats it). */
-                const double t = time_layer(L, batches[bi], engine, threads, min_s, &macs);
-                printf(" %10.1f", 2.0 * macs / t * 1e-9);
-                net_s[net][bi][e] += L->count * t / batches[bi];
-                if (bi == 0 && e == 0)
+                /* The FC layer has one implementation: all columns run it. */
+                const double t = time_layer(L, batches[bi], engine, v == 1, threads, min_s, &macs);
+                printf(" %8.1f", 2.0 * macs / t * 1e-9);
+                net_s[net][bi][v] += L->count * t / batches[bi];
+                if (bi == 0 && v == 0)
                     net_macs[net] += L->count * macs;
             }
             printf(" |");
@@ -153,13 +166,14 @@ int main(int argc, char **argv)
     for (int net = 0; net < 2; net++) {
         if (net_macs[net] == 0)
             continue;
-        printf("%s conv+fc: %.3f GMAC/image; ms/image (images/s):", net ? "iresnet50" : "mobilefacenet",
+        printf("%s conv+fc layers: %.3f GMAC/image; ms/image (images/s):\n", net ? "iresnet50" : "mobilefacenet",
                net_macs[net] * 1e-9);
-        for (int bi = 0; bi < 2; bi++)
-            for (int e = 0; e < 2; e++)
-                printf("  b%d %s %.2f (%.0f)", batches[bi], e ? "blas" : "avx512", net_s[net][bi][e] * 1e3,
-                       1.0 / net_s[net][bi][e]);
-        printf("\n");
+        for (int bi = 0; bi < 2; bi++) {
+            printf("   batch %2d:", batches[bi]);
+            for (int v = 0; v < 3; v++)
+                printf("  %s %.2f (%.0f)", vname[v], net_s[net][bi][v] * 1e3, 1.0 / net_s[net][bi][v]);
+            printf("\n");
+        }
     }
     return 0;
 }

@@ -92,6 +92,17 @@ xfiq_status xfiq_image_warp_affine(const xfiq_image *img, const double m[6], int
 xfiq_status xfiq_image_prepare(const xfiq_image *img, const xfiq_landmarks *lm, int out_w,
                                int out_h, uint8_t *out_rgb);
 
+/* ------------------------------------------------- synthetic degradations */
+/* For quality experiments on aligned faces (interleaved, channels 1 or 3):
+ * fill the box [x0,x1) x [y0,y1) (clipped to the image) with grey level v. */
+void xfiq_image_occlude(uint8_t *pixels, int width, int height, int channels, int x0, int y0, int x1, int y1,
+                        uint8_t v);
+/* The box covering both eyes of the ArcFace template, scaled to w x h. */
+void xfiq_align_eye_box(int width, int height, int box[4]);
+/* Gaussian blur (separable, kernel radius ceil(3 sigma), edges clamped) of
+ * src into dst (same size; may not alias). XFIQ_ERR_ARG for sigma <= 0 or > 50. */
+xfiq_status xfiq_image_blur(const uint8_t *src, int width, int height, int channels, float sigma, uint8_t *dst);
+
 /* ---------------------------------------------------------- landmarks file */
 /* Text file, one face per line: `path x1 y1 x2 y2 x3 y3 x4 y4 x5 y5` (points
  * in the order of xfiq_landmarks); a path with spaces is written in double

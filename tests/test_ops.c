@@ -136,6 +136,15 @@ static void check_conv(const xfiq_conv_desc *d, int nmax, int act, int spc, int 
         conv2d_fwd_cpu(x, w, b, one, d, nmax, act, slope, spc, ws, 2);
         run_conv(x, w, b, got, d, nmax, act, slope, spc, 2, OPS_ENGINE_DEFAULT);
         CHECK(memcmp(one, got, sizeof(float) * (size_t)(ys * nmax)) == 0);
+        /* Weights packed ahead of time give the same bits. */
+        const size_t pb = conv2d_cpu_pack_bytes(d);
+        float *packed = pb ? malloc(pb) : NULL;
+        if (packed)
+            conv2d_cpu_pack(d, w, packed, 2);
+        conv2d_fwd_cpu_packed(x, w, packed, b, one, d, nmax, act, slope, spc, ws, 2);
+        CHECK_MSG(memcmp(one, got, sizeof(float) * (size_t)(ys * nmax)) == 0, "prepacked weights differ (%zu bytes)",
+                  pb);
+        free(packed);
         free(ws);
     }
     free(x), free(w), free(b), free(slope), free(ref), free(got), free(one);

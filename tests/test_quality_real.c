@@ -33,43 +33,6 @@ static int load_face(const char *path, uint8_t *out)
     return st == XFIQ_OK ? 0 : -1;
 }
 
-/* Grey box [x0,x1) x [y0,y1). */
-static void occlude(uint8_t *f, int x0, int y0, int x1, int y1)
-{
-    for (int y = y0; y < y1; y++)
-        for (int x = x0; x < x1; x++)
-            for (int c = 0; c < 3; c++)
-                f[(y * S + x) * 3 + c] = 128;
-}
-
-/* Separable Gaussian blur, sigma 2.5, edges clamped. */
-static void blur(const uint8_t *in, uint8_t *out)
-{
-    float k[15], tmp[HW * 3], sum = 0;
-    for (int i = -7; i <= 7; i++)
-        sum += k[i + 7] = expf(-(float)(i * i) / (2 * 2.5f * 2.5f));
-    for (int y = 0; y < S; y++)
-        for (int x = 0; x < S; x++)
-            for (int c = 0; c < 3; c++) {
-                float a = 0;
-                for (int i = -7; i <= 7; i++) {
-                    int xx = x + i < 0 ? 0 : x + i >= S ? S - 1 : x + i;
-                    a += k[i + 7] / sum * in[(y * S + xx) * 3 + c];
-                }
-                tmp[(y * S + x) * 3 + c] = a;
-            }
-    for (int y = 0; y < S; y++)
-        for (int x = 0; x < S; x++)
-            for (int c = 0; c < 3; c++) {
-                float a = 0;
-                for (int i = -7; i <= 7; i++) {
-                    int yy = y + i < 0 ? 0 : y + i >= S ? S - 1 : y + i;
-                    a += k[i + 7] / sum * tmp[(yy * S + x) * 3 + c];
-                }
-                out[(y * S + x) * 3 + c] = (uint8_t)(a + 0.5f);
-            }
-}
-
 /* Mean P inside box vs in the rest of the face region. */
 static int box_lower(const float *map, const uint8_t *face, int x0, int y0, int x1, int y1)
 {
@@ -162,7 +125,9 @@ int main(void)
     /* 2-4. Occlusion and blur on NOCC faces, three PLQ set-ups. */
     uint8_t mask[HW];
     plq_face_mask_default(S, S, mask);
-    const int ex0 = 24, ey0 = 38, ex1 = 88, ey1 = 62; /* both eyes of the ArcFace template */
+    int eb[4];
+    xfiq_align_eye_box(S, S, eb);
+    const int ex0 = eb[0], ey0 = eb[1], ex1 = eb[2], ey1 = eb[3];
     uint8_t *eye = malloc((size_t)NOCC * HW * 3), *rnd = malloc((size_t)NOCC * HW * 3), *blr = malloc((size_t)NOCC * HW * 3);
     int rx[NOCC], ry[NOCC];
     unsigned seed = 12345;
@@ -170,15 +135,15 @@ int main(void)
         const uint8_t *f = faces + (size_t)i * (good / NOCC) * HW * 3;
         memcpy(eye + (size_t)i * HW * 3, f, HW * 3);
         memcpy(rnd + (size_t)i * HW * 3, f, HW * 3);
-        occlude(eye + (size_t)i * HW * 3, ex0, ey0, ex1, ey1);
+        xfiq_image_occlude(eye + (size_t)i * HW * 3, S, S, 3, ex0, ey0, ex1, ey1, 128);
         do { /* a 28x28 box whose centre lies in the face region */
             seed = seed * 1103515245u + 12345u;
             rx[i] = 14 + (int)((seed >> 8) % (S - 28 - 14));
             seed = seed * 1103515245u + 12345u;
             ry[i] = 14 + (int)((seed >> 8) % (S - 28 - 14));
         } while (!mask[(ry[i] + 14) * S + rx[i] + 14]);
-        occlude(rnd + (size_t)i * HW * 3, rx[i], ry[i], rx[i] + 28, ry[i] + 28);
-        blur(f, blr + (size_t)i * HW * 3);
+        xfiq_image_occlude(rnd + (size_t)i * HW * 3, S, S, 3, rx[i], ry[i], rx[i] + 28, ry[i] + 28, 128);
+        CHECK_OK(xfiq_image_blur(f, S, S, 3, 2.5f, blr + (size_t)i * HW * 3));
     }
     uint8_t *clean = malloc((size_t)NOCC * HW * 3);
     for (int i = 0; i < NOCC; i++)

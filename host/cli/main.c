@@ -16,6 +16,7 @@ typedef struct command {
 } command;
 
 static const command commands[] = {
+    {"prepare", xfiq_cmd_prepare, "align faces to the model's template and save them as PNG (+ degraded variants)"},
     {"embed", xfiq_cmd_embed, "embeddings and magnitudes of face images -> .npy + CSV"},
     {"quality", xfiq_cmd_quality, "SER-FIQ quality and magnitude per image -> CSV"},
     {"plq", xfiq_cmd_plq, "pixel-level quality maps (PNG, .npy) with SER-FIQ quality -> CSV"},

@@ -17,6 +17,9 @@
  * evaluates omega * q + s as two operations). */
 #pragma GCC optimize("fp-contract=off")
 
+/* Value bins used to find the impostor score ranked at fmr_max. */
+#define TRAIN_BINS 2048
+
 void xfiq_qmag_train_options_default(xfiq_qmag_train_options *o)
 {
     o->n_fmr = 50;
@@ -39,59 +42,76 @@ static void fmr_grid(const xfiq_qmag_train_options *o, double *fmr)
         fmr[o->n_fmr - 1] = o->fmr_max;
 }
 
+/* Per-class copies of s and q, shared read-only by the omega threads. */
+typedef struct train_data {
+    const double *sg, *qg, *si, *qi;
+    int64_t ng, ni;
+} train_data;
+
 typedef struct train_work {
     uint64_t *gen, *imp, *tmp, *key;
+    double *xi; /* impostor x = omega q + s */
     int64_t *tps, *fps;
     int64_t *kt, *kf; /* kept points (after drop_intermediate) */
     uint64_t *kk;
+    uint32_t hist[TRAIN_BINS];
 } train_work;
 
 static void work_free(train_work *w)
 {
+    if (!w)
+        return;
     free(w->gen);
     free(w->imp);
     free(w->tmp);
     free(w->key);
+    free(w->xi);
     free(w->tps);
     free(w->fps);
     free(w->kt);
     free(w->kf);
     free(w->kk);
+    free(w);
 }
 
-static int work_alloc(train_work *w, int64_t n, int64_t ng, int64_t ni)
+static train_work *work_alloc(int64_t n, int64_t ng, int64_t ni)
 {
-    memset(w, 0, sizeof(*w));
+    train_work *w = calloc(1, sizeof(*w));
+    if (!w)
+        return NULL;
     size_t m = (size_t)n + 1;
     w->gen = malloc((size_t)ng * 8);
     w->imp = malloc((size_t)ni * 8);
     w->tmp = malloc((size_t)(ng > ni ? ng : ni) * 8);
     w->key = malloc(m * 8);
+    w->xi = malloc((size_t)ni * 8);
     w->tps = malloc(m * 8);
     w->fps = malloc(m * 8);
     w->kt = malloc(m * 8);
     w->kf = malloc(m * 8);
     w->kk = malloc(m * 8);
-    return w->gen && w->imp && w->tmp && w->key && w->tps && w->fps && w->kt && w->kf && w->kk;
+    if (w->gen && w->imp && w->tmp && w->key && w->xi && w->tps && w->fps && w->kt && w->kf && w->kk)
+        return w;
+    work_free(w);
+    return NULL;
 }
 
-/* One omega: writes the best tps and its threshold for each FMR. */
-static void train_one_omega(const double *s, const double *q, const uint8_t *labels, int64_t n,
-                            int64_t ng, int64_t ni, double omega, const double *fmr, int n_fmr,
-                            train_work *w, int64_t *best_tps, double *best_thr)
+/* omega q + s rounded twice (numpy's omega * q + s), then expit. */
+static inline double train_x(double omega, double q, double s)
 {
-    int64_t g = 0, i = 0;
-    for (int64_t k = 0; k < n; k++) {
-        volatile double x = omega * q[k];     /* two roundings, as numpy */
-        double sig = 1.0 / (1.0 + exp(-(x + s[k]))); /* scipy.special.expit */
-        if (labels[k])
-            w->gen[g++] = xfiq_key_of(sig);
-        else
-            w->imp[i++] = xfiq_key_of(sig);
-    }
-    xfiq_radix_sort_u64(w->gen, w->tmp, (size_t)ng);
-    xfiq_radix_sort_u64(w->imp, w->tmp, (size_t)ni);
-    int64_t m = xfiq_roc_walk(w->gen, ng, w->imp, ni, w->tps, w->fps, w->key);
+    volatile double p = omega * q;
+    return p + s;
+}
+
+static inline double train_sig(double x) { return 1.0 / (1.0 + exp(-x)); }
+
+/* From sorted keys of the kept region (every value >= the region's lowest,
+ * both classes): the points, scikit-learn's drop_intermediate, and for each
+ * FMR the first kept point with the largest tps among those with fpr < fmr. */
+static void train_select(train_work *w, int64_t ng_r, int64_t ni_r, int64_t ni, const double *fmr,
+                         int n_fmr, int64_t *best_tps, double *best_thr)
+{
+    int64_t m = xfiq_roc_walk(w->gen, ng_r, w->imp, ni_r, w->tps, w->fps, w->key);
 
     /* drop_intermediate: keep the ends and every point where the ROC bends
      * (a non-zero second difference of fps or tps), then prepend (0, 0)
@@ -132,6 +152,96 @@ static void train_one_omega(const double *s, const double *q, const uint8_t *lab
         best_tps[j] = want;
         best_thr[j] = a ? xfiq_key_value(w->kk[a]) : xfiq_key_value(w->kk[1]) + 1.0;
     }
+}
+
+/* Fast path: only FMRs up to fmr_max matter, so only the scores at or
+ * above the impostor score ranked m = floor(fmr_max N) + 2 (and the genuine
+ * scores there) need sorting; the ROC points above it have the same
+ * cumulative counts as in the full ROC. Returns 0 when the shortcut does not
+ * pay or its assumptions fail (then the full ROC is used). */
+static int train_region(const train_data *d, double omega, train_work *w, double fmr_max,
+                        int64_t *ng_r, int64_t *ni_r)
+{
+    const int64_t ni = d->ni, ng = d->ng;
+    int64_t m_imp = (int64_t)floor(fmr_max * (double)ni) + 2;
+    if (m_imp * 4 > ni || ni < 256)
+        return 0;
+    double lo = INFINITY, hi = -INFINITY;
+    for (int64_t k = 0; k < ni; k++) {
+        double x = train_x(omega, d->qi[k], d->si[k]);
+        w->xi[k] = x;
+        lo = x < lo ? x : lo;
+        hi = x > hi ? x : hi;
+    }
+    if (!(hi > lo) || !isfinite(lo) || !isfinite(hi))
+        return 0;
+    /* the bin holding rank m_imp from the top, then the exact value there */
+    memset(w->hist, 0, sizeof(w->hist));
+    const double scale = (TRAIN_BINS - 1) / (hi - lo);
+    for (int64_t k = 0; k < ni; k++)
+        w->hist[(int)((w->xi[k] - lo) * scale)]++;
+    int64_t cum = 0;
+    int b = TRAIN_BINS - 1;
+    for (; b > 0; b--) {
+        cum += w->hist[b];
+        if (cum >= m_imp)
+            break;
+    }
+    int64_t nc = 0;
+    for (int64_t k = 0; k < ni; k++)
+        if ((int)((w->xi[k] - lo) * scale) >= b)
+            w->imp[nc++] = xfiq_key_of(w->xi[k]);
+    if (nc < m_imp || nc * 2 > ni)
+        return 0;
+    xfiq_radix_sort_u64(w->imp, w->tmp, (size_t)nc);
+    const double c = xfiq_key_value(w->imp[nc - m_imp]);
+    /* sigmoid ties can merge values a little below c into c's group: take
+     * everything within 1e-6 of c and compare in sigmoid units (sigmoid's
+     * slope keeps distinct values apart beyond that for |c| <= 20) */
+    if (!(fabs(c) <= 20.0))
+        return 0;
+    const double c_lo = c - 1e-6, sig_c = train_sig(c);
+    int64_t r = 0;
+    for (int64_t k = 0; k < ni; k++) {
+        if (w->xi[k] < c_lo)
+            continue;
+        double sg = train_sig(w->xi[k]);
+        if (sg >= sig_c)
+            w->imp[r++] = xfiq_key_of(sg);
+    }
+    *ni_r = r;
+    r = 0;
+    for (int64_t k = 0; k < ng; k++) {
+        double x = train_x(omega, d->qg[k], d->sg[k]);
+        if (x < c_lo)
+            continue;
+        double sg = train_sig(x);
+        if (sg >= sig_c)
+            w->gen[r++] = xfiq_key_of(sg);
+    }
+    *ng_r = r;
+    xfiq_radix_sort_u64(w->imp, w->tmp, (size_t)*ni_r);
+    xfiq_radix_sort_u64(w->gen, w->tmp, (size_t)*ng_r);
+    /* at least three distinct points, so the bend test sees real neighbours */
+    return *ni_r + *ng_r >= 3;
+}
+
+/* One omega: writes the best tps and its threshold for each FMR. */
+static void train_one_omega(const train_data *d, double omega, const double *fmr, int n_fmr,
+                            train_work *w, int64_t *best_tps, double *best_thr)
+{
+    int64_t ng_r = 0, ni_r = 0;
+    if (!train_region(d, omega, w, fmr[n_fmr - 1], &ng_r, &ni_r)) {
+        for (int64_t k = 0; k < d->ng; k++)
+            w->gen[k] = xfiq_key_of(train_sig(train_x(omega, d->qg[k], d->sg[k])));
+        for (int64_t k = 0; k < d->ni; k++)
+            w->imp[k] = xfiq_key_of(train_sig(train_x(omega, d->qi[k], d->si[k])));
+        xfiq_radix_sort_u64(w->gen, w->tmp, (size_t)d->ng);
+        xfiq_radix_sort_u64(w->imp, w->tmp, (size_t)d->ni);
+        ng_r = d->ng;
+        ni_r = d->ni;
+    }
+    train_select(w, ng_r, ni_r, d->ni, fmr, n_fmr, best_tps, best_thr);
 }
 
 xfiq_status xfiq_qmag_train(const double *s, const double *q, const uint8_t *labels, int64_t n,
@@ -186,22 +296,39 @@ xfiq_status xfiq_qmag_train(const double *s, const double *q, const uint8_t *lab
     for (int i = 0; i < W; i++)
         omegas[i] = xfiq_linspace_at(-max_omega, max_omega, W, i);
 
+    /* the classes apart once: every omega reads them */
+    double *split = malloc((size_t)n * 2 * sizeof(double));
+    if (!split) {
+        free(omegas);
+        free(tps);
+        free(thr);
+        return xfiq_error(XFIQ_ERR_NOMEM, "out of memory for the training copies");
+    }
+    train_data d = {split, split + ng, split + 2 * ng, split + 2 * ng + ni, ng, ni};
+    for (int64_t k = 0, g = 0, i = 0; k < n; k++) {
+        if (labels[k]) {
+            split[g] = s[k];
+            split[ng + g++] = q[k];
+        } else {
+            split[2 * ng + i] = s[k];
+            split[2 * ng + ni + i++] = q[k];
+        }
+    }
     int failed = 0;
 #pragma omp parallel
     {
-        train_work w;
-        int ok = work_alloc(&w, n, ng, ni);
-        if (!ok) {
+        train_work *w = work_alloc(n, ng, ni);
+        if (!w) {
 #pragma omp atomic write
             failed = 1;
         }
 #pragma omp for schedule(dynamic, 1)
         for (int i = 0; i < W; i++)
-            if (ok)
-                train_one_omega(s, q, labels, n, ng, ni, omegas[i], fmr, F, &w,
-                                tps + (size_t)i * F, thr + (size_t)i * F);
-        work_free(&w);
+            if (w)
+                train_one_omega(&d, omegas[i], fmr, F, w, tps + (size_t)i * F, thr + (size_t)i * F);
+        work_free(w);
     }
+    free(split);
     if (failed) {
         free(omegas);
         free(tps);
