@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -185,8 +186,7 @@ int main(int argc, char **argv)
         double t0 = now();
         xfiq_score_pairs(z, n_emb, dim, NULL, ea, eb, n_eval, &p, es, eq, evq);
         for (int c = 0; c < 2; c++) {
-            xfiq_kfold_protocol(XFIQ_PROTOCOL_QMAGFACE, z, n_emb, dim, ea, eb, ey, n_eval, NULL, 10,
-                                c ? &p : NULL, &kr[c]);
+            xfiq_kfold_scores(c ? evq : es, ey, n_eval, NULL, 10, &kr[c]); /* as `xfiq eval` */
             xfiq_roc_t roc;
             xfiq_roc_build(c ? evq : es, ey, n_eval, &roc);
             xfiq_roc_summarize(roc, &rs[c]);

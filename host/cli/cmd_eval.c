@@ -608,8 +608,13 @@ int xfiq_cmd_eval(int argc, char **argv)
         rc = fail("eval");
     double t0 = xfiq_now();
     for (int i = 0; !rc && i < nc; i++) {
-        if (xfiq_kfold_protocol(o.proto, d.z, d.n_rows, d.dim, d.ia, d.ib, d.labels, d.n_pairs, folds,
-                                o.n_folds, i ? qpp : NULL, &cols[i].kf) != XFIQ_OK ||
+        /* the QMagFace protocol works on the scores at hand; the others
+         * transform the embeddings (flip sums, fold means) themselves */
+        xfiq_status st = o.proto == XFIQ_PROTOCOL_QMAGFACE
+                             ? xfiq_kfold_scores(cols[i].s, d.labels, d.n_pairs, folds, o.n_folds, &cols[i].kf)
+                             : xfiq_kfold_protocol(o.proto, d.z, d.n_rows, d.dim, d.ia, d.ib, d.labels,
+                                                   d.n_pairs, folds, o.n_folds, i ? qpp : NULL, &cols[i].kf);
+        if (st != XFIQ_OK ||
             xfiq_roc_build(cols[i].s, d.labels, d.n_pairs, &cols[i].r) != XFIQ_OK ||
             xfiq_roc_summarize(cols[i].r, &cols[i].roc) != XFIQ_OK)
             rc = fail("eval");

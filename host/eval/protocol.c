@@ -9,6 +9,7 @@
 #include "core/status.h"
 #include "eval/elem_eval.h"
 #include "eval/kfold_internal.h"
+#include "eval/score_internal.h"
 #include "xfiq_eval.h"
 
 #define XFIQ_PI 3.14159265358979323846
@@ -57,7 +58,7 @@ static void magface_fold_scores(const float *z, int dim, const int64_t *ia, cons
     }
     for (int k = 0; k < dim; k++)
         mean[k] /= (double)cnt;
-#pragma omp parallel for schedule(static, 256)
+#pragma omp parallel for schedule(static, 256) if (n * (int64_t)dim > (1 << 23))
     for (int64_t i = 0; i < n; i++) {
         const float *ra = z + ia[i] * (int64_t)dim, *rb = z + ib[i] * (int64_t)dim;
         double dot = 0, na = 0, nb = 0;
@@ -99,8 +100,12 @@ xfiq_status xfiq_kfold_protocol(xfiq_protocol proto, const float *z, int64_t n_e
             st = xfiq_kfold_assign(n, n_folds, own);
         folds = own;
     }
-    if (st == XFIQ_OK)
-        st = xfiq_embeddings_magnitudes(z, n_emb, dim, mag);
+    for (int64_t i = 0; st == XFIQ_OK && i < n; i++)
+        if (ia[i] < 0 || ia[i] >= n_emb || ib[i] < 0 || ib[i] >= n_emb)
+            st = xfiq_error(XFIQ_ERR_ARG, "pair %lld refers to a row outside 0..%lld", (long long)i,
+                            (long long)n_emb - 1);
+    if (st == XFIQ_OK) /* only the rows the pairs use */
+        st = xfiq_magnitudes_used(z, n_emb, dim, ia, ib, n, mag);
     if (st == XFIQ_OK)
         st = xfiq_score_pairs(z, n_emb, dim, mag, ia, ib, n, p, s, q, p ? v : NULL);
     if (st != XFIQ_OK)
@@ -113,7 +118,7 @@ xfiq_status xfiq_kfold_protocol(xfiq_protocol proto, const float *z, int64_t n_e
             for (int64_t i = 0; i < n; i++)
                 v[i] = 2.0 - 2.0 * v[i]; /* the squared L2 of unit vectors with cos = s */
         } else {
-#pragma omp parallel for schedule(static, 256)
+#pragma omp parallel for schedule(static, 256) if (n * (int64_t)dim > (1 << 23))
             for (int64_t i = 0; i < n; i++)
                 v[i] = sq_dist_normalized(z + ia[i] * (int64_t)dim, mag[ia[i]],
                                           z + ib[i] * (int64_t)dim, mag[ib[i]], dim);

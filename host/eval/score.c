@@ -9,7 +9,12 @@
 
 #include "core/status.h"
 #include "eval/elem_eval.h"
+#include "eval/score_internal.h"
 #include "xfiq_eval.h"
+
+/* Below this many multiply-adds a parallel region costs more than it saves
+ * (and on a busy machine far more). */
+#define XFIQ_SCORE_PAR_MIN (1 << 23)
 
 /* Eight independent double lanes: the compiler keeps them in vector
  * registers (an ordinary reduction would not be vectorised without
@@ -33,7 +38,7 @@ xfiq_status xfiq_embeddings_magnitudes(const float *z, int64_t n, int dim, doubl
     if (!z || !mag || n < 0 || dim <= 0)
         return xfiq_error(XFIQ_ERR_ARG, "xfiq_embeddings_magnitudes: bad arguments (n %lld, dim %d)",
                           (long long)n, dim);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n * (int64_t)dim > XFIQ_SCORE_PAR_MIN)
     for (int64_t i = 0; i < n; i++) {
         const float *r = z + i * (int64_t)dim;
         mag[i] = sqrt(dot_f64(r, r, dim));
@@ -42,6 +47,31 @@ xfiq_status xfiq_embeddings_magnitudes(const float *z, int64_t n, int dim, doubl
         if (!isfinite(mag[i]))
             return xfiq_error(XFIQ_ERR_ARG, "embedding row %lld holds a NaN or infinite value",
                               (long long)i);
+    return XFIQ_OK;
+}
+
+xfiq_status xfiq_magnitudes_used(const float *z, int64_t n, int dim, const int64_t *idx_a,
+                                 const int64_t *idx_b, int64_t n_pairs, double *mag)
+{
+    for (int64_t i = 0; i < n; i++)
+        mag[i] = -1.0;
+    for (int64_t i = 0; i < n_pairs; i++)
+        mag[idx_a[i]] = mag[idx_b[i]] = 0.0;
+    int64_t bad_row = -1;
+#pragma omp parallel for schedule(static, 64) if (n * (int64_t)dim > XFIQ_SCORE_PAR_MIN)
+    for (int64_t i = 0; i < n; i++) {
+        if (mag[i] < 0.0)
+            continue;
+        const float *r = z + i * (int64_t)dim;
+        mag[i] = sqrt(dot_f64(r, r, dim));
+        if (!isfinite(mag[i])) {
+#pragma omp critical(xfiq_score_nan)
+            bad_row = bad_row < 0 || i < bad_row ? i : bad_row;
+        }
+    }
+    if (bad_row >= 0)
+        return xfiq_error(XFIQ_ERR_ARG, "embedding row %lld holds a NaN or infinite value",
+                          (long long)bad_row);
     return XFIQ_OK;
 }
 
@@ -58,11 +88,11 @@ xfiq_status xfiq_score_pairs(const float *z, int64_t n, int dim, const double *m
                               (long long)i, (long long)idx_a[i], (long long)idx_b[i],
                               (long long)n);
     double *own = NULL;
-    if (!mag) {
+    if (!mag) { /* only the rows the pairs use: benchmarks often use a subset */
         own = malloc((size_t)(n ? n : 1) * sizeof(double));
         if (!own)
             return xfiq_error(XFIQ_ERR_NOMEM, "out of memory for %lld magnitudes", (long long)n);
-        xfiq_status st = xfiq_embeddings_magnitudes(z, n, dim, own);
+        xfiq_status st = xfiq_magnitudes_used(z, n, dim, idx_a, idx_b, n_pairs, own);
         if (st != XFIQ_OK) {
             free(own);
             return st;
@@ -79,7 +109,7 @@ xfiq_status xfiq_score_pairs(const float *z, int64_t n, int dim, const double *m
                           (long long)bad);
     }
     const int want_q = p && qmag_out;
-#pragma omp parallel for schedule(static, 1024)
+#pragma omp parallel for schedule(static, 1024) if (n_pairs * (int64_t)dim > XFIQ_SCORE_PAR_MIN)
     for (int64_t i = 0; i < n_pairs; i++) {
         int64_t a = idx_a[i], b = idx_b[i];
         double ma = mag[a], mb = mag[b];

@@ -1,0 +1,15 @@
+/* score_internal.h - scoring helpers shared inside the evaluation suite.
+ * Internal. */
+#ifndef XFIQ_EVAL_SCORE_INTERNAL_H
+#define XFIQ_EVAL_SCORE_INTERNAL_H
+
+#include <stdint.h>
+
+#include "xfiq.h"
+
+/* Magnitudes (double accumulation) of the rows some pair uses; the others
+ * get -1. The indexes must be valid. XFIQ_ERR_ARG for a NaN/inf row. */
+xfiq_status xfiq_magnitudes_used(const float *z, int64_t n, int dim, const int64_t *idx_a,
+                                 const int64_t *idx_b, int64_t n_pairs, double *mag);
+
+#endif
