@@ -3,10 +3,11 @@
  * the layer shapes of MobileFaceNet (the default model) and iResNet-50, at
  * the given batch sizes and thread count; also the fully connected layer.
  * Per unique layer shape: GFLOP/s of each direction (2 * MACs / time, the
- * best of --reps runs) and the backward/forward time ratio; per network: the
+ * best of --reps interleaved runs) and the backward/forward time ratio; per network: the
  * totals weighted by how often each shape occurs.
  *
- * usage: bench_ops_bwd [--threads N] [--batch B[,B...]] [--reps R] [--net mfn|r50|all] [--blas] */
+ * usage: bench_ops_bwd [--threads N] [--batch B[,B...]] [--reps R] [--net mfn|r50|all] [--blas] [--cpu-time]
+ * (--cpu-time: thread CPU time instead of wall time; only with --threads 1). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,10 +49,14 @@ static const layer r50[] = {
     {4, 512, 512, 1, 3, 1, 1, 7},
 };
 
+/* --cpu-time with one thread: the calling thread's CPU time, which a busy
+ * shared machine does not inflate the way it inflates wall time. */
+static int use_cpu_time = 0;
+
 static double now(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(use_cpu_time ? CLOCK_THREAD_CPUTIME_ID : CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
@@ -83,18 +88,16 @@ typedef struct totals {
     double flop, tf, tb, tbb;
 } totals;
 
-/* Best time of reps runs (after one warm-up run). */
-#define BEST_OF(reps, CALL, out)                  \
-    do {                                          \
-        CALL;                                     \
-        double best_ = 1e30;                      \
-        for (int r_ = 0; r_ < (reps); r_++) {     \
-            const double t0_ = now();             \
-            CALL;                                 \
-            const double t_ = now() - t0_;        \
-            best_ = t_ < best_ ? t_ : best_;      \
-        }                                         \
-        (out) = best_;                            \
+static double elapsed(double t0) { return now() - t0; }
+
+/* Best of reps runs, after one warm-up run, the directions interleaved so
+ * that both see the same machine load (2 shared cores are noisy). */
+#define TIME_MIN(best, CALL)                   \
+    do {                                       \
+        const double t0_ = now();              \
+        CALL;                                  \
+        const double t_ = elapsed(t0_);        \
+        (best) = t_ < (best) ? t_ : (best);    \
     } while (0)
 
 static void bench_layer(const layer *l, int n, int threads, int reps, int blas, totals *tot)
@@ -112,12 +115,21 @@ static void bench_layer(const layer *l, int n, int threads, int reps, int blas, 
         wsb = wsb3;
     float *ws = malloc(wsb);
     const double flop = 2.0 * n * d.cout * (double)K * d.oh * d.ow;
-    double tf, tb, tbb = 0.0;
-    BEST_OF(reps, conv2d_fwd_cpu(x, w, NULL, y, &d, n, XFIQ_ACT_NONE, NULL, 0, ws, threads), tf);
-    BEST_OF(reps, conv2d_bwd_data_cpu(dy, w, dx, &d, n, 0, ws, threads), tb);
-    if (blas)
-        BEST_OF(reps, ops_conv_bwd(dy, w, dx, &d, n, 0, ws, threads, OPS_ENGINE_BLAS), tbb);
-    printf("  %2dx %4d->%-4d g%-4d %dx%d s%d %3dx%-3d | fwd %7.2f GF/s %9.3f ms | bwd %7.2f GF/s %9.3f ms | bwd/fwd %5.2f",
+    double tf = 1e30, tb = 1e30, tbb = blas ? 1e30 : 0.0;
+    for (int r = -1; r < reps; r++) {
+        if (r < 0) { /* warm-up */
+            double junk = 1e30;
+            TIME_MIN(junk, conv2d_fwd_cpu(x, w, NULL, y, &d, n, XFIQ_ACT_NONE, NULL, 0, ws, threads));
+            TIME_MIN(junk, conv2d_bwd_data_cpu(dy, w, dx, &d, n, 0, ws, threads));
+            continue;
+        }
+        TIME_MIN(tf, conv2d_fwd_cpu(x, w, NULL, y, &d, n, XFIQ_ACT_NONE, NULL, 0, ws, threads));
+        TIME_MIN(tb, conv2d_bwd_data_cpu(dy, w, dx, &d, n, 0, ws, threads));
+        if (blas)
+            TIME_MIN(tbb, ops_conv_bwd(dy, w, dx, &d, n, 0, ws, threads, OPS_ENGINE_BLAS));
+    }
+    printf("  %2dx %4d->%-4d g%-4d %dx%d s%d %3dx%-3d | fwd %7.2f GF/s %9.3f ms | bwd %7.2f GF/s %9.3f ms"
+           " | bwd/fwd %5.2f",
            l->count, d.cin, d.cout, d.group, d.kh, d.kw, d.sh, d.ih, d.iw, flop / tf * 1e-9, tf * 1e3,
            flop / tb * 1e-9, tb * 1e3, tb / tf);
     if (blas)
@@ -135,9 +147,11 @@ static void bench_fc(int n, int k, int m, int threads, int reps)
     float *x = fill((int64_t)n * k, 1.0f), *w = fill((int64_t)m * k, 0.01f), *y = fill((int64_t)n * m, 0.0f);
     float *dy = fill((int64_t)n * m, 1.0f), *dx = fill((int64_t)n * k, 0.0f);
     const double flop = 2.0 * n * (double)k * m;
-    double tf, tb;
-    BEST_OF(reps, gemm_fwd_cpu(x, w, NULL, y, n, k, m, XFIQ_ACT_NONE, NULL, 0, threads), tf);
-    BEST_OF(reps, gemm_bwd_data_cpu(dy, w, dx, n, k, m, 0, threads), tb);
+    double tf = 1e30, tb = 1e30;
+    for (int r = -1; r < reps; r++) {
+        TIME_MIN(tf, gemm_fwd_cpu(x, w, NULL, y, n, k, m, XFIQ_ACT_NONE, NULL, 0, threads));
+        TIME_MIN(tb, gemm_bwd_data_cpu(dy, w, dx, n, k, m, 0, threads));
+    }
     printf("  FC %d->%d             | fwd %7.2f GF/s %9.3f ms | bwd %7.2f GF/s %9.3f ms | bwd/fwd %5.2f\n", k, m,
            flop / tf * 1e-9, tf * 1e3, flop / tb * 1e-9, tb * 1e3, tb / tf);
     free(x), free(w), free(y), free(dy), free(dx);
@@ -175,8 +189,11 @@ int main(int argc, char **argv)
             net = argv[++i];
         else if (!strcmp(argv[i], "--blas"))
             blas = 1;
+        else if (!strcmp(argv[i], "--cpu-time"))
+            use_cpu_time = 1;
         else {
-            fprintf(stderr, "usage: %s [--threads N] [--batch B[,B...]] [--reps R] [--net mfn|r50|all] [--blas]\n",
+            fprintf(stderr,
+                    "usage: %s [--threads N] [--batch B[,B...]] [--reps R] [--net mfn|r50|all] [--blas] [--cpu-time]\n",
                     argv[0]);
             return 2;
         }
@@ -188,10 +205,11 @@ int main(int argc, char **argv)
             break;
         p++;
     }
-    if (threads < 1 || reps < 1 || nb == 0) {
+    if (threads < 1 || reps < 1 || nb == 0 || (use_cpu_time && threads != 1)) {
         fprintf(stderr, "bad arguments\n");
         return 2;
     }
+    printf("timing: %s\n", use_cpu_time ? "thread CPU time" : "wall time");
     printf("engines: forward %s, backward %s\n",
            ops_conv_engine_resolve(OPS_ENGINE_DEFAULT) == OPS_ENGINE_AVX512 ? "AVX-512 kernel" : "OpenBLAS",
            ops_conv_engine_resolve(OPS_ENGINE_DEFAULT) == OPS_ENGINE_AVX512 ? "AVX-512 kernel" : "OpenBLAS");

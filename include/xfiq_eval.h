@@ -61,8 +61,8 @@ xfiq_status xfiq_score_pairs(const float *z, int64_t n, int dim, const double *m
 
 /* All-vs-all block: out[i * n_probe + j] = score of gallery row i against
  * probe row j (row-major, n_gallery x n_probe floats), cosine when p is
- * NULL, else QMagFace. float32 GEMM (OpenBLAS) followed by the elementwise
- * epilogue applied panel by panel while the panel is in cache. */
+ * NULL, else QMagFace. One float32 GEMM (OpenBLAS) on the normalised rows,
+ * then the elementwise epilogue (elem_eval.h). */
 xfiq_status xfiq_score_block(const float *gallery, int64_t n_gallery, const float *probe,
                              int64_t n_probe, int dim, const xfiq_qmag_params *p, float *out);
 
@@ -130,7 +130,8 @@ typedef struct xfiq_kfold_result {
     double threshold[XFIQ_MAX_FOLDS]; /* best training threshold of each fold */
     double acc_mean;
     double acc_std;  /* population standard deviation (numpy's default) */
-    double val_mean; /* insightface VAL@FAR=1e-3 (NaN for other protocols) */
+    double val_mean; /* insightface VAL@FAR=1e-3 (NaN for other protocols, or
+                        when a fold lacks genuine or impostor pairs) */
     double val_std;
     double far_mean;
 } xfiq_kfold_result;

@@ -69,6 +69,8 @@ static xfiq_conv_desc conv_desc(int cin, int cout, int group, int k, int s, int 
     return d;
 }
 
+static int conv_cases, gemm_cases;
+
 static const char *engine_name(int e) { return e == OPS_ENGINE_BLAS ? "blas" : "avx512/default"; }
 
 /* Runs the fast conv with a workspace of exactly the announced size, placed
@@ -110,6 +112,7 @@ static void check_conv(const xfiq_conv_desc *d, int nmax, int act, int spc, int 
     float *one = malloc(sizeof(float) * (size_t)(ys * nmax));
     char what[256];
     conv2d_fwd_ref(x, w, b, ref, d, nmax, act, slope, spc);
+    conv_cases++;
     for (int e = 0; e < 2; e++) {
         const int engine = e ? OPS_ENGINE_BLAS : OPS_ENGINE_DEFAULT;
         fmt_desc(what, sizeof what, d, act, spc, engine);
@@ -194,6 +197,25 @@ static void test_conv_named(void)
     d.dh = d.dw = 2, d.pad_b = 1, d.pad_r = 2;
     desc_finish(&d);
     check_conv(&d, 3, XFIQ_ACT_PRELU, 0, 1);
+    /* One input column, stride 2, padding only on the right: the odd column
+     * phase holds nothing but padding. */
+    d = conv_desc(4, 4, 4, 3, 2, 0, 5, 1);
+    d.pad_r = 2, d.pad_b = 1;
+    desc_finish(&d);
+    check_conv(&d, 3, XFIQ_ACT_NONE, 0, 1);
+    d = conv_desc(4, 6, 1, 3, 2, 0, 5, 1);
+    d.pad_r = 2, d.pad_b = 1;
+    desc_finish(&d);
+    check_conv(&d, 3, XFIQ_ACT_NONE, 0, 1);
+    /* Stride 3 with dilation 2 (phases read unevenly). */
+    d = conv_desc(6, 9, 1, 3, 3, 2, 17, 19);
+    d.dh = d.dw = 2;
+    desc_finish(&d);
+    check_conv(&d, 3, XFIQ_ACT_PRELU, 1, 1);
+    d = conv_desc(6, 6, 6, 3, 3, 2, 17, 19);
+    d.dh = 2;
+    desc_finish(&d);
+    check_conv(&d, 3, XFIQ_ACT_PRELU, 1, 1);
     /* Asymmetric pads, dilation 2, non-square kernels and strides. */
     d = conv_desc(10, 14, 1, 3, 1, 0, 12, 9);
     d.pad_t = 0, d.pad_l = 1, d.pad_b = 2, d.pad_r = 1;
@@ -247,15 +269,20 @@ static void check_gemm(int n, int k, int m, int act, int spc, int with_bias)
     char what[128];
     snprintf(what, sizeof what, "gemm n %d k %d m %d act %d/%d", n, k, m, act, spc);
     gemm_fwd_ref(x, w, b, ref, n, k, m, act, slope, spc);
-    gemm_fwd_cpu(x, w, b, got, n, k, m, act, slope, spc, 2);
+    gemm_cases++;
+    ops_gemm_fwd(x, w, b, got, n, k, m, act, slope, spc, 2);
     CHECK_MSG(compare(got, ref, (int64_t)n * m, what), "%s: fast vs ref", what);
     int same = 1;
     for (int i = 0; i < n; i++)
         for (int t = 1; t <= 3; t++) {
-            gemm_fwd_cpu(x + (int64_t)i * k, w, b, one, 1, k, m, act, slope, spc, t);
+            ops_gemm_fwd(x + (int64_t)i * k, w, b, one, 1, k, m, act, slope, spc, t);
             same &= memcmp(one, got + (int64_t)i * m, sizeof(float) * (size_t)m) == 0;
         }
     CHECK_MSG(same, "%s: batch %d vs batch 1 (1..3 threads) not bitwise equal", what, n);
+    float *pub = malloc(sizeof(float) * (size_t)n * m); /* the public entry point */
+    gemm_fwd_cpu(x, w, b, pub, n, k, m, act, slope, spc, 2);
+    CHECK_MSG(memcmp(pub, got, sizeof(float) * (size_t)n * m) == 0, "%s: gemm_fwd_cpu differs", what);
+    free(pub);
     free(x), free(w), free(b), free(slope), free(ref), free(got), free(one);
 }
 
@@ -266,6 +293,7 @@ static void test_gemm(void)
     check_gemm(7, 33, 7, XFIQ_ACT_RELU, 0, 0);
     check_gemm(3, 25088, 64, XFIQ_ACT_NONE, 0, 1);
     check_gemm(9, 1, 5, XFIQ_ACT_PRELU, 0, 1);
+    check_gemm(70, 1000, 13, XFIQ_ACT_PRELU, 1, 1); /* more rows than one chunk of x, depth in chunks */
     for (int t = 0; t < 12; t++)
         check_gemm(rng_int(1, 9), rng_int(1, 300), rng_int(1, 70), rng_int(0, 2), rng_int(0, 1), rng_int(0, 1));
 }
@@ -348,11 +376,12 @@ static void test_elementwise(void)
 
 int main(int argc, char **argv)
 {
-    const int random_cases = argc > 1 ? atoi(argv[1]) : 40;
+    const int random_cases = argc > 1 ? atoi(argv[1]) : 80;
     printf("conv engine by default: %s\n", ops_conv_avx512_available() ? "avx512" : "blas");
     test_conv_named();
     test_conv_random(random_cases);
     test_gemm();
     test_elementwise();
+    printf("checked %d conv and %d gemm cases\n", conv_cases, gemm_cases);
     TEST_END();
 }

@@ -10,7 +10,8 @@
  *  - accumulate = 1 adds exactly (bitwise dx_old + fresh result);
  *  - bitwise identity across thread counts and batch splits;
  *  - workspace bounds (a canary past the announced size).
- * --torch DIR: PyTorch autograd in float64 (tests/ref/ops_bwd_torch_ref.py)
+ * --torch: PyTorch autograd in float64 (tests/ref/ops_bwd_torch_ref.py, run
+ * into a temporary folder)
  * on a set of shapes, both the reference and the fast ops; exit 77 without
  * torch. */
 #include <stdint.h>
@@ -240,6 +241,10 @@ static void test_conv_named(void)
         {"512->20 1x1 7x7", conv_desc(512, 20, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 7, 7)},
         {"96->40 3x3 7x7", conv_desc(96, 40, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 7, 7)},
         {"unused border rows", conv_desc(4, 5, 1, 3, 3, 3, 3, 1, 1, 0, 0, 0, 0, 11, 10)},
+        {"1x1 on a 1x1 map", conv_desc(40, 24, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1)},
+        {"bands: s2 dilation 2", conv_desc(2, 6, 1, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 45, 20)},
+        {"bands: 5x5 s3", conv_desc(3, 5, 1, 5, 5, 3, 3, 1, 1, 2, 2, 2, 2, 70, 9)},
+        {"bands: stem 3->8 s2 64x64", conv_desc(3, 8, 1, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 64, 64)},
     };
     for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
         conv_case(&c[i].d, 1, c[i].name);

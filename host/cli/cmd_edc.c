@@ -26,7 +26,8 @@ static void edc_help(FILE *f)
     fprintf(f,
             "quality:\n"
             "  --quality SPEC       'magnitude' (embedding norms), or FILE.csv:COLUMN[:LABEL] for a\n"
-            "                       column of `xfiq quality` / `xfiq plq` / `xfiq embed` output\n"
+            "                       column of `xfiq quality` / `xfiq plq` / `xfiq embed` output,\n"
+            "                       e.g. quality.csv:serfiq or plq.csv:mean_plq:PLQ\n"
             "curve:\n"
             "  --fmr X              FMR of the operating point (default 1e-3)\n"
             "  --discard LO:HI      discard range (default 0:0.5)\n"

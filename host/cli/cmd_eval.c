@@ -314,8 +314,9 @@ static void eval_help(FILE *f)
             "                       magface (arccos(cos)/pi < t after subtracting the training\n"
             "                       folds' mean embedding)\n"
             "  --folds N            number of folds (default 10)\n"
-            "  --fold-source S      auto (the file's folds when it defines N, else consecutive\n"
-            "                       blocks in file order), file, consecutive\n"
+            "  --fold-source S      auto (the file's folds when it defines some and --folds is\n"
+            "                       not given otherwise, else consecutive blocks in file order),\n"
+            "                       file, consecutive\n"
             "QMagFace:\n"
             "  --qmag P             magface-100 (default), magface-50, magface-18, or a JSON from\n"
             "                       `xfiq qmagface-train`\n"
@@ -429,6 +430,7 @@ static int write_plots(const char *roc_path, const char *det_path, score_col *co
 typedef struct eval_opts {
     xfiq_protocol proto;
     int n_folds;
+    int folds_given;
     const char *fold_source;
     const char *qmag;
     int no_qmag;
@@ -487,10 +489,16 @@ static int eval_templates(const xfiq_eval_source *src, const eval_opts *o,
                                                         : "magnitude-weighted (sum of raw embeddings)");
         if (qp)
             printf("qmagface   alpha %.6f beta %.6f\n", qp->alpha, qp->beta);
-        printf("TAR at FAR = 1 - FNMR at FMR below.\n");
-        print_roc_header(0, 0);
-        for (int i = 0; i < nc; i++)
-            print_roc_row(&cols[i], 0, 0);
+        printf("\n%-10s %8s   TAR (%%) at FAR:\n%-10s %8s", "score", "EER (%)", "", "");
+        for (int k = 0; k < XFIQ_ROC_NUM_FMR; k++)
+            printf("   1e-%d ", k + 1);
+        printf("  AUC\n");
+        for (int i = 0; i < nc; i++) {
+            printf("%-10s %8.3f", cols[i].name, 100 * cols[i].roc.eer);
+            for (int k = 0; k < XFIQ_ROC_NUM_FMR; k++)
+                printf(" %7.3f", 100 * (1.0 - cols[i].roc.fnmr[k]));
+            printf("  %.6f\n", cols[i].roc.auc);
+        }
     }
     if (!rc && o->json) {
         cJSON *root = cJSON_CreateObject();
@@ -502,6 +510,12 @@ static int eval_templates(const xfiq_eval_source *src, const eval_opts *o,
         for (int i = 0; i < nc; i++) {
             cJSON *o2 = cJSON_AddObjectToObject(sc, cols[i].name);
             json_roc(o2, &cols[i].roc);
+            cJSON *t = cJSON_AddObjectToObject(o2, "tar_at_far");
+            for (int k = 0; k < XFIQ_ROC_NUM_FMR; k++) {
+                char key[16];
+                snprintf(key, sizeof key, "1e-%d", k + 1);
+                cJSON_AddNumberToObject(t, key, 1.0 - cols[i].roc.fnmr[k]);
+            }
         }
         rc = xfiq_eval_write_json(o->json, root);
         cJSON_Delete(root);
@@ -540,6 +554,7 @@ int xfiq_cmd_eval(int argc, char **argv)
         } else if ((r = xfiq_eval_opt_value(argc, argv, &i, "--folds", &v))) {
             if (r < 0 || xfiq_eval_parse_int("--folds", v, 2, XFIQ_MAX_FOLDS, &o.n_folds) < 0)
                 return 1;
+            o.folds_given = 1;
         } else if ((r = xfiq_eval_opt_value(argc, argv, &i, "--fold-source", &o.fold_source)) ||
                    (r = xfiq_eval_opt_value(argc, argv, &i, "--qmag", &o.qmag)) ||
                    (r = xfiq_eval_opt_value(argc, argv, &i, "--json", &o.json)) ||
@@ -582,8 +597,12 @@ int xfiq_cmd_eval(int argc, char **argv)
     /* folds */
     const int32_t *folds = NULL;
     const char *fold_desc = "consecutive blocks in file order (sklearn KFold, no shuffle)";
+    /* auto: the file's own folds when it defines some (LFW, CFP, CPLFW:
+     * ten folds, as the protocols use them; lfw-folds12: its two), unless
+     * --folds asked for another number; else consecutive blocks */
     if (!strcmp(o.fold_source, "file") ||
-        (!strcmp(o.fold_source, "auto") && d.n_file_folds == o.n_folds)) {
+        (!strcmp(o.fold_source, "auto") && d.n_file_folds >= 2 &&
+         (!o.folds_given || d.n_file_folds == o.n_folds))) {
         if (!d.file_folds || d.n_file_folds < 2) {
             fprintf(stderr, "xfiq eval: --fold-source file: %s defines no folds\n", src.bench);
             xfiq_eval_data_free(&d);
@@ -620,6 +639,18 @@ int xfiq_cmd_eval(int argc, char **argv)
             rc = fail("eval");
     }
     double secs = xfiq_now() - t0;
+    int one_class = 0; /* a test fold with a single class: accuracy is still defined, but odd */
+    if (!rc && !folds) {
+        int32_t *tmp = malloc((size_t)d.n_pairs * sizeof(int32_t));
+        if (tmp && xfiq_kfold_assign(d.n_pairs, o.n_folds, tmp) == XFIQ_OK) {
+            int seen[XFIQ_MAX_FOLDS][2] = {{0}};
+            for (int64_t k = 0; k < d.n_pairs; k++)
+                seen[tmp[k]][d.labels[k] ? 1 : 0] = 1;
+            for (int f = 0; f < o.n_folds; f++)
+                one_class += !(seen[f][0] && seen[f][1]);
+        }
+        free(tmp);
+    }
     if (!rc) {
         const xfiq_roc_summary *r0 = &cols[0].roc;
         printf("benchmark  %s %s: %lld pairs (%lld genuine, %lld impostor), %lld images",
@@ -627,7 +658,7 @@ int xfiq_cmd_eval(int argc, char **argv)
                (long long)r0->n_genuine, (long long)r0->n_impostor,
                (long long)xfiq_bench_num_images(d.bench));
         if (d.n_file_folds)
-            printf(", %d folds in the file", d.n_file_folds);
+            printf(", %d fold%s in the file", d.n_file_folds, d.n_file_folds > 1 ? "s" : "");
         if (src.select_folds)
             printf(" (selected: %s)", src.select_folds);
         printf("\nembeddings %s\n", d.desc);
@@ -645,6 +676,11 @@ int xfiq_cmd_eval(int argc, char **argv)
         print_roc_header(1, o.proto == XFIQ_PROTOCOL_INSIGHTFACE);
         for (int i = 0; i < nc; i++)
             print_roc_row(&cols[i], 1, o.proto == XFIQ_PROTOCOL_INSIGHTFACE);
+        if (one_class)
+            printf("note: %d of the %d consecutive test folds hold only one class (the file lists the classes in blocks)\n",
+                   one_class, o.n_folds);
+        if (o.proto == XFIQ_PROTOCOL_INSIGHTFACE && isnan(cols[0].kf.val_mean))
+            printf("note: VAL@FAR is undefined here: some fold holds only one class (file sorted by label?)\n");
         if (r0->n_impostor < 1000000)
             printf("note: %lld impostor pairs: FNMR at FMR below %.1e is measured at FMR 0\n",
                    (long long)r0->n_impostor, 1.0 / (double)r0->n_impostor);
@@ -682,9 +718,10 @@ int xfiq_cmd_eval(int argc, char **argv)
             cJSON_AddItemToObject(c, "fold_accuracy", json_doubles(cols[i].kf.accuracy, o.n_folds));
             cJSON_AddItemToObject(c, "fold_threshold", json_doubles(cols[i].kf.threshold, o.n_folds));
             if (o.proto == XFIQ_PROTOCOL_INSIGHTFACE) {
-                cJSON_AddNumberToObject(c, "val_at_far_1e-3", cols[i].kf.val_mean);
-                cJSON_AddNumberToObject(c, "val_std", cols[i].kf.val_std);
-                cJSON_AddNumberToObject(c, "far_mean", cols[i].kf.far_mean);
+                double vv[3] = {cols[i].kf.val_mean, cols[i].kf.val_std, cols[i].kf.far_mean};
+                static const char *vk[3] = {"val_at_far_1e-3", "val_std", "far_mean"};
+                for (int k = 0; k < 3; k++)
+                    cJSON_AddItemToObject(c, vk[k], isfinite(vv[k]) ? cJSON_CreateNumber(vv[k]) : cJSON_CreateNull());
             }
             json_roc(c, &cols[i].roc);
         }

@@ -118,6 +118,18 @@ xfiq_status xfiq_plot_svg(const char *path, xfiq_plot_kind kind, const char *tit
             ax.lo = 1e-8;
         ax.hi = 1.0;
     }
+    if (kind == XFIQ_PLOT_ROC) { /* zoom onto the visible part: accurate systems live near 1 */
+        double ymin = 1.0;
+        for (int i = 0; i < n_curves; i++)
+            for (int64_t k = 0; k < curves[i].n; k++)
+                if (curves[i].x[k] >= ax.lo && curves[i].y[k] < ymin)
+                    ymin = curves[i].y[k];
+        ay.lo = floor(ymin * 20.0) / 20.0;
+        if (ay.lo > 0.95)
+            ay.lo = 0.95;
+        if (ay.lo < 0)
+            ay.lo = 0;
+    }
     if (kind == XFIQ_PLOT_DET) {
         double my = min_positive(curves, n_curves, 1);
         ay.log = 1;
@@ -136,7 +148,16 @@ xfiq_status xfiq_plot_svg(const char *path, xfiq_plot_kind kind, const char *tit
                     ymax = curves[i].y[k];
             }
         ax.hi = xmax > 0 ? xmax : 1;
-        ay.hi = ymax > 0 ? ymax * 1.05 : 1;
+        ay.hi = 1;
+        if (ymax > 0) { /* a round top so the ten ticks read well */
+            double e = pow(10.0, floor(log10(ymax * 1.05)));
+            static const double steps[] = {1, 2, 2.5, 5, 10};
+            for (int k = 0; k < 5; k++)
+                if (steps[k] * e >= ymax * 1.05) {
+                    ay.hi = steps[k] * e;
+                    break;
+                }
+        }
         xl = "fraction of pairs discarded (lowest quality first)";
         yl = "FNMR";
     }
@@ -163,7 +184,12 @@ xfiq_status xfiq_plot_svg(const char *path, xfiq_plot_kind kind, const char *tit
         const char *col = palette[i % 8];
         fprintf(fp, "<polyline fill='none' stroke='%s' stroke-width='2' points='", col);
         double lx = -1e9, ly = -1e9;
-        for (int64_t k = 0; k < curves[i].n; k++) {
+        int64_t k0 = 0; /* start at the last point left of a log axis, clamped to its edge */
+        if (ax.log)
+            for (int64_t k = 0; k < curves[i].n; k++)
+                if (curves[i].x[k] <= ax.lo)
+                    k0 = k;
+        for (int64_t k = k0; k < curves[i].n; k++) {
             double y = curves[i].y[k];
             if (!isfinite(y) || !isfinite(curves[i].x[k]))
                 continue;
@@ -175,10 +201,19 @@ xfiq_status xfiq_plot_svg(const char *path, xfiq_plot_kind kind, const char *tit
             lx = px;
             ly = py;
         }
-        fprintf(fp, "'/>\n<line x1='%d' y1='%d' x2='%d' y2='%d' stroke='%s' stroke-width='3'/>"
+        fprintf(fp, "'/>\n");
+    }
+    /* legend where the curves are not: bottom right for ROC (they hug the
+     * top), top right for DET and EDC (they fall to the right) */
+    int ly0 = kind == XFIQ_PLOT_ROC ? H - MB - 14 - 20 * n_curves : MT + 6;
+    if (n_curves)
+        fprintf(fp, "<rect x='%d' y='%d' width='236' height='%d' fill='white' fill-opacity='0.85' stroke='#999'/>\n",
+                W - MR - 244, ly0, 20 * n_curves + 8);
+    for (int i = 0; i < n_curves; i++) {
+        int y = ly0 + 16 + 20 * i;
+        fprintf(fp, "<line x1='%d' y1='%d' x2='%d' y2='%d' stroke='%s' stroke-width='3'/>"
                     "<text x='%d' y='%d' font-size='13'>",
-                W - MR - 230, MT + 20 + 20 * i, W - MR - 200, MT + 20 + 20 * i, col,
-                W - MR - 192, MT + 24 + 20 * i);
+                W - MR - 234, y - 4, W - MR - 204, y - 4, palette[i % 8], W - MR - 196, y);
         xml_text(fp, curves[i].label);
         fprintf(fp, "</text>\n");
     }

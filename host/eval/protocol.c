@@ -124,9 +124,14 @@ xfiq_status xfiq_kfold_protocol(xfiq_protocol proto, const float *z, int64_t n_e
                                           z + ib[i] * (int64_t)dim, mag[ib[i]], dim);
         }
         st = xfiq_kfold_distances(v, labels, n, folds, n_folds, 0.01, 400, out);
-        if (st == XFIQ_OK)
-            st = xfiq_kfold_val_far(v, labels, n, folds, n_folds, 0.001, 4000, 1e-3,
-                                    &out->val_mean, &out->val_std, &out->far_mean);
+        /* VAL needs both classes in every fold; where one is missing (a
+         * subset of a file sorted by label) it is not defined: NaN */
+        if (st == XFIQ_OK &&
+            xfiq_kfold_val_far(v, labels, n, folds, n_folds, 0.001, 4000, 1e-3, &out->val_mean,
+                               &out->val_std, &out->far_mean) != XFIQ_OK) {
+            out->val_mean = out->val_std = out->far_mean = NAN;
+            xfiq_error_clear();
+        }
     } else if (proto == XFIQ_PROTOCOL_MAGFACE) {
         memset(out, 0, sizeof(*out));
         out->n_folds = n_folds;

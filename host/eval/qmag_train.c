@@ -16,6 +16,9 @@
 /* The ROC arithmetic below must round exactly like the reference (numpy
  * evaluates omega * q + s as two operations). */
 #pragma GCC optimize("fp-contract=off")
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#endif
 
 /* Value bins used to find the impostor score ranked at fmr_max. */
 #define TRAIN_BINS 2048
@@ -46,6 +49,7 @@ static void fmr_grid(const xfiq_qmag_train_options *o, double *fmr)
 typedef struct train_data {
     const double *sg, *qg, *si, *qi;
     int64_t ng, ni;
+    double si_min, si_max, qi_max; /* impostor ranges: bounds of omega q + s */
 } train_data;
 
 typedef struct train_work {
@@ -99,8 +103,7 @@ static train_work *work_alloc(int64_t n, int64_t ng, int64_t ni)
 /* omega q + s rounded twice (numpy's omega * q + s), then expit. */
 static inline double train_x(double omega, double q, double s)
 {
-    volatile double p = omega * q;
-    return p + s;
+    return omega * q + s; /* two roundings: fp-contract is off in this file */
 }
 
 static inline double train_sig(double x) { return 1.0 / (1.0 + exp(-x)); }
@@ -166,20 +169,21 @@ static int train_region(const train_data *d, double omega, train_work *w, double
     int64_t m_imp = (int64_t)floor(fmr_max * (double)ni) + 2;
     if (m_imp * 4 > ni || ni < 256)
         return 0;
-    double lo = INFINITY, hi = -INFINITY;
-    for (int64_t k = 0; k < ni; k++) {
-        double x = train_x(omega, d->qi[k], d->si[k]);
-        w->xi[k] = x;
-        lo = x < lo ? x : lo;
-        hi = x > hi ? x : hi;
-    }
+    /* bins over the range x = omega q + s can take (known before the pass) */
+    const double lo = d->si_min - fabs(omega) * d->qi_max, hi = d->si_max + fabs(omega) * d->qi_max;
     if (!(hi > lo) || !isfinite(lo) || !isfinite(hi))
         return 0;
-    /* the bin holding rank m_imp from the top, then the exact value there */
-    memset(w->hist, 0, sizeof(w->hist));
     const double scale = (TRAIN_BINS - 1) / (hi - lo);
-    for (int64_t k = 0; k < ni; k++)
-        w->hist[(int)((w->xi[k] - lo) * scale)]++;
+    memset(w->hist, 0, sizeof(w->hist));
+    for (int64_t k = 0; k < ni; k++) {
+        double x = train_x(omega, d->qi[k], d->si[k]);
+        int bin = (int)((x - lo) * scale);
+        bin = bin < 0 ? 0 : bin >= TRAIN_BINS ? TRAIN_BINS - 1 : bin;
+        w->xi[k] = x;
+        w->hist[bin]++;
+    }
+    /* the bin holding rank m_imp from the top; one bin lower too, so the
+     * 1e-6 margin below the exact value stays inside the candidates */
     int64_t cum = 0;
     int b = TRAIN_BINS - 1;
     for (; b > 0; b--) {
@@ -187,22 +191,25 @@ static int train_region(const train_data *d, double omega, train_work *w, double
         if (cum >= m_imp)
             break;
     }
+    const double bin_lo = lo + (b - 1) / scale;
     int64_t nc = 0;
     for (int64_t k = 0; k < ni; k++)
-        if ((int)((w->xi[k] - lo) * scale) >= b)
-            w->imp[nc++] = xfiq_key_of(w->xi[k]);
+        if (w->xi[k] >= bin_lo)
+            w->xi[nc++] = w->xi[k]; /* compacted in place: only candidates matter now */
     if (nc < m_imp || nc * 2 > ni)
         return 0;
+    for (int64_t k = 0; k < nc; k++)
+        w->imp[k] = xfiq_key_of(w->xi[k]);
     xfiq_radix_sort_u64(w->imp, w->tmp, (size_t)nc);
     const double c = xfiq_key_value(w->imp[nc - m_imp]);
     /* sigmoid ties can merge values a little below c into c's group: take
      * everything within 1e-6 of c and compare in sigmoid units (sigmoid's
      * slope keeps distinct values apart beyond that for |c| <= 20) */
-    if (!(fabs(c) <= 20.0))
-        return 0;
     const double c_lo = c - 1e-6, sig_c = train_sig(c);
+    if (!(fabs(c) <= 20.0) || c_lo < bin_lo)
+        return 0;
     int64_t r = 0;
-    for (int64_t k = 0; k < ni; k++) {
+    for (int64_t k = 0; k < nc; k++) {
         if (w->xi[k] < c_lo)
             continue;
         double sg = train_sig(w->xi[k]);
@@ -304,7 +311,8 @@ xfiq_status xfiq_qmag_train(const double *s, const double *q, const uint8_t *lab
         free(thr);
         return xfiq_error(XFIQ_ERR_NOMEM, "out of memory for the training copies");
     }
-    train_data d = {split, split + ng, split + 2 * ng, split + 2 * ng + ni, ng, ni};
+    train_data d = {split, split + ng, split + 2 * ng, split + 2 * ng + ni, ng, ni,
+                    INFINITY, -INFINITY, -INFINITY};
     for (int64_t k = 0, g = 0, i = 0; k < n; k++) {
         if (labels[k]) {
             split[g] = s[k];
@@ -312,6 +320,9 @@ xfiq_status xfiq_qmag_train(const double *s, const double *q, const uint8_t *lab
         } else {
             split[2 * ng + i] = s[k];
             split[2 * ng + ni + i++] = q[k];
+            d.si_min = s[k] < d.si_min ? s[k] : d.si_min;
+            d.si_max = s[k] > d.si_max ? s[k] : d.si_max;
+            d.qi_max = fabs(q[k]) > d.qi_max ? fabs(q[k]) : d.qi_max;
         }
     }
     int failed = 0;

@@ -1,6 +1,6 @@
 /* score.c - comparison scores from raw embeddings: magnitudes, cosine and
  * QMagFace scores of listed pairs (double accumulation), and all-vs-all
- * blocks as one float32 GEMM per panel followed by the QMagFace epilogue. */
+ * blocks as one float32 GEMM followed by the QMagFace epilogue. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,22 +15,28 @@
 /* Below this many multiply-adds a parallel region costs more than it saves
  * (and on a busy machine far more). */
 #define XFIQ_SCORE_PAR_MIN (1 << 23)
+/* Pairs ahead whose rows are prefetched. */
+#define XFIQ_SCORE_AHEAD 4
 
-/* Eight independent double lanes: the compiler keeps them in vector
- * registers (an ordinary reduction would not be vectorised without
- * -ffast-math), and the summation order stays fixed whatever the flags. */
+/* 32 independent double lanes: enough chains to hide the multiply-add
+ * latency (8 lanes made one pair cost ~4 cycles per 8 elements), and a
+ * summation order fixed by the code whatever the flags (an ordinary
+ * reduction would not be vectorised without -ffast-math). */
+#define DOT_LANES 32
 static double dot_f64(const float *a, const float *b, int d)
 {
-    double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    double acc[DOT_LANES] = {0};
     int i = 0;
-    for (; i + 8 <= d; i += 8)
-        for (int k = 0; k < 8; k++)
+    for (; i + DOT_LANES <= d; i += DOT_LANES)
+        for (int k = 0; k < DOT_LANES; k++)
             acc[k] += (double)a[i + k] * (double)b[i + k];
     double tail = 0.0;
     for (; i < d; i++)
         tail += (double)a[i] * (double)b[i];
-    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])) +
-           tail;
+    for (int w = DOT_LANES / 2; w >= 1; w /= 2) /* pairwise: lane k += lane k + w */
+        for (int k = 0; k < w; k++)
+            acc[k] += acc[k + w];
+    return acc[0] + tail;
 }
 
 xfiq_status xfiq_embeddings_magnitudes(const float *z, int64_t n, int dim, double *mag)
@@ -112,6 +118,14 @@ xfiq_status xfiq_score_pairs(const float *z, int64_t n, int dim, const double *m
 #pragma omp parallel for schedule(static, 1024) if (n_pairs * (int64_t)dim > XFIQ_SCORE_PAR_MIN)
     for (int64_t i = 0; i < n_pairs; i++) {
         int64_t a = idx_a[i], b = idx_b[i];
+        if (XFIQ_SCORE_AHEAD && i + XFIQ_SCORE_AHEAD < n_pairs) { /* rows come from random places: ask early */
+            const char *pa = (const char *)(z + idx_a[i + XFIQ_SCORE_AHEAD] * (int64_t)dim);
+            const char *pb = (const char *)(z + idx_b[i + XFIQ_SCORE_AHEAD] * (int64_t)dim);
+            for (size_t off = 0; off < (size_t)dim * sizeof(float); off += 64) {
+                __builtin_prefetch(pa + off);
+                __builtin_prefetch(pb + off);
+            }
+        }
         double ma = mag[a], mb = mag[b];
         double s = dot_f64(z + a * (int64_t)dim, z + b * (int64_t)dim, dim) / (ma * mb);
         double q = xfiq_pair_quality(ma, mb);
@@ -130,7 +144,7 @@ static xfiq_status normalize_rows(const float *z, int64_t n, int dim, const char
                                   float *q)
 {
     int64_t bad = -1;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n * (int64_t)dim > XFIQ_SCORE_PAR_MIN)
     for (int64_t i = 0; i < n; i++) {
         const float *r = z + i * (int64_t)dim;
         double m = sqrt(dot_f64(r, r, dim));
@@ -149,10 +163,6 @@ static xfiq_status normalize_rows(const float *z, int64_t n, int dim, const char
         return xfiq_error(XFIQ_ERR_ARG, "%s row %lld is zero or not finite", what, (long long)bad);
     return XFIQ_OK;
 }
-
-/* Rows per GEMM panel: the panel's scores (rows x n_probe floats) are still
- * in cache when the epilogue runs over them. */
-#define BLOCK_PANEL_ROWS 256
 
 xfiq_status xfiq_score_block(const float *gallery, int64_t n_gallery, const float *probe,
                              int64_t n_probe, int dim, const xfiq_qmag_params *p, float *out)
@@ -176,18 +186,18 @@ xfiq_status xfiq_score_block(const float *gallery, int64_t n_gallery, const floa
     if (st == XFIQ_OK)
         st = normalize_rows(probe, n_probe, dim, "probe", ep, qp);
     if (st == XFIQ_OK) {
-        const float alpha = p ? (float)p->alpha : 0.0f, beta = p ? (float)p->beta : 0.0f;
-        for (int64_t i0 = 0; i0 < n_gallery; i0 += BLOCK_PANEL_ROWS) {
-            int rows = (int)(n_gallery - i0 < BLOCK_PANEL_ROWS ? n_gallery - i0 : BLOCK_PANEL_ROWS);
-            float *o = out + i0 * n_probe;
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, (int)n_probe, dim, 1.0f,
-                        eg + i0 * dim, dim, ep, dim, 0.0f, o, (int)n_probe);
-            if (!p)
-                continue;
-#pragma omp parallel for schedule(static)
-            for (int r = 0; r < rows; r++) {
-                float qr = qg[i0 + r];
-                float *row = o + (int64_t)r * n_probe;
+        /* one GEMM call: OpenBLAS splits it best across its threads (row
+         * panels of a few hundred rows measured slower with two threads) */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n_gallery, (int)n_probe, dim, 1.0f, eg,
+                    dim, ep, dim, 0.0f, out, (int)n_probe);
+        if (p) {
+            /* serial on purpose: OpenBLAS's threads still spin after the
+             * GEMM, and OpenMP threads beside them halve the speed; one
+             * vectorised pass is memory-bound anyway */
+            const float alpha = (float)p->alpha, beta = (float)p->beta;
+            for (int64_t r = 0; r < n_gallery; r++) {
+                const float qr = qg[r];
+                float *row = out + r * n_probe;
                 for (int64_t j = 0; j < n_probe; j++)
                     row[j] = xfiq_qmag_elem_f(row[j], xfiq_pair_quality_f(qr, qp[j]), alpha, beta);
             }

@@ -1,10 +1,15 @@
 /* conv_avx512.c - the convolution GEMM engine with xfiq's own AVX-512
- * micro-kernel (OpenBLAS 0.3.21 only runs its AVX2 kernels on this CPU).
+ * micro-kernel (Debian's OpenBLAS 0.3.21 detects this CPU as Haswell and runs
+ * AVX2 kernels at half the speed).
  *
  * C (cout_g x columns) = W (cout_g x K) . B (K x columns), where row k of B is
- * read at base + off[k]: the image itself (1x1 convs), a zero-padded copy of
- * the image (stride-1 convs: "implicit GEMM" over the padded grid, whose
- * junk columns are dropped on output), or an im2col tile (the rest).
+ * read at base + off[k]: the image itself (1x1 stride-1 convs), a zero-padded
+ * copy of the image split into stride phases ("implicit GEMM": on the phase
+ * sub-planes every kernel tap is a constant shift of the output grid
+ * q = oy*pws + ox, whose pws - ow junk columns per row are dropped on
+ * output), or an im2col tile (strided 1x1 convs and very wide kernels).
+ * Weights are packed k-major in panels of OPS_MR output channels, per call
+ * into the workspace or once ahead (conv2d_cpu_pack).
  *
  * Reproducibility: every output element is one float accumulator that starts
  * at 0 and takes one fused multiply-add per k in increasing k, whatever the
@@ -147,12 +152,16 @@ static void fill_offsets(const ops_conv_plan *p, const xfiq_conv_desc *d, int64_
     for (int c = 0, k = 0; c < p->cin_g; c++)
         for (int ky = 0; ky < d->kh; ky++)
             for (int kx = 0; kx < d->kw; kx++, k++) {
-                if (p->path == OPS_CONV_DIRECT1X1)
+                if (p->path == OPS_CONV_DIRECT1X1) {
                     off[k] = (int64_t)k * p->hw;
-                else if (p->path == OPS_CONV_IMPLICIT)
-                    off[k] = (int64_t)c * p->pplane + (int64_t)ky * d->dh * p->pw + (int64_t)kx * d->dw;
-                else
+                } else if (p->path == OPS_CONV_IMPLICIT) {
+                    /* Tap (ky, kx) of channel c: its phase sub-plane, shifted. */
+                    const int oy = ky * d->dh, ox = kx * d->dw;
+                    off[k] = (((int64_t)c * d->sh + oy % d->sh) * d->sw + ox % d->sw) * p->phs * p->pws +
+                             (int64_t)(oy / d->sh) * p->pws + ox / d->sw;
+                } else {
                     off[k] = (int64_t)k * p->tq;
+                }
             }
 }
 
@@ -162,12 +171,12 @@ typedef struct src_cache {
     int rows_img, r0, r1; /* padded rows [r0, r1) of image rows_img held */
 } src_cache;
 
-/* Makes padded rows [ra, rb) of image img available in xp. */
+/* Makes sub-plane rows [ra, rb) of image img available in xp. */
 static void implicit_rows(src_cache *sc, const float *ximg, int img, const xfiq_conv_desc *d, const ops_conv_plan *p,
                           int ra, int rb, float *xp)
 {
-    if (rb > p->ph)
-        rb = p->ph;
+    if (rb > p->phs)
+        rb = p->phs;
     if (sc->rows_img != img) {
         sc->rows_img = img;
         sc->r0 = sc->r1 = 0;
@@ -176,13 +185,13 @@ static void implicit_rows(src_cache *sc, const float *ximg, int img, const xfiq_
         return;
     if (sc->r1 > sc->r0 && ra <= sc->r1 && rb >= sc->r0) {
         if (ra < sc->r0)
-            ops_pad_rows(ximg, d, d->cin, p->ph, p->pw, ra, sc->r0, xp);
+            ops_pad_rows_phased(ximg, d, p, d->cin, ra, sc->r0, xp);
         if (rb > sc->r1)
-            ops_pad_rows(ximg, d, d->cin, p->ph, p->pw, sc->r1, rb, xp);
+            ops_pad_rows_phased(ximg, d, p, d->cin, sc->r1, rb, xp);
         sc->r0 = ra < sc->r0 ? ra : sc->r0;
         sc->r1 = rb > sc->r1 ? rb : sc->r1;
     } else {
-        ops_pad_rows(ximg, d, d->cin, p->ph, p->pw, ra, rb, xp);
+        ops_pad_rows_phased(ximg, d, p, d->cin, ra, rb, xp);
         sc->r0 = ra;
         sc->r1 = rb;
     }
@@ -202,9 +211,9 @@ static void store_panel(const ops_conv_plan *p, const xfiq_conv_desc *d, const f
     }
     const int64_t qe = q0 + qlen;
     for (int64_t q = q0; q < qe;) {
-        const int64_t oy = q / p->pw, ox = q - oy * p->pw;
+        const int64_t oy = q / p->pws, ox = q - oy * p->pws;
         if (ox >= d->ow) {
-            q = (oy + 1) * p->pw;
+            q = (oy + 1) * p->pws;
             continue;
         }
         const int64_t len = d->ow - ox < qe - q ? d->ow - ox : qe - q;
@@ -268,8 +277,8 @@ void ops_conv_fwd_avx512(const ops_conv_plan *p, const float *x, const float *w,
             if (p->path == OPS_CONV_DIRECT1X1) {
                 bsrc = ximg + (int64_t)g * p->cin_g * p->hw + q0;
             } else if (p->path == OPS_CONV_IMPLICIT) {
-                const int ra = (int)(q0 / p->pw);
-                const int rb = (int)((q0 + qlen - 1) / p->pw) + (d->kh - 1) * d->dh + 2;
+                const int ra = (int)(q0 / p->pws);
+                const int rb = (int)((q0 + qlen - 1) / p->pws) + (d->kh - 1) * d->dh / d->sh + 2;
                 implicit_rows(&sc, ximg, img, d, p, ra, rb, src);
                 bsrc = src + (int64_t)g * p->cin_g * p->pplane + q0;
             } else {

@@ -1,24 +1,30 @@
-/* conv_bwd.c - fast backward-data of the dense (non-depthwise) convolution:
- * per work item (image, group, range of input channels) a GEMM
- * col (rows k = (channel, ky, kx) of the range, output positions) =
- * W^T . dY, chunk by chunk of output positions, each chunk scattered at once
- * (col2im) into the range's dx planes held in the thread's scratch; the
- * planes are then written or added into dx. For 1x1 stride-1 convs the GEMM
- * result is dx itself and goes straight there.
+/* conv_bwd.c - fast backward-data of the dense (non-depthwise) convolution.
+ * A work item is (image, group, range of input channels[, band of dx rows]):
+ * chunk by chunk of the output positions that reach the band, a GEMM
+ * col (rows k = (channel, ky, kx) of the range) = W^T . dY, each chunk
+ * scattered at once (col2im) into the band of the range's dx planes held in
+ * the thread's scratch; the planes are then written or added into dx. Bands
+ * recompute the few output rows they share with their neighbours. For 1x1
+ * stride-1 convs the GEMM result is dx itself and goes straight there; on a
+ * 1x1 map it is a GEMV and goes to gemm_bwd_data_cpu.
  *
  * The GEMM runs on an AVX-512 micro-kernel of this file (OpenBLAS 0.3.21
- * only has AVX2 kernels for this CPU) or, without AVX-512 or when asked, on
- * single-threaded cblas_sgemm calls of shape-fixed size.
+ * only has AVX2 kernels for this CPU; dY is packed per chunk, W^T per call),
+ * or, without AVX-512 or when asked, on single-threaded cblas_sgemm calls.
  *
  * Reproducibility: with the micro-kernel each col element is one float
  * accumulator taking one fused multiply-add per output channel in increasing
- * order; with OpenBLAS each chunk is one sgemm call whose shape and operands
- * depend on the layer shape only. The col2im then adds into each dx element
- * in a fixed (chunk, channel, ky, kx, row) order, and each dx element belongs
- * to exactly one work item. So dx is bitwise identical for any batch size and
- * thread count. accumulate adds the finished value once, so it is exact. */
+ * order (so it does not even depend on the tiling); with OpenBLAS each chunk
+ * is one sgemm call whose shape and operands depend on the layer shape only.
+ * The col2im then adds into each dx element in a fixed (chunk, channel, ky,
+ * kx, row) order, and each dx element belongs to exactly one work item. So dx
+ * is bitwise identical for any batch size and thread count. accumulate adds
+ * the finished value once, so it is exact. */
 #include <cblas.h>
 #include <string.h>
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
 #include <omp.h>
 
@@ -27,8 +33,10 @@
 
 /* Floats of one column chunk: with the B block and the planes, stays in L2. */
 #define BWD_COL_FLOATS (64 * 1024)
-/* Floats of the dx planes of one channel range. */
+/* Floats of the dx planes (a band of rows of each) of one channel range. */
 #define BWD_ACC_FLOATS (128 * 1024)
+/* Fewest dx rows in a band. */
+#define BWD_MIN_BAND 8
 /* Floats of the packed dY tile of a 1x1 item. */
 #define BWD_B_FLOATS (64 * 1024)
 /* Widest column chunk / 1x1 tile. */
@@ -88,16 +96,16 @@ void ops_bwd_plan_make(ops_bwd_plan *p, const xfiq_conv_desc *d, int engine)
     p->plane = (int64_t)d->ih * d->iw;
 
     if (d->group > 1 && d->group == d->cin && d->group == d->cout) {
-        /* Padded plane split into sw column phases (see conv_bwd_dw.c). */
+        /* Padded plane split into sh x sw phase sub-planes (see conv_bwd_dw.c). */
         p->path = OPS_BWD_DEPTHWISE;
         p->ph = d->ih + d->pad_t + d->pad_b;
-        /* Phase rows padded to whole vectors plus one: a row's whole-vector
-         * tail then never reaches the next row, which the next step loads. */
-        p->pws = ceil_div(ceil_div(d->iw + d->pad_l + d->pad_r, d->sw), 16) * 16 + 16;
-        /* Slack of 16 floats: the last row's whole-vector tail runs past the plane. */
-        p->acc_bytes = ops_align_up(sizeof(float) * ((size_t)d->sw * p->ph * p->pws + 16));
-        p->col_bytes = ops_align_up(sizeof(float) * ((size_t)d->iw + 16)); /* one dx row */
-        p->thread_bytes = p->acc_bytes + p->col_bytes;
+        p->phs = ceil_div(p->ph, d->sh);
+        p->pws = ceil_div(d->iw + d->pad_l + d->pad_r, d->sw);
+        p->acc_bytes = ops_align_up(sizeof(float) * ((size_t)d->sh * d->sw * p->phs * p->pws + 16));
+        p->col_bytes = ops_align_up(sizeof(float) * ((size_t)d->iw + 16));            /* one dx row */
+        p->bpack_bytes = ops_align_up(sizeof(float) * ((size_t)d->oh * p->pws + 16)); /* dy on the grid */
+        p->thread_bytes = p->acc_bytes + p->col_bytes + p->bpack_bytes +
+                          ops_align_up(sizeof(int64_t) * (size_t)d->kh * d->kw);    /* tap offsets */
         return;
     }
 
@@ -117,7 +125,12 @@ void ops_bwd_plan_make(ops_bwd_plan *p, const xfiq_conv_desc *d, int engine)
         }
     } else {
         p->path = OPS_BWD_COL2IM;
-        int cap = (int)(BWD_ACC_FLOATS / (p->plane > 0 ? p->plane : 1));
+        /* Rows of the planes padded past whole vectors (AVX-512, stride 1):
+         * col2im then adds whole vectors whose tails stay in their row. */
+        p->iwp = !p->blas && d->sw == 1 ? (d->iw + 15) / 16 * 16 + 16 : d->iw;
+        /* Channel ranges as wide as whole panels allow; bands of rows (below)
+         * keep the planes in cache, down to bands of BWD_MIN_BAND rows. */
+        const int cap = (int)(BWD_ACC_FLOATS / ((int64_t)BWD_MIN_BAND * p->iwp));
         p->cc = range_channels(p->cin_g, p->khw, ceil_div(BWD_ITEMS_PER_IMAGE, d->group), cap < 1 ? 1 : cap);
     }
     p->nr = ceil_div(p->cin_g, p->cc);
@@ -126,7 +139,20 @@ void ops_bwd_plan_make(ops_bwd_plan *p, const xfiq_conv_desc *d, int engine)
     if (p->path == OPS_BWD_COL2IM) {
         column_chunks(p, BWD_COL_FLOATS / p->kc);
         p->col_bytes = ops_align_up(sizeof(float) * (size_t)p->kc * p->tq);
-        p->acc_bytes = ops_align_up(sizeof(float) * (size_t)p->cc * p->plane);
+        /* Bands of dx rows, each recomputing the few output rows it shares
+         * with its neighbours: enough of them that the range's planes stay
+         * in cache and that one image makes enough items (the stem has one
+         * range of 3 channels); bands stay several halos tall. */
+        const int halo = (d->kh - 1) * d->dh;
+        const int min_rows = 4 * (halo > 2 ? halo : 2) > BWD_MIN_BAND ? 4 * (halo > 2 ? halo : 2) : BWD_MIN_BAND;
+        int nb = ceil_div((int64_t)p->cc * d->ih * p->iwp, BWD_ACC_FLOATS);
+        if (d->group * p->nr < BWD_ITEMS_PER_IMAGE && nb < ceil_div(BWD_ITEMS_PER_IMAGE, d->group * p->nr))
+            nb = ceil_div(BWD_ITEMS_PER_IMAGE, d->group * p->nr);
+        if (nb > d->ih / min_rows)
+            nb = d->ih / min_rows;
+        p->rb = nb > 1 ? ceil_div(d->ih, nb) : d->ih;
+        p->nb = ceil_div(d->ih, p->rb);
+        p->acc_bytes = ops_align_up(sizeof(float) * ((size_t)p->cc * p->rb * p->iwp + 16));
     } else if (p->blas) {
         p->col_bytes = ops_align_up(sizeof(float) * (size_t)p->cc * p->tq);
     }
@@ -304,18 +330,34 @@ static void pack_panel(const float *w, const ops_bwd_plan *p, int g, int k0, int
     }
 }
 
-/* Scatter-adds the column chunk col (rows k = (cl, ky, kx) of the range,
- * output positions [q0, q0+len), row stride ldc) into the range's planes. */
-static void col2im_chunk(const float *col, int64_t ldc, int64_t q0, int len, int ccr, const xfiq_conv_desc *d,
-                         int64_t plane, float *acc)
+#if defined(__AVX512F__)
+/* dst[0, len) += src[0, len) in whole vectors; dst has 16 floats of slack
+ * past len (the tail adds 0 there). */
+static inline void add_row(float *dst, const float *src, int len)
 {
-    const int64_t q1 = q0 + len;
+    int j = 0;
+    for (; j + 16 <= len; j += 16)
+        _mm512_storeu_ps(dst + j, _mm512_add_ps(_mm512_loadu_ps(dst + j), _mm512_loadu_ps(src + j)));
+    if (j < len) {
+        const __m512 v = _mm512_maskz_loadu_ps((__mmask16)((1u << (len - j)) - 1u), src + j);
+        _mm512_storeu_ps(dst + j, _mm512_add_ps(_mm512_loadu_ps(dst + j), v));
+    }
+}
+#endif
+
+/* Scatter-adds the column chunk col (rows k = (cl, ky, kx) of the range,
+ * output positions [q0, q0+len), row stride ldc) into rows [r0, r1) of the
+ * range's planes (held as r1 - r0 rows of p->iwp floats each). */
+static void col2im_chunk(const ops_bwd_plan *p, const float *col, int64_t ldc, int64_t q0, int len, int ccr,
+                         const xfiq_conv_desc *d, int r0, int r1, float *acc)
+{
+    const int64_t q1 = q0 + len, aplane = (int64_t)(r1 - r0) * p->iwp;
     const int oy0 = (int)(q0 / d->ow), oy1 = (int)((q1 - 1) / d->ow);
     for (int cl = 0, k = 0; cl < ccr; cl++)
         for (int ky = 0; ky < d->kh; ky++)
             for (int kx = 0; kx < d->kw; kx++, k++) {
                 const float *row = col + k * ldc;
-                float *ac = acc + cl * plane;
+                float *ac = acc + cl * aplane;
                 /* Output columns whose input column falls inside the image. */
                 const int t = d->pad_l - kx * d->dw, u = d->iw - 1 + d->pad_l - kx * d->dw;
                 const int lo = clampi(t <= 0 ? 0 : (t + d->sw - 1) / d->sw, 0, d->ow);
@@ -326,11 +368,18 @@ static void col2im_chunk(const float *col, int64_t ldc, int64_t q0, int len, int
                     const int a = oy == oy0 ? (int)(q0 - (int64_t)oy * d->ow) : 0;
                     const int e = oy == oy1 ? (int)(q1 - (int64_t)oy * d->ow) : d->ow;
                     const int iy = oy * d->sh - d->pad_t + ky * d->dh;
-                    if (iy >= 0 && iy < d->ih) {
+                    if (iy >= r0 && iy < r1) {
                         const int ca = clampi(lo, a, e), cb = clampi(hi, ca, e);
                         const float *src = row + j - a;
-                        float *dst = ac + (int64_t)iy * d->iw + shift;
+                        float *dst = ac + (int64_t)(iy - r0) * p->iwp + shift;
                         if (d->sw == 1) {
+#if defined(__AVX512F__)
+                            if (p->iwp > d->iw) {
+                                add_row(dst + ca, src + ca, cb - ca);
+                                j += e - a;
+                                continue;
+                            }
+#endif
                             for (int ox = ca; ox < cb; ox++)
                                 dst[ox] += src[ox];
                         } else {
@@ -356,7 +405,7 @@ static void conv_bwd_dense(const ops_bwd_plan *p, const float *dy, const float *
                            const xfiq_conv_desc *d, int n, int accumulate, char *ws, int num_threads)
 {
     const int groups = d->group, K = p->cin_g * p->khw;
-    const int64_t tiles = p->path == OPS_BWD_DIRECT1X1 ? p->nq : 1;
+    const int64_t tiles = p->path == OPS_BWD_DIRECT1X1 ? p->nq : p->nb;
     const int64_t items = (int64_t)n * groups * p->nr * tiles;
     const int64_t npack = (int64_t)groups * p->nr * p->ppr;
     float *pack = (float *)ws;
@@ -412,19 +461,33 @@ static void conv_bwd_dense(const ops_bwd_plan *p, const float *dy, const float *
                 continue;
             }
 
-            memset(acc, 0, sizeof(float) * (size_t)ccr * p->plane);
-            for (int qc = 0; qc < p->nq; qc++) {
-                const int64_t q0 = (int64_t)qc * p->tq;
-                const int len = (int)(p->hw - q0 < p->tq ? p->hw - q0 : p->tq);
+            /* Band qt: dx rows [r0, r1), from the output rows that reach them. */
+            const int r0 = qt * p->rb, r1 = r0 + p->rb < d->ih ? r0 + p->rb : d->ih;
+            const int top = r0 + d->pad_t - (d->kh - 1) * d->dh, bot = r1 - 1 + d->pad_t;
+            const int oy_lo = top <= 0 ? 0 : (top + d->sh - 1) / d->sh;
+            const int oy_hi = bot < 0 ? -1 : (bot / d->sh < d->oh - 1 ? bot / d->sh : d->oh - 1);
+            const int64_t aplane = (int64_t)(r1 - r0) * p->iwp;
+            const int64_t qb = (int64_t)oy_lo * d->ow, qe = (int64_t)(oy_hi + 1) * d->ow;
+            memset(acc, 0, sizeof(float) * (size_t)(ccr * aplane));
+            for (int64_t q0 = qb; q0 < qe; q0 += p->tq) {
+                const int len = (int)(qe - q0 < p->tq ? qe - q0 : p->tq);
                 if (!p->blas) {
                     pack_dy(dyg + q0, p->hw, p->cout_g, len, bp);
                     gemm_avx512(p, ap, kc_r, bp, len, col, p->tq, 0);
                 } else
                     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, kc_r, len, p->cout_g, 1.0f, wr, K,
                                 dyg + q0, (int)p->hw, 0.0f, col, p->tq);
-                col2im_chunk(col, p->tq, q0, len, ccr, d, p->plane, acc);
+                col2im_chunk(p, col, p->tq, q0, len, ccr, d, r0, r1, acc);
             }
-            store_rows(dxr, acc, (int64_t)ccr * p->plane, accumulate);
+            for (int cl = 0; cl < ccr; cl++) {
+                float *dxb = dxr + cl * p->plane + (int64_t)r0 * d->iw;
+                const float *ab = acc + cl * aplane;
+                if (p->iwp == d->iw)
+                    store_rows(dxb, ab, (int64_t)(r1 - r0) * d->iw, accumulate);
+                else
+                    for (int r = 0; r < r1 - r0; r++)
+                        store_rows(dxb + (int64_t)r * d->iw, ab + (int64_t)r * p->iwp, d->iw, accumulate);
+            }
         }
     }
 }
@@ -439,6 +502,13 @@ void ops_conv_bwd(const float *dy, const float *w, float *dx, const xfiq_conv_de
         num_threads = 1;
     ops_bwd_plan_make(&p, d, engine);
     char *wsa = ops_align_ptr(ws);
+    if (p.path == OPS_BWD_DIRECT1X1 && p.hw == 1 && d->group == 1 && !p.blas) {
+        /* A fully connected layer in disguise (MobileFaceNet's last 1x1 on a
+         * 1x1 map): the same sums, one accumulator per element in
+         * increasing output channel, through the GEMV-friendly kernel. */
+        gemm_bwd_data_cpu(dy, w, dx, n, d->cin, d->cout, accumulate, num_threads);
+        return;
+    }
     if (p.path == OPS_BWD_DEPTHWISE)
         ops_conv_bwd_depthwise(&p, dy, w, dx, d, n, accumulate, wsa, num_threads);
     else

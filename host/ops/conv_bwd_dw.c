@@ -1,16 +1,21 @@
 /* conv_bwd_dw.c - backward-data of the depthwise convolution (group == cin
  * == cout: MobileFaceNet's 3x3 stride 1/2 convs and its 7x7 global depthwise
- * conv). Each (image, channel) plane is one work item: dy is scattered, tap by
- * tap, into a zero-padded copy of the input plane that is split into sw
- * column phases (padded column px lives in phase px % sw at index px / sw), so
- * every tap adds w * (a row of dy) to a contiguous run and the inner loop is a
- * plain vectorisable multiply-add. With AVX-512 the row's tail is one
- * whole-vector add whose extra lanes add w * 0 (a masked load of dy) to the
- * next padded columns, which changes no value: no scalar tail and no masked
- * store (slow on some CPUs). The interior of the padded plane is then
- * written or added into dx. Each dx element takes its contributions in the
- * fixed (ky, kx, oy) order inside one item, so results do not depend on the
- * batch size or the thread count, and accumulate adds the finished value. */
+ * conv). Each (image, channel) plane is one work item.
+ *
+ * dy is scattered into a zero-padded copy of the input plane split into
+ * sh x sw phase sub-planes of phs x pws (padded row py, column px live in
+ * sub-plane (py % sh, px % sw) at (py / sh, px / sw)). There every kernel tap
+ * is a constant shift of the output grid q = oy*pws + ox, so with dy laid on
+ * that grid (its pws - ow extra columns held at zero) each tap is ONE long
+ * contiguous multiply-add loop over the whole plane, which vectorises with
+ * no short rows (a 7x7 or 14x14 row alone is shorter than one AVX-512
+ * vector); the zero columns add w * 0 to their targets, which changes no
+ * value. The interior of the padded plane is then written or added into dx.
+ *
+ * Each dx element takes its contributions in the fixed tap order inside one
+ * item, so results do not depend on the batch size or the thread count, and
+ * accumulate adds the finished value. A 1x1 output (the GDC) takes a direct
+ * path: each dx element is then 0 or one product. */
 #include <string.h>
 
 #include <omp.h>
@@ -18,51 +23,82 @@
 #include "ops/ops_bwd_cpu.h"
 #include "ops/ops_internal.h"
 
-static inline void axpy_row_plain(float *dst, const float *src, float wv, int len)
+/* Writes (accumulate = 0) or adds row into drow. */
+static void put_row(float *drow, const float *row, int len, int accumulate)
 {
-    for (int j = 0; j < len; j++)
-        dst[j] += wv * src[j];
+    if (accumulate)
+        for (int j = 0; j < len; j++)
+            drow[j] += row[j];
+    else
+        memcpy(drow, row, sizeof(float) * (size_t)len);
 }
 
-#if defined(__AVX512F__)
-#include <immintrin.h>
-
-/* dst[0, len) += wv * src[0, len); dst has 16 floats of slack past len. */
-static inline void axpy_row(float *dst, const float *src, float wv, int len)
+/* Row iy of dx from the phased padded plane buf (rows of sub-planes of
+ * sub = phs x pws floats); row: a scratch row for the column phases. */
+static void extract_row(const float *buf, const xfiq_conv_desc *d, int64_t sub, int pws, int iy, float *row,
+                        float *drow, int accumulate)
 {
-    const __m512 w = _mm512_set1_ps(wv);
-    int j = 0;
-    for (; j + 16 <= len; j += 16)
-        _mm512_storeu_ps(dst + j, _mm512_fmadd_ps(w, _mm512_loadu_ps(src + j), _mm512_loadu_ps(dst + j)));
-    if (j < len) {
-        const __m512 s = _mm512_maskz_loadu_ps((__mmask16)((1u << (len - j)) - 1u), src + j);
-        _mm512_storeu_ps(dst + j, _mm512_fmadd_ps(w, s, _mm512_loadu_ps(dst + j)));
+    const int sh = d->sh, sw = d->sw, py = iy + d->pad_t;
+    const float *base = buf + (int64_t)(py % sh) * sw * sub + (int64_t)(py / sh) * pws;
+    if (sw == 1) {
+        put_row(drow, base + d->pad_l, d->iw, accumulate);
+        return;
     }
+    if (sw == 2) {
+        /* The common case: interleave two phase rows (vectorises). */
+        const float *ra = base + (d->pad_l & 1) * sub + (d->pad_l >> 1);
+        const float *rb = base + ((d->pad_l + 1) & 1) * sub + ((d->pad_l + 1) >> 1);
+        const int half = d->iw / 2;
+        for (int j = 0; j < half; j++) {
+            row[2 * j] = ra[j];
+            row[2 * j + 1] = rb[j];
+        }
+        if (d->iw & 1)
+            row[d->iw - 1] = ra[half];
+    } else {
+        /* dx columns ix0, ix0 + sw, ... sit at consecutive indices of one phase row. */
+        for (int ph = 0; ph < sw; ph++) {
+            const int ix0 = ((ph - d->pad_l) % sw + sw) % sw;
+            const float *srow = base + ph * sub + (ix0 + d->pad_l) / sw;
+            for (int ix = ix0, j = 0; ix < d->iw; ix += sw, j++)
+                row[ix] = srow[j];
+        }
+    }
+    put_row(drow, row, d->iw, accumulate);
 }
-#else
-#define axpy_row axpy_row_plain
-#endif
 
 void ops_conv_bwd_depthwise(const ops_bwd_plan *p, const float *dy, const float *w, float *dx,
                             const xfiq_conv_desc *d, int n, int accumulate, char *ws, int num_threads)
 {
-    const int C = d->cin, ow = d->ow, sw = d->sw;
-    const int64_t planes = (int64_t)n * C, pws = p->pws, pstride = (int64_t)p->ph * pws;
+    const int C = d->cin, ow = d->ow, taps = d->kh * d->kw, pws = p->pws;
+    const int64_t planes = (int64_t)n * C, sub = (int64_t)p->phs * pws;
+    const int64_t qtot = (int64_t)(d->oh - 1) * pws + ow;
 
 #pragma omp parallel num_threads(num_threads)
     {
-        float *buf = (float *)(ws + (size_t)omp_get_thread_num() * p->thread_bytes);
-        float *row = (float *)(ws + (size_t)omp_get_thread_num() * p->thread_bytes + p->acc_bytes);
+        char *tws = ws + (size_t)omp_get_thread_num() * p->thread_bytes;
+        float *buf = (float *)tws;
+        float *row = (float *)(tws + p->acc_bytes);
+        float *restrict grid = (float *)(tws + p->acc_bytes + p->col_bytes);
+        int64_t *toff = (int64_t *)(tws + p->acc_bytes + p->col_bytes + p->bpack_bytes);
+        /* dy's grid: the extra columns are never written, so zero them once. */
+        memset(grid, 0, sizeof(float) * (size_t)(d->oh * pws));
+        /* Offset of each kernel tap's target in the phased plane, (ky, kx) order. */
+        for (int ky = 0, t = 0; ky < d->kh; ky++)
+            for (int kx = 0; kx < d->kw; kx++, t++) {
+                const int oy = ky * d->dh, ox = kx * d->dw;
+                toff[t] = ((int64_t)(oy % d->sh) * d->sw + ox % d->sw) * sub + (int64_t)(oy / d->sh) * pws +
+                          ox / d->sw;
+            }
 
 #pragma omp for schedule(static)
         for (int64_t pl = 0; pl < planes; pl++) {
             const int c = (int)(pl % C);
-            const float *wc = w + (int64_t)c * d->kh * d->kw;
+            const float *wc = w + (int64_t)c * taps;
             const float *dys = dy + pl * p->hw;
             float *dxs = dx + pl * p->plane;
             if (p->hw == 1) {
-                /* One output (the GDC): distinct taps reach distinct inputs,
-                 * so each dx element is 0 or one product. */
+                /* One output: distinct taps reach distinct inputs. */
                 const float v = dys[0];
                 memset(buf, 0, sizeof(float) * (size_t)p->plane);
                 for (int ky = 0; ky < d->kh; ky++) {
@@ -73,67 +109,23 @@ void ops_conv_bwd_depthwise(const ops_bwd_plan *p, const float *dy, const float 
                             buf[(int64_t)iy * d->iw + ix] = wc[ky * d->kw + kx] * v;
                     }
                 }
-                if (accumulate)
-                    for (int64_t j = 0; j < p->plane; j++)
-                        dxs[j] += buf[j];
-                else
-                    memcpy(dxs, buf, sizeof(float) * (size_t)p->plane);
+                put_row(dxs, buf, (int)p->plane, accumulate);
                 continue;
             }
-            memset(buf, 0, sizeof(float) * (size_t)(sw * pstride + 16));
-            /* Tap-major: consecutive read-modify-writes hit different rows,
-             * never a store still in flight at an offset one float away. */
-            for (int ky = 0; ky < d->kh; ky++)
-                for (int kx = 0; kx < d->kw; kx++) {
-                    const int o = kx * d->dw;
-                    float *dst0 = buf + (o % sw) * pstride + (int64_t)ky * d->dh * pws + o / sw;
-                    const float wv = wc[ky * d->kw + kx];
-                    for (int oy = 0; oy < d->oh; oy++) {
-                        if (d->oh > 1)
-                            axpy_row(dst0 + (int64_t)oy * d->sh * pws, dys + (int64_t)oy * ow, wv, ow);
-                        else /* one row: taps shift by a float, keep them scalar */
-                            axpy_row_plain(dst0, dys, wv, ow);
-                    }
-                }
-            for (int iy = 0; iy < d->ih; iy++) {
-                const int64_t py = iy + d->pad_t;
-                float *drow = dxs + (int64_t)iy * d->iw;
-                if (sw == 1) {
-                    const float *srow = buf + py * pws + d->pad_l;
-                    if (accumulate)
-                        for (int ix = 0; ix < d->iw; ix++)
-                            drow[ix] += srow[ix];
-                    else
-                        memcpy(drow, srow, sizeof(float) * (size_t)d->iw);
-                    continue;
-                }
-                /* Phase by phase into a row in L1 (dx columns ix0, ix0 + sw,
-                 * ... sit at consecutive indices of one phase row), then one
-                 * contiguous pass over dx. */
-                if (sw == 2) {
-                    /* The common case: interleave two phase rows (vectorises). */
-                    const float *ra = buf + (d->pad_l & 1) * pstride + py * pws + (d->pad_l >> 1);
-                    const float *rb = buf + ((d->pad_l + 1) & 1) * pstride + py * pws + ((d->pad_l + 1) >> 1);
-                    const int half = d->iw / 2;
-                    for (int j = 0; j < half; j++) {
-                        row[2 * j] = ra[j];
-                        row[2 * j + 1] = rb[j];
-                    }
-                    if (d->iw & 1)
-                        row[d->iw - 1] = ra[half];
-                }
-                for (int ph = 0; ph < sw && sw != 2; ph++) {
-                    const int ix0 = ((ph - d->pad_l) % sw + sw) % sw;
-                    const float *srow = buf + ph * pstride + py * pws + (ix0 + d->pad_l) / sw;
-                    for (int ix = ix0, j = 0; ix < d->iw; ix += sw, j++)
-                        row[ix] = srow[j];
-                }
-                if (accumulate)
-                    for (int ix = 0; ix < d->iw; ix++)
-                        drow[ix] += row[ix];
-                else
-                    memcpy(drow, row, sizeof(float) * (size_t)d->iw);
+            memset(buf, 0, sizeof(float) * (size_t)(sub * d->sh * d->sw));
+            if (ow == pws)
+                memcpy(grid, dys, sizeof(float) * (size_t)p->hw);
+            else
+                for (int oy = 0; oy < d->oh; oy++)
+                    memcpy(grid + (int64_t)oy * pws, dys + (int64_t)oy * ow, sizeof(float) * (size_t)ow);
+            for (int t = 0; t < taps; t++) {
+                float *restrict dst = buf + toff[t];
+                const float wv = wc[t];
+                for (int64_t q = 0; q < qtot; q++)
+                    dst[q] += wv * grid[q];
             }
+            for (int iy = 0; iy < d->ih; iy++)
+                extract_row(buf, d, sub, pws, iy, row, dxs + (int64_t)iy * d->iw, accumulate);
         }
     }
 }

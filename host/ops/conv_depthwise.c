@@ -24,21 +24,26 @@ static void pad_plane_phased(const float *xs, const xfiq_conv_desc *d, int phs, 
 {
     const int sh = d->sh, sw = d->sw;
     const int64_t sub = (int64_t)phs * pws;
-    for (int iy = 0; iy < d->ih; iy++) {
-        const int py = iy + d->pad_t;
-        const float *row = xs + (int64_t)iy * d->iw;
-        float *base = xp + (int64_t)(py % sh) * sw * sub + (int64_t)(py / sh) * pws;
-        if (sw == 1) {
-            memcpy(base + d->pad_l, row, sizeof(float) * (size_t)d->iw);
-            continue;
+    if (sw == 1) {
+        for (int iy = 0; iy < d->ih; iy++) {
+            const int py = iy + d->pad_t;
+            memcpy(xp + (int64_t)(py % sh) * sub + (int64_t)(py / sh) * pws + d->pad_l, xs + (int64_t)iy * d->iw,
+                   sizeof(float) * (size_t)d->iw);
         }
-        for (int ph = 0; ph < sw; ph++) {
-            /* Columns px = j*sw + ph whose ix = px - pad_l lies in [0, iw). */
-            const int j0 = d->pad_l - ph > 0 ? (d->pad_l - ph + sw - 1) / sw : 0;
-            const int j1 = (d->iw - 1 + d->pad_l - ph) / sw + 1;
-            float *restrict dst = base + ph * sub;
-            const int ix0 = ph - d->pad_l;
-            if (sw == 2) { /* constant stride: the compiler vectorises the gather */
+        return;
+    }
+    for (int ph = 0; ph < sw; ph++) {
+        /* Columns px = j*sw + ph whose ix = px - pad_l lies in [0, iw). */
+        const int t = d->pad_l - ph, u = d->iw - 1 + d->pad_l - ph;
+        const int j0 = t > 0 ? (t + sw - 1) / sw : 0;
+        int j1 = u < 0 ? 0 : u / sw + 1;
+        j1 = j1 > pws ? pws : j1;
+        const int ix0 = ph - d->pad_l;
+        for (int iy = 0; iy < d->ih; iy++) {
+            const int py = iy + d->pad_t;
+            const float *restrict row = xs + (int64_t)iy * d->iw;
+            float *restrict dst = xp + ((int64_t)(py % sh) * sw + ph) * sub + (int64_t)(py / sh) * pws;
+            if (sw == 2) { /* constant stride: the compiler can vectorise the gather */
                 for (int j = j0; j < j1; j++)
                     dst[j] = row[2 * j + ix0];
             } else {
@@ -75,6 +80,7 @@ void ops_conv_fwd_depthwise(const ops_conv_plan *p, const float *x, const float 
     const int phs = (p->ph + d->sh - 1) / d->sh, pws = (p->pw + d->sw - 1) / d->sw;
     const int64_t sub = (int64_t)phs * pws;
     const int64_t qtot = (int64_t)(d->oh - 1) * pws + ow;
+    const int taps = d->kh * d->kw;
 
     if (ops_conv_is_whole_window(d)) {
 #pragma omp parallel for schedule(static) num_threads(num_threads)
@@ -92,6 +98,13 @@ void ops_conv_fwd_depthwise(const ops_conv_plan *p, const float *x, const float 
         float *xp = (float *)tws;
         float *restrict acc = (float *)(tws + p->src_bytes);
         memset(xp, 0, sizeof(float) * (size_t)(sub * d->sh * d->sw));
+        /* Offset of each kernel tap's source in the phased plane, (ky, kx) order. */
+        int64_t *toff = (int64_t *)(tws + p->src_bytes + ops_align_up(sizeof(float) * ((size_t)sub + 16)));
+        for (int ky = 0, t = 0; ky < d->kh; ky++)
+            for (int kx = 0; kx < d->kw; kx++, t++) {
+                const int oy = ky * d->dh, ox = kx * d->dw;
+                toff[t] = ((int64_t)(oy % d->sh) * d->sw + ox % d->sw) * sub + (int64_t)(oy / d->sh) * pws + ox / d->sw;
+            }
 
 #pragma omp for schedule(static)
         for (int64_t pl = 0; pl < planes; pl++) {
@@ -102,15 +115,12 @@ void ops_conv_fwd_depthwise(const ops_conv_plan *p, const float *x, const float 
             pad_plane_phased(x + pl * iplane, d, phs, pws, xp);
             for (int64_t q = 0; q < qtot; q++)
                 acc[q] = 0.0f;
-            for (int ky = 0; ky < d->kh; ky++)
-                for (int kx = 0; kx < d->kw; kx++) {
-                    const int oy = ky * d->dh, ox = kx * d->dw;
-                    const float *restrict src =
-                        xp + ((int64_t)(oy % d->sh) * d->sw + ox % d->sw) * sub + (int64_t)(oy / d->sh) * pws + ox / d->sw;
-                    const float wv = wc[ky * d->kw + kx];
-                    for (int64_t q = 0; q < qtot; q++)
-                        acc[q] += wv * src[q];
-                }
+            for (int t = 0; t < taps; t++) {
+                const float *restrict src = xp + toff[t];
+                const float wv = wc[t];
+                for (int64_t q = 0; q < qtot; q++)
+                    acc[q] += wv * src[q];
+            }
             /* Epilogue over the whole grid (one long vector loop), then drop junk columns. */
             ops_epilogue_row(acc, acc, qtot, bias, act, s);
             if (ow == pws) {

@@ -50,23 +50,46 @@ void ops_im2col_tile(const float *x, const xfiq_conv_desc *d, int cin_g, int64_t
             }
 }
 
-void ops_pad_rows(const float *x, const xfiq_conv_desc *d, int cin, int ph, int pw, int r0, int r1, float *xp)
+void ops_pad_rows_phased(const float *x, const xfiq_conv_desc *d, const ops_conv_plan *p, int cin, int r0, int r1,
+                         float *xp)
 {
-    const int64_t plane = (int64_t)d->ih * d->iw;
-    if (r1 > ph)
-        r1 = ph;
+    const int sh = d->sh, sw = d->sw, pws = p->pws;
+    const int64_t plane = (int64_t)d->ih * d->iw, sub = (int64_t)p->phs * pws;
+    if (r1 > p->phs)
+        r1 = p->phs;
     for (int c = 0; c < cin; c++)
-        for (int py = r0; py < r1; py++) {
-            float *dst = xp + ((int64_t)c * ph + py) * pw;
-            const int iy = py - d->pad_t;
-            if (iy < 0 || iy >= d->ih) {
-                memset(dst, 0, sizeof(float) * (size_t)pw);
-                continue;
+        for (int r = r0; r < r1; r++)
+            for (int a = 0; a < sh; a++) {
+                if (!(p->amask >> a & 1u))
+                    continue;
+                const int iy = r * sh + a - d->pad_t;
+                const float *row = x + c * plane + (int64_t)iy * d->iw;
+                for (int b = 0; b < sw; b++) {
+                    if (!(p->bmask >> b & 1u))
+                        continue;
+                    float *dst = xp + (((int64_t)c * sh + a) * sw + b) * sub + (int64_t)r * pws;
+                    if (iy < 0 || iy >= d->ih) {
+                        memset(dst, 0, sizeof(float) * (size_t)pws);
+                        continue;
+                    }
+                    /* Columns j of this phase read ix = j*sw + b - pad_l, inside [0, iw) for j in [j0, j1). */
+                    const int t = d->pad_l - b, u = d->iw - 1 + d->pad_l - b;
+                    const int j0 = clampi(t > 0 ? (t + sw - 1) / sw : 0, 0, pws);
+                    const int j1 = clampi(u < 0 ? 0 : u / sw + 1, j0, pws);
+                    const int ix0 = b - d->pad_l;
+                    memset(dst, 0, sizeof(float) * (size_t)j0);
+                    if (sw == 1) {
+                        memcpy(dst + j0, row + j0 + ix0, sizeof(float) * (size_t)(j1 - j0));
+                    } else if (sw == 2) { /* constant stride: vectorised */
+                        for (int j = j0; j < j1; j++)
+                            dst[j] = row[2 * j + ix0];
+                    } else {
+                        for (int j = j0; j < j1; j++)
+                            dst[j] = row[j * sw + ix0];
+                    }
+                    memset(dst + j1, 0, sizeof(float) * (size_t)(pws - j1));
+                }
             }
-            memset(dst, 0, sizeof(float) * (size_t)d->pad_l);
-            memcpy(dst + d->pad_l, x + c * plane + (int64_t)iy * d->iw, sizeof(float) * (size_t)d->iw);
-            memset(dst + d->pad_l + d->iw, 0, sizeof(float) * (size_t)d->pad_r);
-        }
 }
 
 static pthread_once_t blas_once = PTHREAD_ONCE_INIT;

@@ -13,6 +13,14 @@
 #ifndef OPS_KC
 #define OPS_KC 256
 #endif
+/* Calls with less work than this run on the calling thread alone: waking a
+ * team costs microseconds (milliseconds on a loaded machine) and the result
+ * does not depend on the thread count. Flops; the depthwise loop is ~10x
+ * slower per flop than the GEMM paths. */
+#define OPS_PAR_MIN_FLOPS 2e6
+#define OPS_PAR_MIN_FLOPS_DW 2e5
+/* Strides up to this use the phase masks (bits of an unsigned). */
+#define OPS_MAX_PHASES 32
 /* Enough items per image that a single image keeps every core busy. */
 #define OPS_ITEMS_PER_IMAGE 8
 
@@ -31,7 +39,7 @@ int ops_conv_is_whole_window(const xfiq_conv_desc *d)
            d->kh == d->ih && d->kw == d->iw && (d->kh == 1 || d->dh == 1) && (d->kw == 1 || d->dw == 1);
 }
 
-static int choose_path(const xfiq_conv_desc *d, int engine, int pw)
+static int choose_path(const xfiq_conv_desc *d, int engine, int pws)
 {
     if (d->group > 1 && d->group == d->cin && d->group == d->cout)
         return OPS_CONV_DEPTHWISE;
@@ -40,9 +48,13 @@ static int choose_path(const xfiq_conv_desc *d, int engine, int pw)
     if (d->kh == 1 && d->kw == 1 && d->sh == 1 && d->sw == 1 && d->pad_t == 0 && d->pad_l == 0 && d->pad_b == 0 &&
         d->pad_r == 0)
         return OPS_CONV_DIRECT1X1;
-    /* The implicit GEMM also computes pw - ow junk columns per row: worth it
-     * while they are under half of the grid. */
-    if (engine == OPS_ENGINE_AVX512 && d->sh == 1 && d->sw == 1 && 2 * (pw - d->ow) <= pw)
+    /* The implicit GEMM also computes pws - ow junk columns per grid row:
+     * worth it while they are under half of the grid. A strided 1x1 conv
+     * reads one phase of sh*sw: its im2col (a subsampled copy) is smaller
+     * and measured faster (bench_ops: 1x1 s2 on 28/14, about 190 against
+     * 145 GFLOP/s on one core). */
+    if (engine == OPS_ENGINE_AVX512 && d->sh <= OPS_MAX_PHASES && d->sw <= OPS_MAX_PHASES && 2 * (pws - d->ow) <= pws &&
+        (d->kh * d->kw > 1 || (d->sh == 1 && d->sw == 1)))
         return OPS_CONV_IMPLICIT;
     return OPS_CONV_IM2COL;
 }
@@ -55,9 +67,16 @@ void ops_conv_plan_make(ops_conv_plan *p, const xfiq_conv_desc *d, int engine)
     p->K = p->cin_g * d->kh * d->kw;
     p->ph = d->ih + d->pad_t + d->pad_b;
     p->pw = d->iw + d->pad_l + d->pad_r;
-    p->pplane = (int64_t)p->ph * p->pw;
+    p->phs = (p->ph + d->sh - 1) / d->sh;
+    p->pws = (p->pw + d->sw - 1) / d->sw;
+    p->pplane = (int64_t)d->sh * d->sw * p->phs * p->pws;
+    p->amask = p->bmask = 0;
+    for (int ky = 0; ky < d->kh && d->sh <= OPS_MAX_PHASES; ky++)
+        p->amask |= 1u << (ky * d->dh % d->sh);
+    for (int kx = 0; kx < d->kw && d->sw <= OPS_MAX_PHASES; kx++)
+        p->bmask |= 1u << (kx * d->dw % d->sw);
     p->hw = (int64_t)d->oh * d->ow;
-    p->path = choose_path(d, p->engine, p->pw);
+    p->path = choose_path(d, p->engine, p->pws);
     p->shared_bytes = p->pack_bytes = p->thread_bytes = p->src_bytes = 0;
     p->tq = p->nq = p->npanel = p->pm = p->nm = p->kc = 0;
 
@@ -65,7 +84,8 @@ void ops_conv_plan_make(ops_conv_plan *p, const xfiq_conv_desc *d, int engine)
         /* Padded plane split into sh x sw phase sub-planes, plus the output grid. */
         const size_t sub = (size_t)((p->ph + d->sh - 1) / d->sh) * (size_t)((p->pw + d->sw - 1) / d->sw);
         p->src_bytes = ops_align_up(sizeof(float) * ((size_t)d->sh * d->sw * sub + 16));
-        p->thread_bytes = p->src_bytes + ops_align_up(sizeof(float) * (sub + 16));
+        p->thread_bytes = p->src_bytes + ops_align_up(sizeof(float) * (sub + 16)) +
+                          ops_align_up(sizeof(int64_t) * (size_t)d->kh * d->kw);
         p->qtot = p->hw;
         return;
     }
@@ -74,7 +94,7 @@ void ops_conv_plan_make(ops_conv_plan *p, const xfiq_conv_desc *d, int engine)
         return;
     }
 
-    p->qtot = p->path == OPS_CONV_IMPLICIT ? (int64_t)(d->oh - 1) * p->pw + d->ow : p->hw;
+    p->qtot = p->path == OPS_CONV_IMPLICIT ? (int64_t)(d->oh - 1) * p->pws + d->ow : p->hw;
     int tq_max = OPS_TQ_MAX;
     if (p->path == OPS_CONV_IM2COL) {
         tq_max = OPS_IM2COL_TILE_FLOATS / p->K / OPS_NR * OPS_NR;
@@ -153,7 +173,7 @@ void ops_conv_fwd(const float *x, const float *w, const float *packed, const flo
     ops_conv_plan_make(&p, d, engine);
     char *wsa = ops_align_ptr(ws);
     if (p.path == OPS_CONV_FC)
-        gemm_fwd_cpu(x, w, b, y, n, p.K, d->cout, act, slope, slope_per_channel, num_threads);
+        ops_gemm_fwd(x, w, b, y, n, p.K, d->cout, act, slope, slope_per_channel, num_threads);
     else if (p.path == OPS_CONV_DEPTHWISE)
         ops_conv_fwd_depthwise(&p, x, w, b, y, d, n, act, slope, slope_per_channel, wsa, num_threads);
     else if (p.engine == OPS_ENGINE_AVX512)
@@ -166,12 +186,17 @@ void conv2d_fwd_cpu(const float *x, const float *w, const float *b, float *y,
                     const xfiq_conv_desc *d, int n, int act, const float *slope, int slope_per_channel,
                     float *ws, int num_threads)
 {
-    ops_conv_fwd(x, w, NULL, b, y, d, n, act, slope, slope_per_channel, ws, num_threads, OPS_ENGINE_DEFAULT);
+    conv2d_fwd_cpu_packed(x, w, NULL, b, y, d, n, act, slope, slope_per_channel, ws, num_threads);
 }
 
 void conv2d_fwd_cpu_packed(const float *x, const float *w, const float *packed, const float *b, float *y,
                            const xfiq_conv_desc *d, int n, int act, const float *slope, int slope_per_channel,
                            float *ws, int num_threads)
 {
+    ops_conv_plan p;
+    ops_conv_plan_make(&p, d, OPS_ENGINE_DEFAULT);
+    const double flops = 2.0 * n * d->cout * (double)p.hw * p.K;
+    if (flops < (p.path == OPS_CONV_DEPTHWISE ? OPS_PAR_MIN_FLOPS_DW : OPS_PAR_MIN_FLOPS))
+        num_threads = 1;
     ops_conv_fwd(x, w, packed, b, y, d, n, act, slope, slope_per_channel, ws, num_threads, OPS_ENGINE_DEFAULT);
 }

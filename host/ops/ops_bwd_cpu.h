@@ -16,7 +16,11 @@
  * summed in one fixed order, no atomics).
  *
  * Flatten / Reshape / Identity need no op: their gradient is the same buffer.
- * The element-wise ops allow dx == dy (in place). */
+ * The element-wise ops (all but conv, gemm and gap) allow dx == dy (in
+ * place). What the forward must keep for the backward: the conv/gemm weights;
+ * the INPUT of PReLU/ReLU (or the pre-activation of a fused activation); both
+ * operands of a binary MUL/DIV (only the other one for each gradient); the
+ * input x of k / x; nothing else. */
 #ifndef XFIQ_OPS_BWD_CPU_H
 #define XFIQ_OPS_BWD_CPU_H
 
@@ -63,7 +67,8 @@ void binary_bwd_cpu(int op, const float *dy, const float *a, const float *b, flo
  * read only for k / x. */
 void binconst_bwd_cpu(int op, int const_first, const float *dy, const float *x, const float *k, float *dx, int n,
                       int64_t per_sample, int accumulate, int num_threads);
-/* GlobalAveragePool y(n, c) = mean of x(n, c, spatial): dx = dy / spatial. */
+/* GlobalAveragePool y(n, c) = mean of x(n, c, spatial): dx = dy / spatial
+ * (dx must not overlap dy). */
 void gap_bwd_cpu(const float *dy, float *dx, int n, int c, int64_t spatial, int accumulate, int num_threads);
 
 /* ---- Shared by the conv_bwd*.c files, the tests and the benchmark. ---- */
@@ -75,7 +80,8 @@ typedef enum ops_bwd_path {
 } ops_bwd_path;
 
 /* How one layer's backward-data is cut into work items: (image, group,
- * input-channel range[, column tile]). A function of the layer shape only. */
+ * input-channel range[, column tile (DIRECT1X1) or band of dx rows
+ * (COL2IM)]). A function of the layer shape only. */
 typedef struct ops_bwd_plan {
     int path, blas;          /* blas: OpenBLAS sgemm instead of the AVX-512 kernel */
     int cin_g, cout_g, khw;  /* khw = kh*kw */
@@ -83,12 +89,14 @@ typedef struct ops_bwd_plan {
     int cc, nr;              /* input channels per range, ranges per group */
     int kc;                  /* GEMM rows per range: cc*khw */
     int ppr;                 /* micro-kernel panels per range: ceil(kc / OPS_MR) */
-    int tq, nq;              /* GEMM column chunk width; chunks (tiles of DIRECT1X1 items) per image */
-    int ph, pws;             /* DEPTHWISE: padded plane height, phase width */
+    int tq, nq;              /* GEMM column chunk width; chunks per image (DIRECT1X1: its column tiles) */
+    int ph, phs, pws;        /* DEPTHWISE: padded plane height; phase sub-plane height, width */
+    int iwp;                 /* COL2IM: row stride of the range's dx planes in the scratch */
+    int rb, nb;              /* COL2IM: dx rows per band, bands per plane */
     size_t pack_bytes;       /* shared: W^T packed in panels (AVX-512) */
-    size_t col_bytes;        /* per thread: one column chunk (kc x tq) */
-    size_t acc_bytes;        /* per thread: the range's dx planes (COL2IM) / the padded plane (DEPTHWISE) */
-    size_t bpack_bytes;      /* per thread: one chunk of dY packed for the micro-kernel (cout_g x tq) */
+    size_t col_bytes;        /* per thread: one column chunk (kc x tq) / one dx row (DEPTHWISE) */
+    size_t acc_bytes;        /* per thread: a band of the range's dx planes / the phased padded plane */
+    size_t bpack_bytes;      /* per thread: dY chunk packed for the kernel (cout_g x tq) / dy on the grid */
     size_t thread_bytes;
 } ops_bwd_plan;
 

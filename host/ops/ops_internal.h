@@ -28,7 +28,7 @@ typedef enum ops_conv_engine {
 typedef enum ops_conv_path {
     OPS_CONV_DEPTHWISE = 0, /* group == cin == cout: direct loop per plane */
     OPS_CONV_DIRECT1X1,     /* 1x1, stride 1, no pad: GEMM straight on the image */
-    OPS_CONV_IMPLICIT,      /* stride 1 (AVX-512 only): GEMM on a zero-padded copy, no im2col */
+    OPS_CONV_IMPLICIT,      /* AVX-512 only: GEMM on a zero-padded, stride-phased copy, no im2col */
     OPS_CONV_IM2COL,        /* everything else: im2col of a column tile + GEMM */
     OPS_CONV_FC             /* one output pixel whose window is the whole input: gemm_fwd_cpu */
 } ops_conv_path;
@@ -40,8 +40,10 @@ typedef enum ops_conv_path {
 typedef struct ops_conv_plan {
     int engine, path;
     int cin_g, cout_g, K;    /* K = cin_g*kh*kw, the GEMM depth */
-    int ph, pw;              /* padded plane (IMPLICIT, DEPTHWISE) */
-    int64_t pplane;          /* ph*pw */
+    int ph, pw;              /* padded plane */
+    int phs, pws;            /* one stride-phase sub-plane: ceil(ph/sh) x ceil(pw/sw) (IMPLICIT) */
+    int64_t pplane;          /* floats per channel of the phased copy: sh*sw*phs*pws (IMPLICIT) */
+    unsigned amask, bmask;   /* row / column phases some kernel tap reads (IMPLICIT) */
     int64_t hw;              /* oh*ow */
     int64_t qtot;            /* GEMM columns per image: hw, or the padded-grid length */
     int tq, nq;              /* column tile width and count */
@@ -62,10 +64,17 @@ int ops_conv_engine_resolve(int engine);
 int ops_conv_is_whole_window(const xfiq_conv_desc *d);
 void ops_conv_plan_make(ops_conv_plan *p, const xfiq_conv_desc *d, int engine);
 size_t ops_conv_workspace(const xfiq_conv_desc *d, int num_threads, int engine);
-/* conv2d_fwd_cpu_packed with a chosen engine (tests, bench). ws: ops_conv_workspace bytes. */
+/* conv2d_fwd_cpu_packed with a chosen engine on exactly num_threads threads
+ * (tests, bench; the public entry runs tiny calls on one thread).
+ * ws: ops_conv_workspace bytes. */
 void ops_conv_fwd(const float *x, const float *w, const float *packed, const float *b, float *y,
                   const xfiq_conv_desc *d, int n, int act, const float *slope, int slope_per_channel, float *ws,
                   int num_threads, int engine);
+
+/* gemm_fwd_cpu on exactly num_threads threads (the public entry runs tiny
+ * calls on one thread; tests use this to exercise the threaded code). */
+void ops_gemm_fwd(const float *x, const float *w, const float *b, float *y, int n, int k, int m, int act,
+                  const float *slope, int slope_per_channel, int num_threads);
 
 /* Engines (one file each). */
 int ops_conv_avx512_available(void);
@@ -87,9 +96,12 @@ void ops_conv_fwd_depthwise(const ops_conv_plan *p, const float *x, const float 
 /* Fills col (K x tq, row stride tq) with the im2col rows of output positions
  * [q0, q0+len) of one group of one image; x points at the group's first channel. */
 void ops_im2col_tile(const float *x, const xfiq_conv_desc *d, int cin_g, int64_t q0, int len, float *col, int tq);
-/* Zero-padded copy of rows [r0, r1) of every plane of cin planes into
- * xp (cin x ph x pw). */
-void ops_pad_rows(const float *x, const xfiq_conv_desc *d, int cin, int ph, int pw, int r0, int r1, float *xp);
+/* Zero-padded copy of cin planes split into stride phases: padded row py,
+ * column px of channel c goes to sub-plane (py % sh, px % sw) of c, at row
+ * py / sh, column px / sw (sub-planes of p->phs x p->pws). Builds sub-plane
+ * rows [r0, r1) of the phases in p->amask / p->bmask only. */
+void ops_pad_rows_phased(const float *x, const xfiq_conv_desc *d, const ops_conv_plan *p, int cin, int r0, int r1,
+                         float *xp);
 /* Restricts the OpenBLAS library to one thread (once per process). */
 void ops_blas_single_thread(void);
 

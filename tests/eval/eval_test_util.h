@@ -122,4 +122,28 @@ static inline double *read_table(const char *path, int cols, int64_t *rows)
                       (double)(tol));                                              \
     } while (0)
 
+/* An `xfiq eval --json` score entry against a reference entry. */
+static inline void cmp_kfold(const char *what, const cJSON *mine, const cJSON *ref)
+{
+    CHECK_MSG(fabs(jnum(jget(mine, "accuracy_mean", NULL)) - jnum(jget(ref, "acc_mean", NULL))) <= 1e-9,
+              "%s accuracy", what);
+    CHECK_MSG(fabs(jnum(jget(mine, "accuracy_std", NULL)) - jnum(jget(ref, "acc_std", NULL))) <= 1e-9,
+              "%s std", what);
+    int nf = cJSON_GetArraySize(jget(ref, "acc", NULL));
+    CHECK_MSG(cJSON_GetArraySize(jget(mine, "fold_accuracy", NULL)) == nf, "%s: fold count", what);
+    for (int f = 0; f < nf; f++)
+        CHECK_MSG(fabs(jidx(jget(mine, "fold_accuracy", NULL), f) - jidx(jget(ref, "acc", NULL), f)) <= 1e-9,
+                  "%s fold %d", what, f);
+}
+
+static inline void cmp_roc(const char *what, const cJSON *mine, const cJSON *ref)
+{
+    CHECK_MSG(fabs(jnum(jget(mine, "eer", NULL)) - jnum(jget(ref, "eer", NULL))) <= 1e-6, "%s eer", what);
+    CHECK_MSG(fabs(jnum(jget(mine, "auc", NULL)) - jnum(jget(ref, "auc", NULL))) <= 1e-9, "%s auc", what);
+    static const char *keys[6] = {"1e-1", "1e-2", "1e-3", "1e-4", "1e-5", "1e-6"};
+    for (int k = 0; k < 6; k++)
+        CHECK_MSG(fabs(jnum(jget(mine, "fnmr_at_fmr", keys[k], NULL)) - jidx(jget(ref, "fnmr", NULL), k)) <= 1e-9,
+                  "%s fnmr@%s", what, keys[k]);
+}
+
 #endif

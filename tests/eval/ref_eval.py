@@ -7,6 +7,10 @@ SPEC sections 5-6 and host/eval/README.md. Used by the C tests
 
   ref_eval.py synth DIR [--seed S]   write synthetic cases into DIR
   ref_eval.py run DIR                compute DIR/ref.json from DIR's inputs
+  ref_eval.py evalset EMB.npy PAIRS.csv PARAMS.json|- TRAIN.csv|- OUT.json
+                                     QMagFace-protocol accuracy and ROC figures of
+                                     the pairs (rows a,b,label) for cosine and
+                                     QMagFace (PARAMS), and training on TRAIN
 """
 import json
 import math
@@ -360,12 +364,39 @@ def kfold_dist_only(dist, y):
             'acc_std': float(np.std(accs)), 'val': v[0], 'val_std': v[1], 'far': v[2]}
 
 
+def evalset(emb, pairs, params, train_pairs, out):
+    z = np.load(emb)
+    p = load_pairs(pairs).astype(np.int64)
+    a, b, y = p[:, 0], p[:, 1], p[:, 2]
+    folds = p[:, 3] if p.shape[1] > 3 else None   # the file's folds
+    nf = int(np.max(folds)) + 1 if folds is not None else 10
+    res = {}
+    prm = None
+    if params != '-':
+        j = json.load(open(params))
+        prm = (j['alpha'], j['beta'])
+    s, q, v = pair_scores(z, a, b, *(prm or (None, None)))
+    res['cos'] = protocol('qmagface', z, a, b, y, nf, folds, None)
+    res['cos'].update(roc_figures(s, y))
+    if prm:
+        res['qmag'] = protocol('qmagface', z, a, b, y, nf, folds, prm)
+        res['qmag'].update(roc_figures(v, y))
+    if train_pairs != '-':
+        t = load_pairs(train_pairs).astype(np.int64)
+        ts, tq, _ = pair_scores(z, t[:, 0], t[:, 1])
+        res['train'] = train(ts, tq, t[:, 2])
+    with open(out, 'w') as fp:
+        json.dump(res, fp)
+
+
 if __name__ == '__main__':
     if len(sys.argv) >= 3 and sys.argv[1] == 'synth':
         seed = int(sys.argv[4]) if len(sys.argv) >= 5 and sys.argv[3] == '--seed' else 7
         synth(sys.argv[2], seed)
     elif len(sys.argv) == 3 and sys.argv[1] == 'run':
         run(sys.argv[2])
+    elif len(sys.argv) == 7 and sys.argv[1] == 'evalset':
+        evalset(*sys.argv[2:])
     else:
         sys.stderr.write(__doc__)
         sys.exit(2)

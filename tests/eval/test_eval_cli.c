@@ -24,27 +24,6 @@ static int run_cmd(int (*fn)(int, char **), const char *const *args)
     return rc;
 }
 
-static void cmp_kfold(const char *what, const cJSON *mine, const cJSON *ref)
-{
-    CHECK_MSG(fabs(jnum(jget(mine, "accuracy_mean", NULL)) - jnum(jget(ref, "acc_mean", NULL))) <= 1e-9,
-              "%s accuracy", what);
-    CHECK_MSG(fabs(jnum(jget(mine, "accuracy_std", NULL)) - jnum(jget(ref, "acc_std", NULL))) <= 1e-9,
-              "%s std", what);
-    for (int f = 0; f < 10; f++)
-        CHECK_MSG(fabs(jidx(jget(mine, "fold_accuracy", NULL), f) - jidx(jget(ref, "acc", NULL), f)) <= 1e-9,
-                  "%s fold %d", what, f);
-}
-
-static void cmp_roc(const char *what, const cJSON *mine, const cJSON *ref)
-{
-    CHECK_MSG(fabs(jnum(jget(mine, "eer", NULL)) - jnum(jget(ref, "eer", NULL))) <= 1e-6, "%s eer", what);
-    CHECK_MSG(fabs(jnum(jget(mine, "auc", NULL)) - jnum(jget(ref, "auc", NULL))) <= 1e-9, "%s auc", what);
-    static const char *keys[6] = {"1e-1", "1e-2", "1e-3", "1e-4", "1e-5", "1e-6"};
-    for (int k = 0; k < 6; k++)
-        CHECK_MSG(fabs(jnum(jget(mine, "fnmr_at_fmr", keys[k], NULL)) - jidx(jget(ref, "fnmr", NULL), k)) <= 1e-9,
-                  "%s fnmr@%s", what, keys[k]);
-}
-
 int main(void)
 {
     char *dir = fixture_dir("eval_cli");
@@ -173,6 +152,26 @@ int main(void)
         cJSON_Delete(j);
     }
     CHECK(stat(p_edcsvg, &sb) == 0 && sb.st_size > 1000);
+
+    /* templates (IJB style) through the command */
+    char p_media[4400], p_tp[4400], p_tj[4400];
+    snprintf(p_media, sizeof p_media, "%s/ijb_media.txt", dir);
+    snprintf(p_tp, sizeof p_tp, "%s/ijb_pairs.txt", dir);
+    snprintf(p_tj, sizeof p_tj, "%s/templates.json", dir);
+    for (int agg = 0; agg < 2; agg++) {
+        const char *tv[] = {"eval", "--ijb-media", p_media, "--ijb-pairs", p_tp, "--embeddings", p_npy,
+                            "--names", p_names, "--aggregate", agg ? "magnitude" : "mean", "--json", p_tj,
+                            NULL};
+        CHECK(run_cmd(xfiq_cmd_eval, tv) == 0);
+        j = load_json(p_tj);
+        if (j) {
+            cmp_roc(agg ? "templates magnitude" : "templates mean", jget(j, "scores", "cosine", NULL),
+                    jget(ref, agg ? "ijb_magnitude" : "ijb_mean", "roc", NULL));
+            CHECK(fabs(jnum(jget(j, "scores", "cosine", "tar_at_far", "1e-2", NULL)) -
+                       (1.0 - jidx(jget(ref, agg ? "ijb_magnitude" : "ijb_mean", "roc", "fnmr", NULL), 1))) <= 1e-12);
+            cJSON_Delete(j);
+        }
+    }
 
     /* help, bad options, bad inputs */
     const char *h1[] = {"eval", "--help", NULL}, *h2[] = {"edc", "--help", NULL},

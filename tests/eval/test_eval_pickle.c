@@ -5,6 +5,7 @@
  * empty, numpy array, dict, counts, label 2) fail with clear messages. */
 #include "eval_test_util.h"
 
+#include "eval/pickle.h"
 #include "xfiq.h"
 #include "xfiq_eval.h"
 #include "xfiq_image.h"
@@ -116,6 +117,39 @@ int main(void)
         printf("  %-18s 6 pairs, 12 payloads: bytes %s, pixels %s\n", good[g], same ? "equal" : "DIFFER",
                decoded ? "equal" : "DIFFER");
         xfiq_bench_free(b);
+    }
+    /* every truncation fails cleanly; random byte changes never crash */
+    for (int g = 0; g < 5; g++) {
+        long n = 0;
+        snprintf(path, sizeof path, "%s/%s", dir, good[g]);
+        uint8_t *buf = slurp(path, &n);
+        if (!buf)
+            continue;
+        int ok_trunc = 0, tries = 0;
+        for (long len = 0; len < n; len += 1 + n / 3000, tries++) {
+            uint8_t *cut = malloc(len + 1);
+            memcpy(cut, buf, len);
+            xfiq_pickle_bin pb;
+            if (xfiq_pickle_read_bin(cut, (size_t)len, "cut", &pb) == XFIQ_OK) {
+                ok_trunc++;
+                xfiq_pickle_bin_free(&pb);
+            }
+            free(cut);
+        }
+        CHECK_MSG(ok_trunc == 0, "%s: %d truncated copies parsed", good[g], ok_trunc);
+        srand(17 + g);
+        for (int k = 0; k < 400; k++) {
+            uint8_t *m = malloc(n);
+            memcpy(m, buf, n);
+            for (int f = 0; f < 1 + k % 4; f++)
+                m[rand() % n] = (uint8_t)rand();
+            xfiq_pickle_bin pb;
+            if (xfiq_pickle_read_bin(m, (size_t)n, "mutated", &pb) == XFIQ_OK)
+                xfiq_pickle_bin_free(&pb);
+            free(m);
+        }
+        printf("  %-18s %d truncations refused, 400 mutations survived\n", good[g], tries);
+        free(buf);
     }
     expect_fail(dir, "bad_truncated.bin", "truncated");
     expect_fail(dir, "bad_truncated_py2.bin", "truncated");
