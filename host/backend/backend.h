@@ -21,6 +21,7 @@ typedef struct xfiq_exec {
     int batch;                   /* images in this call (<= planned batch) */
     int num_threads;             /* CPU threads */
     void *stream;                /* cudaStream_t for CUDA, NULL for CPU */
+    void *const *prepared;       /* per node index: data the backend prepared at load (NULL: none) */
     /* Backward-data only: gradient buffers (same aliasing as the values:
      * indexed by value id, views share their input's), and per storage
      * whether it already holds a contribution (then ops accumulate). */
@@ -54,6 +55,11 @@ typedef struct xfiq_backend_ops {
     /* Backward-data: gradients of the node's inputs from the gradient of its
      * output (no weight gradients). Unfused graphs only (act == NONE). */
     const xfiq_node_fn *bwd;     /* XFIQ_OP_COUNT entries; NULL: no backward on this backend */
+    /* Optional, once per node at load: bytes of backend memory to prepare
+     * (e.g. weights packed for the kernel; 0 = nothing), and filling them. */
+    size_t (*prepare_bytes)(const xfiq_graph *g, const xfiq_node *nd);
+    xfiq_status (*prepare)(void *ctx, const xfiq_graph *g, const xfiq_node *nd, const float *params, void *dst,
+                           int num_threads);
     /* Scratch one node needs at this batch and thread count, forward or backward (bytes). */
     size_t (*workspace_bytes)(const xfiq_graph *g, const xfiq_node *nd, int batch, int num_threads);
     xfiq_status (*init)(void **ctx, int num_threads);

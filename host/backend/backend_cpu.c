@@ -19,9 +19,24 @@ static int64_t spatial_of(const xfiq_graph *g, const xfiq_node *nd)
 
 static xfiq_status cpu_conv(const xfiq_exec *ex, const xfiq_graph *g, const xfiq_node *nd)
 {
+    const float *packed = ex->prepared ? ex->prepared[nd - g->nodes] : NULL;
+    conv2d_fwd_cpu_packed(IN0(ex, nd), P(ex, nd->w), packed, P(ex, nd->b), OUT(ex, nd), &nd->d.conv, ex->batch,
+                          nd->act, P(ex, nd->slope), nd->slope_per_channel, ex->workspace, ex->num_threads);
+    return XFIQ_OK;
+}
+
+/* Conv weights packed once for the kernel (otherwise repacked on every call). */
+static size_t cpu_prepare_bytes(const xfiq_graph *g, const xfiq_node *nd)
+{
     (void)g;
-    conv2d_fwd_cpu(IN0(ex, nd), P(ex, nd->w), P(ex, nd->b), OUT(ex, nd), &nd->d.conv, ex->batch, nd->act,
-                   P(ex, nd->slope), nd->slope_per_channel, ex->workspace, ex->num_threads);
+    return nd->op == XFIQ_OP_CONV ? conv2d_cpu_pack_bytes(&nd->d.conv) : 0;
+}
+
+static xfiq_status cpu_prepare(void *ctx, const xfiq_graph *g, const xfiq_node *nd, const float *params, void *dst,
+                               int num_threads)
+{
+    (void)ctx, (void)g;
+    conv2d_cpu_pack(&nd->d.conv, params + nd->w, dst, num_threads);
     return XFIQ_OK;
 }
 
@@ -148,6 +163,8 @@ static const xfiq_backend_ops cpu_ops = {
             [XFIQ_OP_GAP] = cpu_gap,
             [XFIQ_OP_VIEW] = cpu_view},
     .bwd = xfiq_cpu_bwd,
+    .prepare_bytes = cpu_prepare_bytes,
+    .prepare = cpu_prepare,
     .workspace_bytes = cpu_workspace_bytes,
     .init = cpu_init,
     .destroy = cpu_destroy,

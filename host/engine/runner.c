@@ -6,6 +6,38 @@
 
 #include "core/status.h"
 
+/* Per-node data the backend wants made once (sizes first, one block). */
+static xfiq_status runner_prepare(xfiq_runner *r)
+{
+    const xfiq_backend_ops *ops = r->be->ops;
+    const xfiq_graph *g = r->g;
+    if (!ops->prepare_bytes || !ops->prepare)
+        return XFIQ_OK;
+    size_t total = 0, *off = malloc((size_t)(g->n_nodes ? g->n_nodes : 1) * sizeof *off);
+    if (!off)
+        return xfiq_error(XFIQ_ERR_NOMEM, "out of memory preparing %s", r->label);
+    for (int i = 0; i < g->n_nodes; i++) {
+        size_t b = ops->prepare_bytes(g, &g->nodes[i]);
+        off[i] = b ? total : (size_t)-1;
+        total += (b + XFIQ_ALIGN - 1) & ~(size_t)(XFIQ_ALIGN - 1);
+    }
+    xfiq_status st = XFIQ_OK;
+    if (total) {
+        r->prepared = calloc((size_t)g->n_nodes, sizeof *r->prepared);
+        if (!r->prepared)
+            st = xfiq_error(XFIQ_ERR_NOMEM, "out of memory preparing %s", r->label);
+        else
+            st = ops->mem_alloc(r->be->ctx, total, (void **)&r->prep_block);
+        for (int i = 0; i < g->n_nodes && st == XFIQ_OK; i++)
+            if (off[i] != (size_t)-1) {
+                r->prepared[i] = r->prep_block + off[i];
+                st = ops->prepare(r->be->ctx, g, &g->nodes[i], g->params, r->prepared[i], r->be->num_threads);
+            }
+    }
+    free(off);
+    return st;
+}
+
 xfiq_status xfiq_runner_init(xfiq_runner *r, xfiq_backend_t be, const xfiq_graph *g, const char *label,
                              int retain_all)
 {
@@ -21,11 +53,12 @@ xfiq_status xfiq_runner_init(xfiq_runner *r, xfiq_backend_t be, const xfiq_graph
                               g->nodes[i].name, xfiq_op_name(g->nodes[i].op), ops->name);
     if (ops->kind == XFIQ_BACKEND_CPU) {
         r->params = g->params;
-        return XFIQ_OK;
+    } else {
+        size_t bytes = (size_t)g->n_params * sizeof(float);
+        XFIQ_TRY(ops->mem_alloc(be->ctx, bytes ? bytes : 4, (void **)&r->params));
+        XFIQ_TRY(ops->upload(be->ctx, r->params, g->params, bytes));
     }
-    size_t bytes = (size_t)g->n_params * sizeof(float);
-    XFIQ_TRY(ops->mem_alloc(be->ctx, bytes ? bytes : 4, (void **)&r->params));
-    return ops->upload(be->ctx, r->params, g->params, bytes);
+    return runner_prepare(r);
 }
 
 static void release_block(xfiq_runner *r)
@@ -52,6 +85,9 @@ void xfiq_runner_free(xfiq_runner *r)
     if (!r->be)
         return;
     release_block(r);
+    if (r->prep_block)
+        r->be->ops->mem_free(r->be->ctx, r->prep_block);
+    free(r->prepared);
     if (r->params && r->params != r->g->params)
         r->be->ops->mem_free(r->be->ctx, r->params);
     memset(r, 0, sizeof *r);
@@ -109,6 +145,7 @@ static xfiq_exec runner_exec(xfiq_runner *r, int n)
         .batch = n,
         .num_threads = r->be->num_threads,
         .stream = r->be->ops->stream(r->be->ctx),
+        .prepared = (void *const *)r->prepared,
     };
     return ex;
 }

@@ -14,6 +14,8 @@ typedef struct xfiq_runner {
     const xfiq_graph *g;
     const char *label;        /* for messages: the model file */
     float *params;            /* g->params in backend memory (== g->params on the CPU) */
+    char *prep_block;         /* data the backend prepared per node at init (packed weights), one block */
+    void **prepared;          /* per node: pointer into prep_block or NULL */
     xfiq_plan plan;
     char *block;              /* activations + workspace, backend memory */
     float *staging;           /* host copy of the input when the backend is not the host */
