@@ -18,6 +18,70 @@
 
 static double rel(double a, double b) { return fabs(a - b) / fmax(fabs(b), 1e-30); }
 
+/* Qhat of the signed regression at preprocessed input x (one image): Q (s.e)/(s.e0). */
+static double qhat_signed(xfiq_model_t m, const float *x, const float *e0, double Q, float *z, int D)
+{
+    xfiq_model_forward(m, x, 1, z);
+    double nz = 0, se = 0, se0 = 0;
+    for (int j = 0; j < D; j++)
+        nz += (double)z[j] * z[j];
+    nz = sqrt(nz);
+    for (int j = 0; j < D; j++) {
+        double sg = e0[j] > 0 ? 1.0 : e0[j] < 0 ? -1.0 : 0.0;
+        se += sg * z[j] / nz;
+        se0 += sg * e0[j];
+    }
+    return Q * se / se0;
+}
+
+/* Central differences of xfiq's own forward pass (float32) against its PLQ
+ * gradient magnitude m on the 6 pixels where m is largest; h = 0.5 in 8-bit
+ * pixel units. Float32 and PReLU kinks limit the agreement: tolerance 2e-2. */
+static void check_fd(xfiq_model_t m, const uint8_t *img, double Q, const float *gm, const char *stem)
+{
+    int H = m->card.height, W = m->card.width, D = (int)m->g.values[m->g.output].numel;
+    size_t hw = (size_t)H * W;
+    float *x = malloc(3 * hw * sizeof *x), *z = malloc((size_t)D * sizeof *z), *e0 = malloc((size_t)D * sizeof *e0);
+    xfiq_model_preprocess(&m->card, img, 1, x);
+    xfiq_model_forward(m, x, 1, e0);
+    double n0 = 0;
+    for (int j = 0; j < D; j++)
+        n0 += (double)e0[j] * e0[j];
+    for (int j = 0; j < D; j++)
+        e0[j] = (float)(e0[j] / sqrt(n0));
+    int used[6] = {-1, -1, -1, -1, -1, -1};
+    double worst = 0;
+    for (int k = 0; k < 6; k++) {
+        int best = -1;
+        for (size_t p = 0; p < hw; p++) {
+            int taken = 0;
+            for (int j = 0; j < k; j++)
+                taken |= used[j] == (int)p;
+            if (!taken && (best < 0 || gm[p] > gm[best]))
+                best = (int)p;
+        }
+        used[k] = best;
+        const float h = 0.5f;
+        double mfd = 0;
+        for (int c = 0; c < 3; c++) { /* model channel c reads pixel channel c (RGB) or 2-c (BGR) */
+            float *xc = x + (size_t)c * hw + best, keep = *xc, dx = h * m->card.scale[c];
+            *xc = keep + dx;
+            double qp = qhat_signed(m, x, e0, Q, z, D);
+            *xc = keep - dx;
+            double qm = qhat_signed(m, x, e0, Q, z, D);
+            *xc = keep;
+            mfd += fabs(qp - qm) / (2 * h) / 3;
+        }
+        worst = fmax(worst, fabs(mfd - gm[best]) / gm[best]);
+    }
+    printf("%s signed: xfiq's PLQ gradient vs central differences of xfiq's forward (6 strongest pixels): "
+           "max rel err %.2e\n", stem, worst);
+    CHECK_MSG(worst < 2e-2, "%s: finite differences disagree (%.3g)", stem, worst);
+    free(x);
+    free(z);
+    free(e0);
+}
+
 static void check(const char *dir, const char *stem, xfiq_plq_mode mode)
 {
     const char *py = test_env("XFIQ_PYTHON", "/usr/bin/python3"), *src = test_env("XFIQ_SOURCE_DIR", ".");
@@ -67,6 +131,8 @@ static void check(const char *dir, const char *stem, xfiq_plq_mode mode)
         same &= memcmp(gm1, gm + (size_t)i * hw, hw * sizeof *gm1) == 0;
     }
     CHECK_MSG(same, "%s: batch-1 / 1-thread PLQ results differ in bits from batch-%d / 2 threads", stem, NIMG);
+    if (mode == XFIQ_PLQ_SIGNED)
+        check_fd(m, img, q[0].serfiq, gm, stem);
 
     /* The masks xfiq used, for the reference. */
     int E = (int)m->head.values[m->head.input].numel;

@@ -198,8 +198,17 @@ int main(void)
         }
         double med;
         calib_percentile(fr, NOCC, 50, &med);
-        if (sidx == 2)
+        if (sidx == 2) {
             unsat_med = med;
+            double mp[NOCC], m5, m50, m95;
+            for (int i = 0; i < NOCC; i++)
+                mp[i] = qc[i].mean_plq;
+            calib_percentile(mp, NOCC, 5, &m5);
+            calib_percentile(mp, NOCC, 50, &m50);
+            calib_percentile(mp, NOCC, 95, &m95);
+            printf("mean PLQ over the face (signed, calibrated) of %d clean LFW faces: p5 %.3f, median %.3f, p95 %.3f\n",
+                   NOCC, m5, m50, m95);
+        }
         printf("PLQ %-21s: occluded box has lower mean PLQ than the rest of the face in %2d/%d faces (eyes), "
                "%2d/%d (random box); median share of face pixels with P in [0.05,0.95]: %.2f\n",
                setups[sidx].name, rate_eye[sidx], NOCC, rate_rnd[sidx], NOCC, med);
