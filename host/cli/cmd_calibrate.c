@@ -51,6 +51,14 @@ static int collect(void *vctx, size_t s, int k, const xfiq_cli_item *it, const u
     return 0;
 }
 
+static int note_opt(void *ctx, int argc, char **argv, int *i)
+{
+    if (strcmp(argv[*i], "--note") || *i + 1 >= argc)
+        return 0;
+    *(const char **)ctx = argv[++*i];
+    return 1;
+}
+
 int xfiq_cmd_calibrate(int argc, char **argv)
 {
     xfiq_cli_job job;
@@ -58,24 +66,10 @@ int xfiq_cmd_calibrate(int argc, char **argv)
     xfiq_cli_job_init(&job, NULL, argc);
     xfiq_cli_qopts_init(&qo);
     const char *note = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage(stdout);
-            xfiq_cli_job_close(&job);
-            return XFIQ_EXIT_OK;
-        }
-        int r = xfiq_cli_qopt(&qo, argc, argv, &i);
-        if (r == 0)
-            r = xfiq_cli_job_opt(&job, argc, argv, &i);
-        if (r == 0 && !strcmp(argv[i], "--note") && i + 1 < argc)
-            r = 1, note = argv[++i];
-        if (r <= 0) {
-            if (r == 0)
-                fprintf(stderr, "xfiq calibrate: unknown or incomplete option '%s'\n", argv[i]);
-            usage(stderr);
-            xfiq_cli_job_close(&job);
-            return XFIQ_EXIT_FATAL;
-        }
+    int pr = xfiq_cli_parse(argc, argv, "calibrate", usage, &job, &qo, note_opt, &note);
+    if (pr) {
+        xfiq_cli_job_close(&job);
+        return pr > 0 ? XFIQ_EXIT_OK : XFIQ_EXIT_FATAL;
     }
     cal_ctx c = {0};
     int rc = XFIQ_EXIT_FATAL;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/quality_opts.h"
 #include "io/afile.h"
 #include "io/csv.h"
 #include "io/npy.h"
@@ -60,20 +61,10 @@ int xfiq_cmd_embed(int argc, char **argv)
 {
     xfiq_cli_job job;
     xfiq_cli_job_init(&job, "xfiq-out", argc);
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage(stdout);
-            xfiq_cli_job_close(&job);
-            return XFIQ_EXIT_OK;
-        }
-        int r = xfiq_cli_job_opt(&job, argc, argv, &i);
-        if (r <= 0) {
-            if (r == 0)
-                fprintf(stderr, "xfiq embed: unknown option '%s'\n", argv[i]);
-            usage(stderr);
-            xfiq_cli_job_close(&job);
-            return XFIQ_EXIT_FATAL;
-        }
+    int pr = xfiq_cli_parse(argc, argv, "embed", usage, &job, NULL, NULL, NULL);
+    if (pr) {
+        xfiq_cli_job_close(&job);
+        return pr > 0 ? XFIQ_EXIT_OK : XFIQ_EXIT_FATAL;
     }
     embed_ctx c = {.job = &job};
     int rc = XFIQ_EXIT_FATAL;

@@ -100,6 +100,26 @@ static int plq_batch(void *vctx, size_t s, int k, const xfiq_cli_item *it, const
     return 0;
 }
 
+static int plq_opt(void *vctx, int argc, char **argv, int *i)
+{
+    plq_ctx *c = vctx;
+    const char *a = argv[*i];
+    if (!strcmp(a, "--no-png"))
+        return c->png = 0, 1;
+    if (!strcmp(a, "--no-npy"))
+        return c->npy = 0, 1;
+    if (!strcmp(a, "--zoom")) {
+        int z = *i + 1 < argc ? atoi(argv[*i + 1]) : 0;
+        if (z < 1 || z > 16) {
+            fprintf(stderr, "xfiq plq: --zoom needs an integer in [1, 16]\n");
+            return -1;
+        }
+        c->zoom = z;
+        return ++*i, 1;
+    }
+    return 0;
+}
+
 int xfiq_cmd_plq(int argc, char **argv)
 {
     xfiq_cli_job job;
@@ -107,29 +127,10 @@ int xfiq_cmd_plq(int argc, char **argv)
     xfiq_cli_job_init(&job, "xfiq-out/plq", argc);
     xfiq_cli_qopts_init(&qo);
     plq_ctx c = {.job = &job, .zoom = 2, .png = 1, .npy = 1};
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout);
-            xfiq_cli_job_close(&job);
-            return XFIQ_EXIT_OK;
-        }
-        int r = xfiq_cli_qopt(&qo, argc, argv, &i);
-        if (r == 0)
-            r = xfiq_cli_job_opt(&job, argc, argv, &i);
-        if (r == 0 && !strcmp(a, "--no-png"))
-            r = 1, c.png = 0;
-        else if (r == 0 && !strcmp(a, "--no-npy"))
-            r = 1, c.npy = 0;
-        else if (r == 0 && !strcmp(a, "--zoom") && i + 1 < argc && atoi(argv[i + 1]) >= 1 && atoi(argv[i + 1]) <= 16)
-            r = 1, c.zoom = atoi(argv[++i]);
-        if (r <= 0) {
-            if (r == 0)
-                fprintf(stderr, "xfiq plq: unknown or incomplete option '%s'\n", a);
-            usage(stderr);
-            xfiq_cli_job_close(&job);
-            return XFIQ_EXIT_FATAL;
-        }
+    int pr = xfiq_cli_parse(argc, argv, "plq", usage, &job, &qo, plq_opt, &c);
+    if (pr) {
+        xfiq_cli_job_close(&job);
+        return pr > 0 ? XFIQ_EXIT_OK : XFIQ_EXIT_FATAL;
     }
     int rc = XFIQ_EXIT_FATAL;
     if (xfiq_cli_job_open(&job, 1))

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/quality_opts.h"
 #include "io/path.h"
 #include "quality/png_write.h"
 
@@ -70,30 +71,32 @@ static int prep_batch(void *vctx, size_t s, int k, const xfiq_cli_item *it, cons
     return 0;
 }
 
+static int prep_opt(void *vctx, int argc, char **argv, int *i)
+{
+    prep_ctx *c = vctx;
+    if (!strcmp(argv[*i], "--variants"))
+        return c->variants = 1, 1;
+    if (!strcmp(argv[*i], "--blur")) {
+        float s = *i + 1 < argc ? (float)atof(argv[*i + 1]) : 0;
+        if (!(s > 0 && s <= 50)) {
+            fprintf(stderr, "xfiq prepare: --blur needs a sigma in (0, 50]\n");
+            return -1;
+        }
+        c->sigma = s;
+        return ++*i, 1;
+    }
+    return 0;
+}
+
 int xfiq_cmd_prepare(int argc, char **argv)
 {
     xfiq_cli_job job;
     xfiq_cli_job_init(&job, "xfiq-out/aligned", argc);
     prep_ctx c = {.job = &job, .sigma = 2.5f};
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout);
-            xfiq_cli_job_close(&job);
-            return XFIQ_EXIT_OK;
-        }
-        int r = xfiq_cli_job_opt(&job, argc, argv, &i);
-        if (r == 0 && !strcmp(a, "--variants"))
-            r = 1, c.variants = 1;
-        else if (r == 0 && !strcmp(a, "--blur") && i + 1 < argc && atof(argv[i + 1]) > 0)
-            r = 1, c.sigma = (float)atof(argv[++i]);
-        if (r <= 0) {
-            if (r == 0)
-                fprintf(stderr, "xfiq prepare: unknown or incomplete option '%s'\n", a);
-            usage(stderr);
-            xfiq_cli_job_close(&job);
-            return XFIQ_EXIT_FATAL;
-        }
+    int pr = xfiq_cli_parse(argc, argv, "prepare", usage, &job, NULL, prep_opt, &c);
+    if (pr) {
+        xfiq_cli_job_close(&job);
+        return pr > 0 ? XFIQ_EXIT_OK : XFIQ_EXIT_FATAL;
     }
     int rc = XFIQ_EXIT_FATAL;
     if (xfiq_cli_job_open(&job, 1))

@@ -57,22 +57,10 @@ int xfiq_cmd_quality(int argc, char **argv)
     xfiq_cli_qopts qo;
     xfiq_cli_job_init(&job, "xfiq-out/quality.csv", argc);
     xfiq_cli_qopts_init(&qo);
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage(stdout);
-            xfiq_cli_job_close(&job);
-            return XFIQ_EXIT_OK;
-        }
-        int r = xfiq_cli_qopt(&qo, argc, argv, &i);
-        if (r == 0)
-            r = xfiq_cli_job_opt(&job, argc, argv, &i);
-        if (r <= 0) {
-            if (r == 0)
-                fprintf(stderr, "xfiq quality: unknown option '%s'\n", argv[i]);
-            usage(stderr);
-            xfiq_cli_job_close(&job);
-            return XFIQ_EXIT_FATAL;
-        }
+    int pr = xfiq_cli_parse(argc, argv, "quality", usage, &job, &qo, NULL, NULL);
+    if (pr) {
+        xfiq_cli_job_close(&job);
+        return pr > 0 ? XFIQ_EXIT_OK : XFIQ_EXIT_FATAL;
     }
     quality_ctx c = {.job = &job};
     int rc = XFIQ_EXIT_FATAL;

@@ -107,3 +107,26 @@ void xfiq_cli_qopts_apply(const xfiq_cli_qopts *q, xfiq_model_t m, xfiq_plq_opts
     if (q->has_b)
         o->b = q->b;
 }
+
+int xfiq_cli_parse(int argc, char **argv, const char *cmd, void (*usage)(FILE *), xfiq_cli_job *job,
+                   xfiq_cli_qopts *qo, xfiq_cli_extra_fn extra, void *ctx)
+{
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage(stdout);
+            return 1;
+        }
+        int r = qo ? xfiq_cli_qopt(qo, argc, argv, &i) : 0;
+        if (r == 0)
+            r = xfiq_cli_job_opt(job, argc, argv, &i);
+        if (r == 0 && extra)
+            r = extra(ctx, argc, argv, &i);
+        if (r <= 0) {
+            if (r == 0)
+                fprintf(stderr, "xfiq %s: unknown or incomplete option '%s'\n", cmd, argv[i]);
+            usage(stderr);
+            return -1;
+        }
+    }
+    return 0;
+}

@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 
+#include "cli/cli.h"
 #include "xfiq_quality.h"
 
 typedef struct xfiq_cli_qopts {
@@ -23,5 +24,14 @@ int xfiq_cli_qopt(xfiq_cli_qopts *q, int argc, char **argv, int *i);
 void xfiq_cli_qopts_help(FILE *f, int with_plq);
 /* Model defaults overridden by what was given. */
 void xfiq_cli_qopts_apply(const xfiq_cli_qopts *q, xfiq_model_t m, xfiq_plq_opts *out);
+
+/* A command's own option: like xfiq_cli_job_opt (1 consumed, 0 not, -1 bad). */
+typedef int (*xfiq_cli_extra_fn)(void *ctx, int argc, char **argv, int *i);
+
+/* The argument loop of the image commands: --help (usage to stdout, returns
+ * 1: exit 0), quality options when qo is given, job options, then extra.
+ * Returns 0 to go on, 1 to exit with 0, -1 on a bad argument (usage printed). */
+int xfiq_cli_parse(int argc, char **argv, const char *cmd, void (*usage)(FILE *), xfiq_cli_job *job,
+                   xfiq_cli_qopts *qo, xfiq_cli_extra_fn extra, void *ctx);
 
 #endif
