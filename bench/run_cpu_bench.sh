@@ -6,11 +6,12 @@
 # the models into BUILD_DIR/bench-cache, runs every configuration with the
 # same thread count, then prints a Markdown table of images/s (from the
 # median iteration) and the ratios xfiq/peer, and writes it to OUT.md when
-# given. Takes about 10-15 minutes on a 2-core machine. See bench/README.md.
+# given. Takes about 5-10 minutes on a 2-core machine. See bench/README.md.
 #
 # Usage: bench/run_cpu_bench.sh [OUT.md]
 # Environment: BUILD_DIR (default <repo>/build-bench), THREADS (2),
-#   OMP_WAIT_POLICY (PASSIVE unless set: see bench/README.md), JOBS (2),
+#   OMP_WAIT_POLICY (unset: PASSIVE when the 1-minute load average is above
+#   0.5 at the start, else ACTIVE; see bench/README.md), JOBS (2),
 #   PYTHON (/usr/bin/python3), ROUNDS (2: each contender runs twice, in
 #   A B C / C B A order; figures are the mean of its rounds), QUICK=1 (one iteration, no warm-up: checks
 #   the script in about 3 minutes; the figures are not worth reporting).
@@ -24,7 +25,15 @@ QUICK=${QUICK:-0}
 if [ "$QUICK" = 1 ]; then ROUNDS=${ROUNDS:-1}; else ROUNDS=${ROUNDS:-2}; fi
 JOBS=${JOBS:-2}
 PYTHON=${PYTHON:-/usr/bin/python3}
-: "${OMP_WAIT_POLICY:=PASSIVE}"
+# libgomp's active wait is the fastest on idle cores but collapses when other
+# processes hold them: with no choice given, pick by the load at the start.
+if [ -z "${OMP_WAIT_POLICY:-}" ]; then
+  if awk -v l="$(cut -d' ' -f1 /proc/loadavg)" 'BEGIN { exit !(l > 0.5) }'; then
+    OMP_WAIT_POLICY=PASSIVE
+  else
+    OMP_WAIT_POLICY=ACTIVE
+  fi
+fi
 export OMP_WAIT_POLICY
 CACHE="$BUILD_DIR/bench-cache"
 PEERS="$ROOT/bench/peers"
@@ -308,7 +317,7 @@ for net in ("mfn", "r50"):
 noisy = ["%s (%.0f%%)" % (k, 100 * spread(k)) for k in R if spread(k) > 0.25]
 if noisy:
     out.append("")
-    out.append("Rounds differing by more than 25%% (other load on the cores): %s." % ", ".join(noisy))
+    out.append("Rounds differing by more than 25%% (noisy figures): %s." % ", ".join(noisy))
 print("\n".join(out))
 EOF
 )
