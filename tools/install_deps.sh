@@ -2,6 +2,9 @@
 # install_deps.sh - installs the Debian packages xfiq needs, only those missing
 # (no apt-get update when everything is there already).
 set -euo pipefail
+# Tools count as present when their command is, whoever installed them
+# (node/npm often come from elsewhere than Debian's packages).
+declare -A tool_cmd=([cmake]=cmake [make]=make [gcc]=gcc [pkg-config]=pkg-config [nodejs]=node [npm]=npm)
 pkgs=(cmake make gcc pkg-config
       libopenblas-dev          # CPU GEMM behind every convolution and FC layer
       libprotobuf-c-dev protobuf-c-compiler  # ONNX reader generated from ONNX's own schema
@@ -12,6 +15,7 @@ pkgs=(cmake make gcc pkg-config
       nodejs npm)              # model download (npm pack) and the ONNX Runtime peer
 missing=()
 for p in "${pkgs[@]}"; do
+  if [ -n "${tool_cmd[$p]:-}" ] && command -v "${tool_cmd[$p]}" >/dev/null 2>&1; then continue; fi
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if ((${#missing[@]})); then
