@@ -10,6 +10,9 @@
  * output), or an im2col tile (strided 1x1 convs and very wide kernels).
  * Weights are packed k-major in panels of OPS_MR output channels, per call
  * into the workspace or once ahead (conv2d_cpu_pack).
+ * Small maps (plan->pt, 3x3-type convs up to 28x28) run the transposed
+ * kernel instead: output channels in the vector lanes, the pixels of an
+ * output row as the register-tiled dimension, weights packed [tile][k][ch].
  *
  * Reproducibility: every output element is one float accumulator that starts
  * at 0 and takes one fused multiply-add per k in increasing k, whatever the
@@ -130,6 +133,105 @@ UKR_DEF(14)
 static const ukr_fn ukr_table[OPS_MR + 1] = {NULL,   ukr_1,  ukr_2,  ukr_3,  ukr_4,  ukr_5,  ukr_6, ukr_7,
                                              ukr_8,  ukr_9,  ukr_10, ukr_11, ukr_12, ukr_13, ukr_14};
 
+/* The small-map kernel (plan->pt): NP_ pixels of one output row times
+ * NV_*16 output channels, weights packed [tile][k][16*NV_]. Each output is
+ * still one accumulator taking one fma per k in increasing k (the product
+ * is the same, w*x == x*w), so it gives the panel kernel's exact bits.
+ * b + off[k] is row k of B at the row's first pixel; c is [NP_][16*NV_]. */
+static inline __attribute__((always_inline)) void pt_run(const int np, const int nv, const int acc_in, int K,
+                                                         const float *wp, const float *b, const int64_t *off,
+                                                         float *c, const char *pf, int64_t pfs16)
+{
+    __m512 acc[28];
+    const int cw = 16 * nv;
+#pragma GCC unroll 28
+    for (int i = 0; i < np; i++)
+#pragma GCC unroll 4
+        for (int v = 0; v < nv; v++)
+            acc[i * nv + v] = acc_in ? _mm512_loadu_ps(c + i * cw + 16 * v) : _mm512_setzero_ps();
+    for (int k = 0; k < K; k++) {
+        const float *bk = b + off[k];
+        const float *wk = wp + (int64_t)k * cw;
+        __m512 wv[4];
+        _mm_prefetch(pf + ((k * pfs16) >> 4), _MM_HINT_T1);
+#pragma GCC unroll 4
+        for (int v = 0; v < nv; v++)
+            wv[v] = _mm512_loadu_ps(wk + 16 * v);
+#pragma GCC unroll 28
+        for (int i = 0; i < np; i++) {
+            const __m512 xv = _mm512_set1_ps(bk[i]);
+#pragma GCC unroll 4
+            for (int v = 0; v < nv; v++)
+                acc[i * nv + v] = _mm512_fmadd_ps(wv[v], xv, acc[i * nv + v]);
+        }
+    }
+#pragma GCC unroll 28
+    for (int i = 0; i < np; i++)
+#pragma GCC unroll 4
+        for (int v = 0; v < nv; v++)
+            _mm512_storeu_ps(c + i * cw + 16 * v, acc[i * nv + v]);
+}
+
+typedef void (*pt_fn)(int K, const float *wp, const float *b, const int64_t *off, float *c, int acc_in,
+                      const char *pf, int64_t pfs16);
+
+#define PT_DEF(NP_, NV_)                                                                                 \
+    static void pt_##NP_##_##NV_(int K, const float *wp, const float *b, const int64_t *off, float *c,   \
+                                 int acc_in, const char *pf, int64_t pfs16)                              \
+    {                                                                                                    \
+        if (acc_in)                                                                                      \
+            pt_run(NP_, NV_, 1, K, wp, b, off, c, pf, pfs16);                                            \
+        else                                                                                             \
+            pt_run(NP_, NV_, 0, K, wp, b, off, c, pf, pfs16);                                            \
+    }
+PT_DEF(1, 4)
+PT_DEF(2, 4)
+PT_DEF(3, 4)
+PT_DEF(4, 4)
+PT_DEF(5, 4)
+PT_DEF(6, 4)
+PT_DEF(7, 4)
+PT_DEF(1, 2)
+PT_DEF(2, 2)
+PT_DEF(3, 2)
+PT_DEF(4, 2)
+PT_DEF(5, 2)
+PT_DEF(6, 2)
+PT_DEF(7, 2)
+PT_DEF(8, 2)
+PT_DEF(9, 2)
+PT_DEF(10, 2)
+PT_DEF(11, 2)
+PT_DEF(12, 2)
+PT_DEF(13, 2)
+PT_DEF(14, 2)
+#if OPS_PT_MAX_OW != 14
+#error "conv_avx512.c: the small-map kernel tables are written for OPS_PT_MAX_OW == 14"
+#endif
+
+/* By pixels per call (at most OPS_PT_MAX_OW): 4 vectors of channels (plan pt_nv == 4) or 2. */
+static const pt_fn pt_table4[8] = {NULL, pt_1_4, pt_2_4, pt_3_4, pt_4_4, pt_5_4, pt_6_4, pt_7_4};
+static const pt_fn pt_table2[OPS_PT_MAX_OW + 1] = {NULL,    pt_1_2,  pt_2_2,  pt_3_2,  pt_4_2,
+                                                   pt_5_2,  pt_6_2,  pt_7_2,  pt_8_2,  pt_9_2,
+                                                   pt_10_2, pt_11_2, pt_12_2, pt_13_2, pt_14_2};
+
+/* Packs output-channel tile t k-major, [k][pt_cw], zeros past cout_g. */
+static void pack_pt_tile(const float *w, const ops_conv_plan *p, int t, float *wp)
+{
+    const int cw = p->pt_cw;
+    for (int j = 0; j < cw; j++) {
+        const int co = t * cw + j;
+        if (co >= p->cout_g) {
+            for (int k = 0; k < p->K; k++)
+                wp[(int64_t)k * cw + j] = 0.0f;
+            continue;
+        }
+        const float *wr = w + (int64_t)co * p->K;
+        for (int k = 0; k < p->K; k++)
+            wp[(int64_t)k * cw + j] = wr[k];
+    }
+}
+
 /* Packs output channels [m0, m0+OPS_MR) of group g k-major, zero rows past cout_g. */
 static void pack_panel(const float *w, const ops_conv_plan *p, int g, int panel, float *ap)
 {
@@ -226,9 +328,92 @@ static void store_panel(const ops_conv_plan *p, const xfiq_conv_desc *d, const f
     }
 }
 
+/* The small-map path: items are (image, output-channel tile); a thread pads
+ * the whole image once into its own buffer and runs every row of the tile,
+ * K chunk by K chunk. */
+static void fwd_pt(const ops_conv_plan *p, const float *x, const float *w, const float *packed, const float *b,
+                   float *y, const xfiq_conv_desc *d, int n, int act, const float *slope, int slope_per_channel,
+                   char *ws, int num_threads)
+{
+    const float *pack = packed ? packed : (const float *)ws;
+    int64_t *off = (int64_t *)(ws + p->pack_bytes);
+    char *tbase = ws + p->shared_bytes;
+    const int cw = p->pt_cw, ow = d->ow, oh = d->oh;
+    const int64_t items = (int64_t)n * p->pt_nct;
+    const int64_t xstride = (int64_t)d->cin * d->ih * d->iw, ystride = (int64_t)d->cout * p->hw;
+    /* Rows longer than one call's pixels go in nseg near-equal segments. */
+    const int maxp = p->pt_nv == 4 ? 7 : OPS_PT_MAX_OW;
+    const int nseg = (ow + maxp - 1) / maxp, sl = (ow + nseg - 1) / nseg;
+
+#pragma omp parallel num_threads(num_threads)
+    {
+        if (!packed) {
+#pragma omp for schedule(static)
+            for (int t = 0; t < p->pt_nct; t++)
+                pack_pt_tile(w, p, t, (float *)ws + (int64_t)t * cw * p->K);
+        }
+#pragma omp single
+        fill_offsets(p, d, off);
+
+        char *tws = tbase + (size_t)omp_get_thread_num() * p->thread_bytes;
+        float *src = (float *)tws;
+        float *ct = (float *)(tws + p->src_bytes);
+        float row[OPS_PT_MAX_HW];
+        src_cache sc = {-1, -1, -1, -1, 0, 0};
+
+#pragma omp for schedule(static)
+        for (int64_t it = 0; it < items; it++) {
+            const int t = (int)(it % p->pt_nct);
+            const int img = (int)(it / p->pt_nct);
+            /* The whole padded image: every tile reads all of it. */
+            implicit_rows(&sc, x + img * xstride, img, d, p, 0, p->phs, src);
+            const float *wp = pack + (int64_t)t * cw * p->K;
+            /* K chunks outermost: the chunk of weights stays in L1/L2 while
+             * every output row uses it; partial sums wait in ct exactly. */
+            for (int k0 = 0; k0 < p->K; k0 += p->kc) {
+                const int kc = p->K - k0 < p->kc ? p->K - k0 : p->kc;
+                /* At batch 1 every weight comes from DRAM once: each row
+                 * fetches its share of the next chunk (or the next tile's
+                 * first) spread over its k steps, so the stream overlaps the
+                 * arithmetic instead of stalling the first row of a chunk.
+                 * At the end of the packed weights: the current chunk. */
+                const int64_t nxo = (int64_t)(k0 + kc) * cw;
+                const int64_t rest = (int64_t)(p->pt_nct - t) * cw * p->K - nxo;
+                const char *nx = (const char *)(wp + (rest >= (int64_t)kc * cw ? nxo : (int64_t)k0 * cw));
+                const int64_t calls = (int64_t)oh * nseg;
+                const int64_t slice = (int64_t)cw * (int64_t)sizeof(float) * kc / calls;
+                const int64_t pfs16 = (int64_t)cw * (int64_t)sizeof(float) * 16 / calls;
+                for (int oy = 0, call = 0; oy < oh; oy++)
+                    for (int x0 = 0; x0 < ow; x0 += sl, call++) {
+                        const int np = ow - x0 < sl ? ow - x0 : sl;
+                        const pt_fn f = p->pt_nv == 4 ? pt_table4[np] : pt_table2[np];
+                        f(kc, wp + (int64_t)k0 * cw, src + (int64_t)oy * p->pws + x0, off + k0,
+                          ct + ((int64_t)oy * ow + x0) * cw, k0 > 0, nx + call * slice, pfs16);
+                    }
+            }
+            float *yimg = y + img * ystride;
+            for (int j = 0; j < cw; j++) {
+                const int co = t * cw + j;
+                if (co >= p->cout_g)
+                    break;
+                for (int64_t q = 0; q < p->hw; q++)
+                    row[q] = ct[q * cw + j];
+                ops_epilogue_row(yimg + (int64_t)co * p->hw, row, p->hw, b ? b[co] : 0.0f, act,
+                                 ops_slope_of(slope, slope_per_channel, co));
+            }
+        }
+    }
+}
+
 void ops_conv_pack_avx512(const ops_conv_plan *p, const xfiq_conv_desc *d, const float *w, float *packed,
                           int num_threads)
 {
+    if (p->pt) {
+#pragma omp parallel for schedule(static) num_threads(num_threads)
+        for (int t = 0; t < p->pt_nct; t++)
+            pack_pt_tile(w, p, t, packed + (int64_t)t * p->pt_cw * p->K);
+        return;
+    }
 #pragma omp parallel for schedule(static) num_threads(num_threads)
     for (int gp = 0; gp < d->group * p->npanel; gp++)
         pack_panel(w, p, gp / p->npanel, gp % p->npanel, packed + (int64_t)gp * OPS_MR * p->K);
@@ -238,6 +423,10 @@ void ops_conv_fwd_avx512(const ops_conv_plan *p, const float *x, const float *w,
                          const float *b, float *y, const xfiq_conv_desc *d, int n, int act, const float *slope,
                          int slope_per_channel, char *ws, int num_threads)
 {
+    if (p->pt) {
+        fwd_pt(p, x, w, packed, b, y, d, n, act, slope, slope_per_channel, ws, num_threads);
+        return;
+    }
     const float *pack = packed ? packed : (const float *)ws;
     int64_t *off = (int64_t *)(ws + p->pack_bytes);
     char *tbase = ws + p->shared_bytes;

@@ -16,6 +16,12 @@
 #define OPS_MR 14
 /* Columns (output positions) of one micro-kernel call: two AVX-512 vectors. */
 #define OPS_NR 32
+/* Largest output map (pixels) given to the small-map kernel, and the most
+ * pixels of one row one of its calls takes. */
+#ifndef OPS_PT_MAX_HW
+#define OPS_PT_MAX_HW 784
+#endif
+#define OPS_PT_MAX_OW 14
 /* Alignment of every workspace slice. */
 #define OPS_ALIGN 64
 
@@ -50,6 +56,12 @@ typedef struct ops_conv_plan {
     int npanel;              /* ceil(cout_g / OPS_MR) */
     int pm, nm;              /* panels per channel range, ranges per (image, group) */
     int kc;                  /* GEMM depth handled per pass over a channel range (AVX-512) */
+    /* Small maps (AVX-512, group 1, IMPLICIT with taps, hw <= OPS_PT_MAX_HW):
+     * the transposed micro-kernel, 16*pt_nv output channels per register
+     * times up to OPS_PT_MAX_OW pixels of one output row, so no lane is
+     * spent on a short pixel count. Work item = (image, tile of pt_cw
+     * output channels). */
+    int pt, pt_nv, pt_cw, pt_nct;
     /* Workspace layout (bytes, each a multiple of OPS_ALIGN). */
     size_t shared_bytes;     /* packed weights + row offsets (AVX-512) */
     size_t pack_bytes;
