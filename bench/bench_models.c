@@ -247,16 +247,7 @@ static xfiq_status profile_runner(xfiq_runner *r, int n, int reps, int with_bwd,
     }
     for (int i = 0; i < g->n_nodes; i++)
         t[i].node = i;
-    xfiq_exec ex = {
-        .arena = r->block,
-        .offsets = r->plan.offsets,
-        .params = r->params,
-        .workspace = (float *)(r->block + r->plan.workspace_offset),
-        .workspace_bytes = r->plan.workspace_bytes,
-        .batch = n,
-        .num_threads = r->be->num_threads,
-        .stream = ops->stream(r->be->ctx),
-    };
+    xfiq_exec ex = xfiq_runner_exec(r, n);
     xfiq_status st = XFIQ_OK;
     if (with_bwd) {
         size_t out_n = (size_t)g->values[g->output].numel * (size_t)n;

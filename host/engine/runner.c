@@ -134,7 +134,7 @@ float *xfiq_runner_input_host(xfiq_runner *r)
     return r->staging ? r->staging : (float *)(r->block + r->plan.offsets[r->g->input]);
 }
 
-static xfiq_exec runner_exec(xfiq_runner *r, int n)
+xfiq_exec xfiq_runner_exec(xfiq_runner *r, int n)
 {
     xfiq_exec ex = {
         .arena = r->block,
@@ -155,7 +155,7 @@ xfiq_status xfiq_runner_run(xfiq_runner *r, int n)
     const xfiq_backend_ops *ops = r->be->ops;
     if (n < 1 || n > r->plan.batch)
         return xfiq_error(XFIQ_ERR_INTERNAL, "%s: run of %d images but the plan holds %d", r->label, n, r->plan.batch);
-    xfiq_exec ex = runner_exec(r, n);
+    xfiq_exec ex = xfiq_runner_exec(r, n);
     const xfiq_graph *g = r->g;
     if (r->staging)
         XFIQ_TRY(ops->upload(r->be->ctx, xfiq_exec_value(&ex, g->input), r->staging,
@@ -218,7 +218,7 @@ xfiq_status xfiq_runner_backward(xfiq_runner *r, int n, const float *seed, float
         return xfiq_error(XFIQ_ERR_INTERNAL, "%s: backward of %d images but the plan holds %d", r->label, n,
                           r->plan.batch);
     XFIQ_TRY(grad_reserve(r));
-    xfiq_exec ex = runner_exec(r, n);
+    xfiq_exec ex = xfiq_runner_exec(r, n);
     ex.grad_arena = r->grad_block;
     ex.grad_offsets = r->grad_offsets;
     ex.grad_written = r->grad_written;

@@ -36,6 +36,8 @@ xfiq_status xfiq_runner_reserve(xfiq_runner *r, int n);
 /* Host pointer for the (n, input...) input of the next run. */
 float *xfiq_runner_input_host(xfiq_runner *r);
 xfiq_status xfiq_runner_run(xfiq_runner *r, int n);
+/* What the op table sees for a run of n images (for tools that walk the nodes themselves, e.g. a profiler). */
+xfiq_exec xfiq_runner_exec(xfiq_runner *r, int n);
 /* Copies value v of the last run (n images) to host memory. */
 xfiq_status xfiq_runner_read(xfiq_runner *r, int value, int n, float *dst);
 /* Backward-data after xfiq_runner_run(r, n) of a runner made with
