@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "xfiq_image.h"
+#include "test_util.h"
 #include "xfiq_test.h"
 
 static const char *g_fx; /* fixture folder, NULL when absent */
@@ -46,16 +47,6 @@ static void *slurp(const char *path, size_t *len)
     return b;
 }
 
-static void spit(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f) {
-        perror(path);
-        exit(2);
-    }
-    fputs(text, f);
-    fclose(f);
-}
 
 /* ------------------------------------------------------------ decoding */
 static void test_decode(void)
@@ -416,7 +407,7 @@ static void lm_expect_error(const char *name, const char *text, xfiq_status want
 {
     char path[1024];
     snprintf(path, sizeof path, "%s/%s", g_tmp, name);
-    spit(path, text);
+    test_write_text(path, text);
     xfiq_landmarks_set *set = (xfiq_landmarks_set *)1;
     xfiq_status st = xfiq_landmarks_load(path, &set);
     const char *msg = xfiq_last_error();
@@ -433,7 +424,7 @@ static void test_landmarks_file(void)
 {
     char path[1024], q[1200];
     snprintf(path, sizeof path, "%s/faces.lm", g_tmp);
-    spit(path, "# five points per face\n"
+    test_write_text(path, "# five points per face\n"
                "\n"
                "  \"dir with space/x y.jpg\" 1 2 3 4 5 6 7 8 9 10\n"
                "sub/a.jpg\t10 20 30 40 50 60 70 80 90 100\r\n"
@@ -444,7 +435,7 @@ static void test_landmarks_file(void)
     CHECK(xfiq_landmarks_load(path, &set) == XFIQ_ERR_FORMAT);
     CHECK(strstr(xfiq_last_error(), ":7:") != NULL);
     /* Without the bad line. */
-    spit(path, "# five points per face\n"
+    test_write_text(path, "# five points per face\n"
                "\n"
                "  \"dir with space/x y.jpg\" 1 2 3 4 5 6 7 8 9 10\n"
                "sub/a.jpg\t10 20 30 40 50 60 70 80 90 100\r\n"
@@ -510,7 +501,7 @@ static void test_landmarks_file(void)
     CHECK(strstr(xfiq_last_error(), path) != NULL && set == NULL);
     /* An empty file is a valid, empty set. */
     snprintf(path, sizeof path, "%s/empty.lm", g_tmp);
-    spit(path, "# nothing yet\n");
+    test_write_text(path, "# nothing yet\n");
     CHECK_OK(xfiq_landmarks_load(path, &set));
     CHECK(xfiq_landmarks_count(set) == 0 && xfiq_landmarks_find(set, "a.jpg") == NULL);
     xfiq_landmarks_free(set);

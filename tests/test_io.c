@@ -15,6 +15,7 @@
 #include "io/npy.h"
 #include "io/path.h"
 #include "io/pathlist.h"
+#include "test_util.h"
 #include "xfiq_test.h"
 
 static char g_tmp[512];
@@ -51,16 +52,6 @@ static void *slurp(const char *path, size_t *len)
     return b;
 }
 
-static void spit(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f) {
-        perror(path);
-        exit(2);
-    }
-    fputs(text, f);
-    fclose(f);
-}
 
 /* Files in g_tmp whose name contains needle (temporary files left behind). */
 static int count_files(const char *needle)
@@ -375,7 +366,7 @@ static void test_paths(void)
 static void test_listfile(void)
 {
     const char *list = tmp_path("inputs.txt");
-    spit(list, "# inputs\n"
+    test_write_text(list, "# inputs\n"
                "\n"
                "a.jpg\n"
                "  sub dir/b c.png  \r\n"
@@ -409,7 +400,7 @@ static void test_dir_walk(void)
                                   "walk/.hidden/e.jpg", "walk/a-b/f.ppm", "walk/z/g.png",
                                   "walk/sub/h.jpg.bak"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
-        spit(tmp_path(files[i]), "x");
+        test_write_text(tmp_path(files[i]), "x");
     /* A link back up must not loop; a link to a sibling is followed. */
     CHECK(symlink("..", tmp_path("walk/sub/up")) == 0);
     CHECK(symlink("z", tmp_path("walk/zz")) == 0);

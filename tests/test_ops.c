@@ -10,6 +10,7 @@
 
 #include "ops/ops_cpu.h"
 #include "ops/ops_internal.h"
+#include "test_util.h"
 #include "xfiq_test.h"
 
 static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
@@ -34,27 +35,6 @@ static float *rand_buf(int64_t count, float a)
     return p;
 }
 
-/* Max over elements of |got-ref| / (1+|ref|) and the L2 relative error. */
-static int compare(const float *got, const float *ref, int64_t count, const char *what)
-{
-    double worst = 0.0, num = 0.0, den = 0.0;
-    int64_t at = 0;
-    for (int64_t i = 0; i < count; i++) {
-        const double e = fabs((double)got[i] - (double)ref[i]), r = e / (1.0 + fabs((double)ref[i]));
-        if (!(r <= worst)) {
-            worst = r;
-            at = i;
-        }
-        num += e * e;
-        den += (double)ref[i] * ref[i];
-    }
-    const double l2 = den > 0 ? sqrt(num / den) : sqrt(num);
-    const int ok = worst < 1e-4 && l2 < 1e-5;
-    if (!ok)
-        fprintf(stderr, "%s: worst elementwise %.3g at %lld (%.9g vs %.9g), L2 rel %.3g\n", what, worst,
-                (long long)at, (double)got[at], (double)ref[at], l2);
-    return ok;
-}
 
 static void desc_finish(xfiq_conv_desc *d)
 {
@@ -117,7 +97,7 @@ static void check_conv(const xfiq_conv_desc *d, int nmax, int act, int spc, int 
         const int engine = e ? OPS_ENGINE_BLAS : OPS_ENGINE_DEFAULT;
         fmt_desc(what, sizeof what, d, act, spc, engine);
         run_conv(x, w, b, got, d, nmax, act, slope, spc, 2, engine);
-        CHECK_MSG(compare(got, ref, ys * nmax, what), "%s: fast vs ref", what);
+        CHECK_MSG(test_compare_ops(got, ref, ys * nmax, what), "%s: fast vs ref", what);
         int same = 1;
         for (int i = 0; i < nmax; i++) {
             for (int t = 1; t <= 2; t++) {
@@ -271,7 +251,7 @@ static void check_gemm(int n, int k, int m, int act, int spc, int with_bias)
     gemm_fwd_ref(x, w, b, ref, n, k, m, act, slope, spc);
     gemm_cases++;
     ops_gemm_fwd(x, w, b, got, n, k, m, act, slope, spc, 2);
-    CHECK_MSG(compare(got, ref, (int64_t)n * m, what), "%s: fast vs ref", what);
+    CHECK_MSG(test_compare_ops(got, ref, (int64_t)n * m, what), "%s: fast vs ref", what);
     int same = 1;
     for (int i = 0; i < n; i++)
         for (int t = 1; t <= 3; t++) {

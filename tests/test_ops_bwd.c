@@ -25,6 +25,7 @@
 #include "ops/ops_bwd_cpu.h"
 #include "ops/ops_cpu.h"
 #include "ops/ops_internal.h"
+#include "test_util.h"
 #include "xfiq_test.h"
 
 static uint64_t rng_state = 0x2545F4914F6CDD1Dull;
@@ -56,27 +57,6 @@ static float *copy_buf(const float *src, int64_t count)
     return p;
 }
 
-/* Max over elements of |got-ref| / (1+|ref|) below 1e-4 and L2 relative error below 1e-5. */
-static int compare(const float *got, const float *ref, int64_t count, const char *what)
-{
-    double worst = 0.0, num = 0.0, den = 0.0;
-    int64_t at = 0;
-    for (int64_t i = 0; i < count; i++) {
-        const double e = fabs((double)got[i] - (double)ref[i]), r = e / (1.0 + fabs((double)ref[i]));
-        if (!(r <= worst)) {
-            worst = r;
-            at = i;
-        }
-        num += e * e;
-        den += (double)ref[i] * ref[i];
-    }
-    const double l2 = den > 0 ? sqrt(num / den) : sqrt(num);
-    const int ok = worst < 1e-4 && l2 < 1e-5;
-    if (!ok)
-        fprintf(stderr, "%s: worst elementwise %.3g at %lld (%.9g vs %.9g), L2 rel %.3g\n", what, worst,
-                (long long)at, (double)got[at], (double)ref[at], l2);
-    return ok;
-}
 
 /* accumulate = 1 must give exactly old + fresh in float. */
 static int check_accumulated(const float *got, const float *old, const float *fresh, int64_t count)
@@ -175,7 +155,7 @@ static void conv_case(const xfiq_conv_desc *d, int n, const char *label)
     for (int e = 0; e < 2; e++) {
         snprintf(what, sizeof what, "%s n=%d %s", label, n, engine_name(engines[e]));
         run_bwd(dy, w, got, d, n, 0, 2, engines[e]);
-        CHECK_MSG(compare(got, ref, nx, what), "%s", what);
+        CHECK_MSG(test_compare_ops(got, ref, nx, what), "%s", what);
         CHECK_MSG(adjoint_ok(dy, y, ny, got, x, nx, what), "%s", what);
         memcpy(acc, old, sizeof(float) * (size_t)nx);
         run_bwd(dy, w, acc, d, n, 1, 2, engines[e]);
@@ -295,7 +275,7 @@ static void gemm_case(int n, int k, int m)
     CHECK_MSG(check_accumulated(acc, old, ref, nx), "%s ref accumulate", what);
 
     gemm_bwd_data_cpu(dy, w, got, n, k, m, 0, 2);
-    CHECK_MSG(compare(got, ref, nx, what), "%s", what);
+    CHECK_MSG(test_compare_ops(got, ref, nx, what), "%s", what);
     CHECK_MSG(adjoint_ok(dy, y, (int64_t)n * m, got, x, nx, what), "%s fast", what);
     memcpy(acc, old, sizeof(float) * (size_t)nx);
     gemm_bwd_data_cpu(dy, w, acc, n, k, m, 1, 2);
@@ -574,10 +554,10 @@ static void torch_compare(const float *ref, const float *fast, const float *want
     char what[256];
     if (ref) {
         snprintf(what, sizeof what, "torch %s %s (ref)", kind, name);
-        CHECK_MSG(compare(ref, want, count, what), "%s", what);
+        CHECK_MSG(test_compare_ops(ref, want, count, what), "%s", what);
     }
     snprintf(what, sizeof what, "torch %s %s (fast)", kind, name);
-    CHECK_MSG(compare(fast, want, count, what), "%s", what);
+    CHECK_MSG(test_compare_ops(fast, want, count, what), "%s", what);
 }
 
 static int torch_cases(const char *dir)

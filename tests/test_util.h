@@ -86,6 +86,41 @@ static inline const char *test_env(const char *name, const char *dflt)
     return v && *v ? v : dflt;
 }
 
+/* Max over elements of |got-ref| / (1+|ref|) below 1e-4 and L2 relative
+ * error below 1e-5: the tolerance of fast ops against their references. */
+static inline int test_compare_ops(const float *got, const float *ref, int64_t count, const char *what)
+{
+    double worst = 0.0, num = 0.0, den = 0.0;
+    int64_t at = 0;
+    for (int64_t i = 0; i < count; i++) {
+        const double e = fabs((double)got[i] - (double)ref[i]), r = e / (1.0 + fabs((double)ref[i]));
+        if (!(r <= worst)) {
+            worst = r;
+            at = i;
+        }
+        num += e * e;
+        den += (double)ref[i] * ref[i];
+    }
+    const double l2 = den > 0 ? sqrt(num / den) : sqrt(num);
+    const int ok = worst < 1e-4 && l2 < 1e-5;
+    if (!ok)
+        fprintf(stderr, "%s: worst elementwise %.3g at %lld (%.9g vs %.9g), L2 rel %.3g\n", what, worst,
+                (long long)at, (double)got[at], (double)ref[at], l2);
+    return ok;
+}
+
+/* Writes text to path; a test that cannot write its own fixture stops (exit 2). */
+static inline void test_write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f) {
+        perror(path);
+        exit(2);
+    }
+    fputs(text, f);
+    fclose(f);
+}
+
 static inline double test_now(void)
 {
     struct timespec ts;
