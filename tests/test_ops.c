@@ -13,27 +13,6 @@
 #include "test_util.h"
 #include "xfiq_test.h"
 
-static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
-
-static uint32_t rng_u32(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (uint32_t)(rng_state >> 16);
-}
-
-static int rng_int(int lo, int hi) { return lo + (int)(rng_u32() % (uint32_t)(hi - lo + 1)); }
-
-static float rng_uniform(float a) { return a * (2.0f * (float)(rng_u32() & 0xFFFFFF) / 16777216.0f - 1.0f); }
-
-static float *rand_buf(int64_t count, float a)
-{
-    float *p = malloc(sizeof(float) * (size_t)(count > 0 ? count : 1));
-    for (int64_t i = 0; i < count; i++)
-        p[i] = rng_uniform(a);
-    return p;
-}
 
 
 static void desc_finish(xfiq_conv_desc *d)
@@ -83,10 +62,10 @@ static void check_conv(const xfiq_conv_desc *d, int nmax, int act, int spc, int 
 {
     const int64_t xs = (int64_t)d->cin * d->ih * d->iw, ys = (int64_t)d->cout * d->oh * d->ow;
     const int K = d->cin / d->group * d->kh * d->kw;
-    float *x = rand_buf(xs * nmax, 1.0f);
-    float *w = rand_buf((int64_t)d->cout * K, 1.0f / sqrtf((float)K));
-    float *b = with_bias ? rand_buf(d->cout, 0.5f) : NULL;
-    float *slope = rand_buf(d->cout, 0.5f);
+    float *x = test_rand_buf(xs * nmax, 1.0f);
+    float *w = test_rand_buf((int64_t)d->cout * K, 1.0f / sqrtf((float)K));
+    float *b = with_bias ? test_rand_buf(d->cout, 0.5f) : NULL;
+    float *slope = test_rand_buf(d->cout, 0.5f);
     float *ref = malloc(sizeof(float) * (size_t)(ys * nmax));
     float *got = malloc(sizeof(float) * (size_t)(ys * nmax));
     float *one = malloc(sizeof(float) * (size_t)(ys * nmax));
@@ -223,27 +202,27 @@ static void test_conv_random(int cases)
     for (int t = 0; t < cases; t++) {
         xfiq_conv_desc d;
         do {
-            const int group = rng_int(0, 3) == 0 ? rng_int(2, 4) : 1;
+            const int group = test_rng_int(0, 3) == 0 ? test_rng_int(2, 4) : 1;
             d.group = group;
-            d.cin = group * rng_int(1, 12);
-            d.cout = rng_int(0, 4) == 0 ? d.cin : group * rng_int(1, 12);
-            if (rng_int(0, 5) == 0)
+            d.cin = group * test_rng_int(1, 12);
+            d.cout = test_rng_int(0, 4) == 0 ? d.cin : group * test_rng_int(1, 12);
+            if (test_rng_int(0, 5) == 0)
                 d.group = d.cout = d.cin; /* depthwise */
-            d.kh = rng_int(1, 5), d.kw = rng_int(1, 5);
-            d.sh = rng_int(1, 3), d.sw = rng_int(1, 3);
-            d.dh = rng_int(1, 2), d.dw = rng_int(1, 2);
-            d.pad_t = rng_int(0, 2), d.pad_l = rng_int(0, 2), d.pad_b = rng_int(0, 2), d.pad_r = rng_int(0, 2);
-            d.ih = rng_int(1, 24), d.iw = rng_int(1, 24);
+            d.kh = test_rng_int(1, 5), d.kw = test_rng_int(1, 5);
+            d.sh = test_rng_int(1, 3), d.sw = test_rng_int(1, 3);
+            d.dh = test_rng_int(1, 2), d.dw = test_rng_int(1, 2);
+            d.pad_t = test_rng_int(0, 2), d.pad_l = test_rng_int(0, 2), d.pad_b = test_rng_int(0, 2), d.pad_r = test_rng_int(0, 2);
+            d.ih = test_rng_int(1, 24), d.iw = test_rng_int(1, 24);
         } while (d.ih + d.pad_t + d.pad_b < d.dh * (d.kh - 1) + 1 || d.iw + d.pad_l + d.pad_r < d.dw * (d.kw - 1) + 1);
         desc_finish(&d);
-        check_conv(&d, 3, rng_int(0, 2), rng_int(0, 1), rng_int(0, 3) != 0);
+        check_conv(&d, 3, test_rng_int(0, 2), test_rng_int(0, 1), test_rng_int(0, 3) != 0);
     }
 }
 
 static void check_gemm(int n, int k, int m, int act, int spc, int with_bias)
 {
-    float *x = rand_buf((int64_t)n * k, 1.0f), *w = rand_buf((int64_t)m * k, 1.0f / sqrtf((float)k));
-    float *b = with_bias ? rand_buf(m, 0.5f) : NULL, *slope = rand_buf(m, 0.5f);
+    float *x = test_rand_buf((int64_t)n * k, 1.0f), *w = test_rand_buf((int64_t)m * k, 1.0f / sqrtf((float)k));
+    float *b = with_bias ? test_rand_buf(m, 0.5f) : NULL, *slope = test_rand_buf(m, 0.5f);
     float *ref = malloc(sizeof(float) * (size_t)n * m), *got = malloc(sizeof(float) * (size_t)n * m);
     float *one = malloc(sizeof(float) * (size_t)m);
     char what[128];
@@ -275,7 +254,7 @@ static void test_gemm(void)
     check_gemm(9, 1, 5, XFIQ_ACT_PRELU, 0, 1);
     check_gemm(70, 1000, 13, XFIQ_ACT_PRELU, 1, 1); /* more rows than one chunk of x, depth in chunks */
     for (int t = 0; t < 12; t++)
-        check_gemm(rng_int(1, 9), rng_int(1, 300), rng_int(1, 70), rng_int(0, 2), rng_int(0, 1), rng_int(0, 1));
+        check_gemm(test_rng_int(1, 9), test_rng_int(1, 300), test_rng_int(1, 70), test_rng_int(0, 2), test_rng_int(0, 1), test_rng_int(0, 1));
 }
 
 /* Element-wise ops against loops written here from the ONNX definitions. */
@@ -283,9 +262,9 @@ static void test_elementwise(void)
 {
     const int n = 3, c = 5;
     const int64_t sp = 4099, cnt = n * c * sp; /* big enough for the threaded loops */
-    float *x = rand_buf(cnt, 2.0f), *x2 = rand_buf(cnt, 2.0f), *y = malloc(sizeof(float) * (size_t)cnt);
+    float *x = test_rand_buf(cnt, 2.0f), *x2 = test_rand_buf(cnt, 2.0f), *y = malloc(sizeof(float) * (size_t)cnt);
     float *inpl = malloc(sizeof(float) * (size_t)cnt);
-    float *scale = rand_buf(c, 1.5f), *shift = rand_buf(c, 1.0f), *slope = rand_buf(c, 0.5f);
+    float *scale = test_rand_buf(c, 1.5f), *shift = test_rand_buf(c, 1.0f), *slope = test_rand_buf(c, 0.5f);
     int bad;
 
     for (int64_t i = 0; i < cnt; i++) /* keep divisors away from 0 */

@@ -28,27 +28,6 @@
 #include "test_util.h"
 #include "xfiq_test.h"
 
-static uint64_t rng_state = 0x2545F4914F6CDD1Dull;
-
-static uint32_t rng_u32(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (uint32_t)(rng_state >> 16);
-}
-
-static int rng_int(int lo, int hi) { return lo + (int)(rng_u32() % (uint32_t)(hi - lo + 1)); }
-
-static float rng_uniform(float a) { return a * (2.0f * (float)(rng_u32() & 0xFFFFFF) / 16777216.0f - 1.0f); }
-
-static float *rand_buf(int64_t count, float a)
-{
-    float *p = malloc(sizeof(float) * (size_t)(count > 0 ? count : 1));
-    for (int64_t i = 0; i < count; i++)
-        p[i] = rng_uniform(a);
-    return p;
-}
 
 static float *copy_buf(const float *src, int64_t count)
 {
@@ -137,11 +116,11 @@ static void conv_case(const xfiq_conv_desc *d, int n, const char *label)
     char what[256];
     const int64_t nx = (int64_t)n * d->cin * d->ih * d->iw, ny = (int64_t)n * d->cout * d->oh * d->ow;
     const int K = d->cin / d->group * d->kh * d->kw;
-    float *w = rand_buf((int64_t)d->cout * K, 1.0f / sqrtf((float)K));
-    float *dy = rand_buf(ny, 1.0f), *x = rand_buf(nx, 1.0f);
+    float *w = test_rand_buf((int64_t)d->cout * K, 1.0f / sqrtf((float)K));
+    float *dy = test_rand_buf(ny, 1.0f), *x = test_rand_buf(nx, 1.0f);
     float *ref = malloc(sizeof(float) * (size_t)nx), *got = malloc(sizeof(float) * (size_t)nx);
     float *y = malloc(sizeof(float) * (size_t)ny);
-    float *old = rand_buf(nx, 1.0f), *acc = malloc(sizeof(float) * (size_t)nx);
+    float *old = test_rand_buf(nx, 1.0f), *acc = malloc(sizeof(float) * (size_t)nx);
 
     conv2d_bwd_data_ref(dy, w, ref, d, n, 0);
     conv2d_fwd_ref(x, w, NULL, y, d, n, XFIQ_ACT_NONE, NULL, 0);
@@ -236,13 +215,13 @@ static void test_conv_random(void)
 {
     char name[128];
     for (int t = 0; t < 40; t++) {
-        const int dw = rng_int(0, 3) == 0;
-        const int group = dw ? rng_int(2, 8) : rng_int(1, 3);
-        const int cin = dw ? group : group * rng_int(1, 6), cout = dw ? group : group * rng_int(1, 6);
-        const int kh = rng_int(1, 5), kw = rng_int(1, 5), sh = rng_int(1, 3), sw = rng_int(1, 3);
-        const int dh = rng_int(1, 2), dwl = rng_int(1, 2);
-        const int pt = rng_int(0, 2), pl = rng_int(0, 2), pb = rng_int(0, 2), pr = rng_int(0, 2);
-        int ih = rng_int(1, 14), iw = rng_int(1, 14);
+        const int dw = test_rng_int(0, 3) == 0;
+        const int group = dw ? test_rng_int(2, 8) : test_rng_int(1, 3);
+        const int cin = dw ? group : group * test_rng_int(1, 6), cout = dw ? group : group * test_rng_int(1, 6);
+        const int kh = test_rng_int(1, 5), kw = test_rng_int(1, 5), sh = test_rng_int(1, 3), sw = test_rng_int(1, 3);
+        const int dh = test_rng_int(1, 2), dwl = test_rng_int(1, 2);
+        const int pt = test_rng_int(0, 2), pl = test_rng_int(0, 2), pb = test_rng_int(0, 2), pr = test_rng_int(0, 2);
+        int ih = test_rng_int(1, 14), iw = test_rng_int(1, 14);
         if (ih + pt + pb < dh * (kh - 1) + 1)
             ih = dh * (kh - 1) + 1;
         if (iw + pl + pr < dwl * (kw - 1) + 1)
@@ -250,7 +229,7 @@ static void test_conv_random(void)
         xfiq_conv_desc d = conv_desc(cin, cout, group, kh, kw, sh, sw, dh, dwl, pt, pl, pb, pr, ih, iw);
         snprintf(name, sizeof name, "random %d: %d->%d g%d k%dx%d s%d,%d d%d,%d p%d,%d,%d,%d %dx%d", t, cin, cout,
                  group, kh, kw, sh, sw, dh, dwl, pt, pl, pb, pr, ih, iw);
-        conv_case(&d, rng_int(1, 3), name);
+        conv_case(&d, test_rng_int(1, 3), name);
     }
 }
 
@@ -260,10 +239,10 @@ static void gemm_case(int n, int k, int m)
 {
     char what[128];
     snprintf(what, sizeof what, "gemm n=%d k=%d m=%d", n, k, m);
-    float *w = rand_buf((int64_t)m * k, 1.0f / sqrtf((float)(m > 0 ? m : 1)));
-    float *dy = rand_buf((int64_t)n * m, 1.0f), *x = rand_buf((int64_t)n * k, 1.0f);
+    float *w = test_rand_buf((int64_t)m * k, 1.0f / sqrtf((float)(m > 0 ? m : 1)));
+    float *dy = test_rand_buf((int64_t)n * m, 1.0f), *x = test_rand_buf((int64_t)n * k, 1.0f);
     float *ref = malloc(sizeof(float) * (size_t)n * k), *got = malloc(sizeof(float) * (size_t)n * k);
-    float *y = malloc(sizeof(float) * (size_t)n * m), *old = rand_buf((int64_t)n * k, 1.0f);
+    float *y = malloc(sizeof(float) * (size_t)n * m), *old = test_rand_buf((int64_t)n * k, 1.0f);
     float *acc = malloc(sizeof(float) * (size_t)n * k);
     const int64_t nx = (int64_t)n * k;
 
@@ -306,8 +285,8 @@ static float *rand_away(int64_t count, float lo, float hi)
 {
     float *p = malloc(sizeof(float) * (size_t)count);
     for (int64_t i = 0; i < count; i++) {
-        const float m = lo + (hi - lo) * (0.5f + 0.5f * rng_uniform(1.0f));
-        p[i] = rng_u32() & 1 ? m : -m;
+        const float m = lo + (hi - lo) * (0.5f + 0.5f * test_rng_uniform(1.0f));
+        p[i] = test_rng_u32() & 1 ? m : -m;
     }
     return p;
 }
@@ -377,7 +356,7 @@ static void f_binconst(const float *x, float *y, void *v)
  * checks the sum; returns the fresh gradient. */
 #define ACC_CHECK(count, what, CALL_INTO)                                           \
     do {                                                                            \
-        float *old_ = rand_buf((count), 1.0f);                                      \
+        float *old_ = test_rand_buf((count), 1.0f);                                      \
         float *acc_ = copy_buf(old_, (count));                                      \
         {                                                                           \
             float *out_ = acc_;                                                     \
@@ -392,10 +371,10 @@ static void test_prelu_relu(void)
 {
     const int n = 3, c = 5;
     const int64_t sp = 4000, count = n * c * sp; /* above the threading threshold */
-    float *x = rand_away(count, 0.05f, 2.0f), *dy = rand_buf(count, 1.0f);
+    float *x = rand_away(count, 0.05f, 2.0f), *dy = test_rand_buf(count, 1.0f);
     float *got = malloc(sizeof(float) * (size_t)count), *t2 = malloc(sizeof(float) * (size_t)count);
     for (int pc = 0; pc < 2; pc++) {
-        float *slope = rand_buf(pc ? c : 1, 0.8f); /* negative slopes too */
+        float *slope = test_rand_buf(pc ? c : 1, 0.8f); /* negative slopes too */
         elem_ctx e = {.n = n, .c = c, .per_channel = pc, .spatial = sp, .count = count, .slope = slope};
         const char *what = pc ? "prelu per channel" : "prelu scalar";
         prelu_bwd_cpu(dy, x, slope, pc, got, n, c, sp, 0, 2);
@@ -438,7 +417,7 @@ static void test_affine_gap(void)
 {
     const int n = 2, c = 7;
     const int64_t sp = 3000, count = n * c * sp;
-    float *x = rand_buf(count, 1.0f), *dy = rand_buf(count, 1.0f), *scale = rand_buf(c, 2.0f);
+    float *x = test_rand_buf(count, 1.0f), *dy = test_rand_buf(count, 1.0f), *scale = test_rand_buf(c, 2.0f);
     float *y = malloc(sizeof(float) * (size_t)count), *got = malloc(sizeof(float) * (size_t)count);
     float *t2 = malloc(sizeof(float) * (size_t)count);
     affine_fwd_cpu(x, scale, NULL, y, n, c, sp, 1);
@@ -457,7 +436,7 @@ static void test_affine_gap(void)
     CHECK_MSG(memcmp(t2, dy, sizeof(float) * (size_t)count) == 0, "affine without scale is not a copy");
 
     /* GAP: y (n, c) from x (n, c, sp). */
-    float *gy = malloc(sizeof(float) * (size_t)n * c), *gdy = rand_buf((int64_t)n * c, 1.0f);
+    float *gy = malloc(sizeof(float) * (size_t)n * c), *gdy = test_rand_buf((int64_t)n * c, 1.0f);
     gap_fwd_cpu(x, gy, n, c, sp, 1);
     gap_bwd_cpu(gdy, got, n, c, sp, 0, 2);
     CHECK_MSG(adjoint_ok(gdy, gy, (int64_t)n * c, got, x, count, "gap"), "gap adjoint");
@@ -470,7 +449,7 @@ static void test_affine_gap(void)
 static void test_binary(void)
 {
     const int64_t count = 40000;
-    float *a = rand_away(count, 1.0f, 2.0f), *b = rand_away(count, 1.0f, 2.0f), *dy = rand_buf(count, 1.0f);
+    float *a = rand_away(count, 1.0f, 2.0f), *b = rand_away(count, 1.0f, 2.0f), *dy = test_rand_buf(count, 1.0f);
     float *got = malloc(sizeof(float) * (size_t)count), *gb = malloc(sizeof(float) * (size_t)count);
     float *t2 = malloc(sizeof(float) * (size_t)count), *t3 = malloc(sizeof(float) * (size_t)count);
     static const char *names[4] = {"add", "sub", "mul", "div"};
@@ -491,7 +470,7 @@ static void test_binary(void)
         memcpy(got, gb, sizeof(float) * (size_t)count);
         ACC_CHECK(count, what, binary_bwd_cpu(op, dy, a, b, NULL, out_, count, 0, accumulate_, 2));
         /* Both gradients with their own flags, in one call. */
-        float *oa = rand_buf(count, 1.0f), *ob = copy_buf(gb, count);
+        float *oa = test_rand_buf(count, 1.0f), *ob = copy_buf(gb, count);
         memcpy(t2, oa, sizeof(float) * (size_t)count);
         binary_bwd_cpu(op, dy, a, b, t2, t3, count, 1, 0, 3);
         binary_bwd_cpu(op, dy, a, b, ob, NULL, count, 0, 0, 1); /* ob = fresh da */
@@ -511,7 +490,7 @@ static void test_binconst(void)
 {
     const int n = 3;
     const int64_t ps = 15000, count = n * ps;
-    float *x = rand_away(count, 1.0f, 2.0f), *k = rand_away(ps, 1.0f, 2.0f), *dy = rand_buf(count, 1.0f);
+    float *x = rand_away(count, 1.0f, 2.0f), *k = rand_away(ps, 1.0f, 2.0f), *dy = test_rand_buf(count, 1.0f);
     float *got = malloc(sizeof(float) * (size_t)count), *t2 = malloc(sizeof(float) * (size_t)count);
     static const char *names[4] = {"add", "sub", "mul", "div"};
     for (int op = 0; op < 4; op++)
@@ -705,6 +684,7 @@ static int run_torch(void)
 
 int main(int argc, char **argv)
 {
+    test_rng_seed(0x2545F4914F6CDD1Dull);
     if (argc > 1 && !strcmp(argv[1], "--torch"))
         return run_torch();
     test_conv_named();

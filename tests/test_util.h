@@ -86,6 +86,35 @@ static inline const char *test_env(const char *name, const char *dflt)
     return v && *v ? v : dflt;
 }
 
+/* Small deterministic generator (xorshift64) for the op tests' shapes and data. */
+static uint64_t test_rng_state = 0x9E3779B97F4A7C15ull;
+
+static inline void test_rng_seed(uint64_t s) { test_rng_state = s; }
+
+static inline uint32_t test_rng_u32(void)
+{
+    test_rng_state ^= test_rng_state << 13;
+    test_rng_state ^= test_rng_state >> 7;
+    test_rng_state ^= test_rng_state << 17;
+    return (uint32_t)(test_rng_state >> 16);
+}
+
+static inline int test_rng_int(int lo, int hi) { return lo + (int)(test_rng_u32() % (uint32_t)(hi - lo + 1)); }
+
+/* Uniform in [-a, a). */
+static inline float test_rng_uniform(float a)
+{
+    return a * (2.0f * (float)(test_rng_u32() & 0xFFFFFF) / 16777216.0f - 1.0f);
+}
+
+static inline float *test_rand_buf(int64_t count, float a)
+{
+    float *p = malloc(sizeof(float) * (size_t)(count > 0 ? count : 1));
+    for (int64_t i = 0; i < count; i++)
+        p[i] = test_rng_uniform(a);
+    return p;
+}
+
 /* Max over elements of |got-ref| / (1+|ref|) below 1e-4 and L2 relative
  * error below 1e-5: the tolerance of fast ops against their references. */
 static inline int test_compare_ops(const float *got, const float *ref, int64_t count, const char *what)

@@ -451,13 +451,8 @@ void ops_conv_fwd_avx512(const ops_conv_plan *p, const float *x, const float *w,
 
 #pragma omp for schedule(static)
         for (int64_t it = 0; it < items; it++) {
-            int64_t rest = it;
-            const int mt = (int)(rest % p->nm);
-            rest /= p->nm;
-            const int qt = (int)(rest % p->nq);
-            rest /= p->nq;
-            const int g = (int)(rest % groups);
-            const int img = (int)(rest / groups);
+            const ops_item wi = ops_item_decode(it, p->nm, p->nq, groups);
+            const int mt = wi.mt, qt = wi.qt, g = wi.g, img = wi.img;
             const int64_t q0 = (int64_t)qt * p->tq;
             const int qlen = (int)(p->qtot - q0 < p->tq ? p->qtot - q0 : p->tq);
             const float *ximg = x + img * xstride;

@@ -152,4 +152,23 @@ static inline float ops_slope_of(const float *slope, int per_channel, int c)
     return slope ? slope[per_channel ? c : 0] : 0.0f;
 }
 
+/* One work item of the GEMM-shaped conv paths: item index -> (output-row
+ * tile mt, column tile qt, group g, image img), mt varying fastest. The
+ * order depends only on the layer shape, never on threads or batch. */
+typedef struct ops_item {
+    int mt, qt, g, img;
+} ops_item;
+
+static inline ops_item ops_item_decode(int64_t it, int nm, int nq, int groups)
+{
+    ops_item r;
+    r.mt = (int)(it % nm);
+    it /= nm;
+    r.qt = (int)(it % nq);
+    it /= nq;
+    r.g = (int)(it % groups);
+    r.img = (int)(it / groups);
+    return r;
+}
+
 #endif
