@@ -1,6 +1,8 @@
 /* bench_ops.c - throughput of the CPU convolution and FC layer on the layer
- * shapes of MobileFaceNet (the default model) and iResNet-50 at 112x112, for
- * both GEMM engines (own AVX-512 micro-kernel, OpenBLAS) at batch 1 and 32.
+ * shapes of MobileFaceNet (the default model) and iResNet-50 at 112x112: the
+ * default engine (own AVX-512 micro-kernels, Winograd F(2x2,3x3) for 3x3
+ * stride-1 layers), the AVX-512 direct convolution and OpenBLAS, at batch 1
+ * and 32.
  * Prints GFLOP/s per layer (2 flops per multiply-add, best of the repeats,
  * as other processes share the cores) and per network the conv+FC time per
  * image weighted by how often each shape occurs.
@@ -102,10 +104,15 @@ static double time_layer(const layer *L, int n, int engine, int prepack, int thr
     const size_t ws_bytes = ops_conv_workspace(&d, threads, engine);
     float *x = filled(xs), *y = filled(ys), *b = filled((size_t)d.cout), *slope = filled((size_t)d.cout);
     float *w = filled((size_t)d.cout * (d.cin / d.group) * d.kh * d.kw), *ws = malloc(ws_bytes);
-    const size_t pb = prepack ? conv2d_cpu_pack_bytes(&d) : 0;
+    /* Weights packed once ahead, as the model runner does, for the plan of this engine. */
+    ops_conv_plan plan;
+    ops_conv_plan_make(&plan, &d, engine);
+    const size_t pb = prepack && plan.engine == OPS_ENGINE_AVX512 && plan.path != OPS_CONV_DEPTHWISE ? plan.pack_bytes : 0;
     float *packed = pb ? malloc(pb) : NULL;
-    if (packed)
-        conv2d_cpu_pack(&d, w, packed, threads);
+    if (packed && plan.path == OPS_CONV_WINOGRAD)
+        ops_conv_pack_winograd(&plan, &d, w, packed, threads);
+    else if (packed)
+        ops_conv_pack_avx512(&plan, &d, w, packed, threads);
     *macs = (double)n * d.cout * d.oh * d.ow * (d.cin / d.group) * d.kh * d.kw;
     while (reps < 3 || now() - start < min_s) {
         const double t0 = now();
@@ -124,9 +131,11 @@ int main(int argc, char **argv)
     const double min_s = argc > 2 ? atof(argv[2]) : 0.3;
     const char *filter = argc > 3 ? argv[3] : NULL;
     const int batches[2] = {1, 32};
-    /* Variants: own AVX-512 kernel packing weights per call, the same with
-     * weights packed once ahead, OpenBLAS (AVX2 kernels on this CPU). */
-    const char *vname[3] = {"avx512", "prepack", "blas"};
+    /* Variants: the default engine as models run it (AVX-512, Winograd for
+     * 3x3 stride-1 layers, weights packed once ahead), the AVX-512 direct
+     * convolution (the same, without Winograd), OpenBLAS (AVX2 kernels on
+     * this CPU, im2col per call). */
+    const char *vname[3] = {"default", "direct", "blas"};
     const int nl = (int)(sizeof layers / sizeof layers[0]);
     /* Per network, batch and variant: weighted seconds per image; MACs per image. */
     double net_s[2][2][3] = {{{0}}}, net_macs[2] = {0};
@@ -149,10 +158,11 @@ int main(int argc, char **argv)
         printf("%-4s %-24s %5d |", L->net, L->name, L->count);
         for (int bi = 0; bi < 2; bi++) {
             for (int v = 0; v < 3; v++) {
-                const int engine = v == 2 ? OPS_ENGINE_BLAS : OPS_ENGINE_AVX512;
+                const int engine = v == 2 ? OPS_ENGINE_BLAS : v == 1 ? OPS_ENGINE_DIRECT : OPS_ENGINE_DEFAULT;
                 double macs = 0;
-                /* The FC layer has one implementation: all columns run it. */
-                const double t = time_layer(L, batches[bi], engine, v == 1, threads, min_s, &macs);
+                /* The FC layer has one implementation: all columns run it.
+                 * GFLOP/s count the direct convolution's multiply-adds. */
+                const double t = time_layer(L, batches[bi], engine, v != 2, threads, min_s, &macs);
                 printf(" %8.1f", 2.0 * macs / t * 1e-9);
                 net_s[net][bi][v] += L->count * t / batches[bi];
                 if (bi == 0 && v == 0)

@@ -1,10 +1,14 @@
 /* test_elem.c - CPU unit tests of every per-element formula in
  * host/ops/elem.h (the functions both backends call), against values worked
- * out by hand from their definitions. Inputs are chosen so the expected
- * results are exact in float, hence the exact comparisons. */
+ * out by hand from their definitions, and the Winograd F(2x2,3x3) tile
+ * transforms (ops/winograd.h) against the 3x3 correlation they replace.
+ * Inputs are chosen so the expected results are exact in float, hence the
+ * exact comparisons. */
 #include <math.h>
+#include <stdint.h>
 
 #include "ops/elem.h"
+#include "ops/winograd.h"
 #include "xfiq_test.h"
 
 static void test_relu(void)
@@ -74,8 +78,57 @@ static void test_preprocess(void)
     CHECK(xfiq_preprocess(200, 100.0f, 0.5f) == 50.0f);
 }
 
+/* out(U . V) of integer tiles is the integer 2x2 correlation exactly: the
+ * halves in G g G^T and every sum stay exact in float. */
+static void test_winograd_tiles(void)
+{
+    uint32_t st = 12345u;
+    int bad = 0;
+    for (int rep = 0; rep < 500; rep++) {
+        float d[16], g[9], u[16], v[16], m[16], y[4];
+        for (int i = 0; i < 16; i++) {
+            st = st * 1664525u + 1013904223u;
+            d[i] = (float)((int)(st >> 24) % 17 - 8);
+        }
+        for (int i = 0; i < 9; i++) {
+            st = st * 1664525u + 1013904223u;
+            g[i] = (float)((int)(st >> 24) % 9 - 4);
+        }
+        xfiq_wino_weight_tile(g, u);
+        xfiq_wino_in_tile(d, v);
+        for (int q = 0; q < 16; q++)
+            m[q] = u[q] * v[q];
+        xfiq_wino_out_tile(m, y);
+        for (int oy = 0; oy < 2; oy++)
+            for (int ox = 0; ox < 2; ox++) {
+                float want = 0.0f;
+                for (int ky = 0; ky < 3; ky++)
+                    for (int kx = 0; kx < 3; kx++)
+                        want += d[4 * (oy + ky) + ox + kx] * g[3 * ky + kx];
+                bad += y[2 * oy + ox] != want;
+            }
+    }
+    CHECK_MSG(bad == 0, "%d Winograd outputs differ from the correlation", bad);
+    /* Hand-worked rows of the transforms: B^T (1,2,3,4) = (-2, 5, 1, -2);
+     * A^T (1,2,3,4) = (6, -5); G (2,4,6) = (2, 6, 2, 6). */
+    {
+        float dd[16] = {1, 2, 3, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, vv[16];
+        xfiq_wino_in_tile(dd, vv); /* only row 0 set: B^T (1,0,0,0) = (1,0,0,0) keeps it there */
+        CHECK(vv[0] == -2.0f && vv[1] == 5.0f && vv[2] == 1.0f && vv[3] == -2.0f);
+        CHECK(vv[4] == 0.0f && vv[8] == 0.0f && vv[12] == 0.0f);
+        float mm[16] = {1, 2, 3, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, yy[4];
+        xfiq_wino_out_tile(mm, yy); /* then A^T (1,0,0,0) = (1,0) down the columns */
+        CHECK(yy[0] == 6.0f && yy[1] == -5.0f && yy[2] == 0.0f && yy[3] == 0.0f);
+        float gg[9] = {2, 0, 0, 4, 0, 0, 6, 0, 0}, uu[16];
+        xfiq_wino_weight_tile(gg, uu); /* column 0 only: G (2,4,6) down, then G (x,0,0) = (x,x/2,x/2,0) along rows */
+        CHECK(uu[0] == 2.0f && uu[4] == 6.0f && uu[8] == 2.0f && uu[12] == 6.0f);
+        CHECK(uu[1] == 1.0f && uu[2] == 1.0f && uu[3] == 0.0f && uu[5] == 3.0f && uu[15] == 0.0f);
+    }
+}
+
 int main(void)
 {
+    test_winograd_tiles();
     test_relu();
     test_prelu();
     test_act();

@@ -1,6 +1,7 @@
 /* test_ops.c - the fast CPU ops against the reference loops: convolution
  * (both GEMM engines and the depthwise loop) over named and random shapes,
- * fused activations, bitwise reproducibility across batch sizes and thread
+ * fused activations, the Winograd path bit for bit against its formulas,
+ * bitwise reproducibility across batch sizes and thread
  * counts, workspace bounds, the fully connected layer and the element-wise
  * ops. The PyTorch cross-check lives in test_ops_torch.c. */
 #include <stdint.h>
@@ -10,6 +11,7 @@
 
 #include "ops/ops_cpu.h"
 #include "ops/ops_internal.h"
+#include "ops/winograd.h"
 #include "test_util.h"
 #include "xfiq_test.h"
 
@@ -30,7 +32,10 @@ static xfiq_conv_desc conv_desc(int cin, int cout, int group, int k, int s, int 
 
 static int conv_cases, gemm_cases;
 
-static const char *engine_name(int e) { return e == OPS_ENGINE_BLAS ? "blas" : "avx512/default"; }
+static const char *engine_name(int e)
+{
+    return e == OPS_ENGINE_BLAS ? "blas" : e == OPS_ENGINE_DIRECT ? "avx512-direct" : "avx512/default";
+}
 
 /* Runs the fast conv with a workspace of exactly the announced size, placed
  * off the 64-byte grid, and checks a canary just past its end. */
@@ -72,8 +77,8 @@ static void check_conv(const xfiq_conv_desc *d, int nmax, int act, int spc, int 
     char what[256];
     conv2d_fwd_ref(x, w, b, ref, d, nmax, act, slope, spc);
     conv_cases++;
-    for (int e = 0; e < 2; e++) {
-        const int engine = e ? OPS_ENGINE_BLAS : OPS_ENGINE_DEFAULT;
+    for (int e = 0; e < 3; e++) {
+        const int engine = e == 0 ? OPS_ENGINE_DEFAULT : e == 1 ? OPS_ENGINE_BLAS : OPS_ENGINE_DIRECT;
         fmt_desc(what, sizeof what, d, act, spc, engine);
         run_conv(x, w, b, got, d, nmax, act, slope, spc, 2, engine);
         CHECK_MSG(test_compare_ops(got, ref, ys * nmax, what), "%s: fast vs ref", what);
@@ -143,6 +148,27 @@ static void test_conv_named(void)
     check_conv(&d, 5, XFIQ_ACT_RELU, 0, 1);
     d = conv_desc(8, 12, 1, 3, 2, 1, 1, 1);
     check_conv(&d, 3, XFIQ_ACT_NONE, 0, 1);
+    /* Winograd F(2x2,3x3) (3x3 s1, cin >= 32, maps >= 8x8): the smallest map,
+     * odd sizes with cout off the channel tile, a tile row wider than one
+     * vector, many bands, no padding, asymmetric padding. */
+    d = conv_desc(32, 32, 1, 3, 1, 1, 8, 8);
+    check_conv(&d, 3, XFIQ_ACT_PRELU, 1, 1);
+    d = conv_desc(64, 48, 1, 3, 1, 1, 15, 13);
+    check_conv(&d, 3, XFIQ_ACT_PRELU, 0, 1);
+    d = conv_desc(40, 70, 1, 3, 1, 1, 36, 35);
+    check_conv(&d, 2, XFIQ_ACT_RELU, 0, 1);
+    d = conv_desc(256, 32, 1, 3, 1, 1, 40, 40);
+    check_conv(&d, 2, XFIQ_ACT_NONE, 0, 1);
+    d = conv_desc(32, 16, 1, 3, 1, 0, 10, 10);
+    check_conv(&d, 3, XFIQ_ACT_PRELU, 1, 0);
+    d = conv_desc(512, 16, 1, 3, 1, 1, 14, 14); /* 3 bands of 2, 2, 3 tile rows */
+    check_conv(&d, 2, XFIQ_ACT_NONE, 0, 1);
+    d = conv_desc(32, 24, 1, 3, 1, 1, 47, 16); /* chunks per thread, two tile rows a vector */
+    check_conv(&d, 2, XFIQ_ACT_PRELU, 1, 1);
+    d = conv_desc(33, 17, 1, 3, 1, 0, 12, 17);
+    d.pad_t = 0, d.pad_l = 2, d.pad_b = 1, d.pad_r = 0;
+    desc_finish(&d);
+    check_conv(&d, 3, XFIQ_ACT_PRELU, 1, 1);
     /* Depthwise: 3x3 s1/s2 p1 (even and odd sizes), the 7x7 GDC, 5x5 dilated. */
     d = conv_desc(32, 32, 32, 3, 1, 1, 14, 14);
     check_conv(&d, 5, XFIQ_ACT_PRELU, 1, 1);
@@ -195,6 +221,70 @@ static void test_conv_named(void)
     check_conv(&d, 5, XFIQ_ACT_RELU, 0, 1);
     d = conv_desc(8, 16, 8, 3, 1, 1, 9, 9);
     check_conv(&d, 3, XFIQ_ACT_NONE, 0, 1);
+}
+
+/* The Winograd path computes exactly the formulas of ops/winograd.h: per
+ * tile, V = in_tile(d), U = weight_tile(g), M = sum over input channels of
+ * fmaf(U, V, M) in increasing order, y = act(out_tile(M) + b). Written here
+ * as plain loops, compared bit for bit (the CUDA kernels are to do the same). */
+static void check_winograd_formula(const xfiq_conv_desc *d, int n)
+{
+    ops_conv_plan p;
+    ops_conv_plan_make(&p, d, OPS_ENGINE_DEFAULT);
+    if (p.path != OPS_CONV_WINOGRAD) {
+        CHECK_MSG(!ops_conv_avx512_available(), "%dx%d %d>%d: the Winograd path was not chosen", d->ih, d->iw,
+                  d->cin, d->cout);
+        return;
+    }
+    const int64_t xs = (int64_t)d->cin * d->ih * d->iw, ys = (int64_t)d->cout * d->oh * d->ow;
+    float *x = test_rand_buf(xs * n, 1.0f), *w = test_rand_buf((int64_t)d->cout * d->cin * 9, 0.2f);
+    float *b = test_rand_buf(d->cout, 0.5f), *slope = test_rand_buf(d->cout, 0.5f);
+    float *got = malloc(sizeof(float) * (size_t)(ys * n)), *u = malloc(sizeof(float) * 16 * (size_t)d->cin);
+    run_conv(x, w, b, got, d, n, XFIQ_ACT_PRELU, slope, 1, 2, OPS_ENGINE_DEFAULT);
+    int64_t differ = 0;
+    for (int img = 0; img < n; img++)
+        for (int co = 0; co < d->cout; co++) {
+            for (int c = 0; c < d->cin; c++)
+                xfiq_wino_weight_tile(w + ((int64_t)co * d->cin + c) * 9, u + 16 * c);
+            for (int oy = 0; oy < d->oh; oy += 2)
+                for (int ox = 0; ox < d->ow; ox += 2) {
+                    float m[16] = {0}, t[16], v[16], yt[4];
+                    for (int c = 0; c < d->cin; c++) {
+                        for (int i = 0; i < 4; i++)
+                            for (int j = 0; j < 4; j++) {
+                                const int iy = oy + i - d->pad_t, ix = ox + j - d->pad_l;
+                                t[4 * i + j] = iy >= 0 && iy < d->ih && ix >= 0 && ix < d->iw
+                                                   ? x[img * xs + ((int64_t)c * d->ih + iy) * d->iw + ix]
+                                                   : 0.0f;
+                            }
+                        xfiq_wino_in_tile(t, v);
+                        for (int q = 0; q < 16; q++)
+                            m[q] = fmaf(u[16 * c + q], v[q], m[q]);
+                    }
+                    xfiq_wino_out_tile(m, yt);
+                    for (int k = 0; k < 4; k++) {
+                        const int yy = oy + k / 2, xx = ox + k % 2;
+                        if (yy >= d->oh || xx >= d->ow)
+                            continue;
+                        const float want = xfiq_act(XFIQ_ACT_PRELU, yt[k] + b[co], slope[co]);
+                        const float have = got[img * ys + ((int64_t)co * d->oh + yy) * d->ow + xx];
+                        differ += memcmp(&want, &have, sizeof want) != 0;
+                    }
+                }
+        }
+    CHECK_MSG(differ == 0, "winograd %dx%d %d>%d: %lld outputs differ from the formulas", d->ih, d->iw, d->cin,
+              d->cout, (long long)differ);
+    free(x), free(w), free(b), free(slope), free(got), free(u);
+}
+
+static void test_winograd_formula(void)
+{
+    xfiq_conv_desc d = conv_desc(40, 24, 1, 3, 1, 1, 9, 13);
+    check_winograd_formula(&d, 2);
+    d = conv_desc(300, 33, 1, 3, 1, 1, 8, 8); /* depth in several passes */
+    check_winograd_formula(&d, 1);
+    d = conv_desc(32, 20, 1, 3, 1, 1, 37, 30); /* chunks per thread */
+    check_winograd_formula(&d, 2);
 }
 
 static void test_conv_random(int cases)
@@ -338,6 +428,7 @@ int main(int argc, char **argv)
     const int random_cases = argc > 1 ? atoi(argv[1]) : 80;
     printf("conv engine by default: %s\n", ops_conv_avx512_available() ? "avx512" : "blas");
     test_conv_named();
+    test_winograd_formula();
     test_conv_random(random_cases);
     test_gemm();
     test_elementwise();

@@ -215,6 +215,12 @@ static const pt_fn pt_table2[OPS_PT_MAX_OW + 1] = {NULL,    pt_1_2,  pt_2_2,  pt
                                                    pt_5_2,  pt_6_2,  pt_7_2,  pt_8_2,  pt_9_2,
                                                    pt_10_2, pt_11_2, pt_12_2, pt_13_2, pt_14_2};
 
+void ops_conv_pt_call(int np, int nv, int K, const float *wp, const float *b, const int64_t *off, float *c,
+                      int acc_in, const char *pf, int64_t pfs16)
+{
+    (nv == 4 ? pt_table4 : pt_table2)[np](K, wp, b, off, c, acc_in, pf, pfs16);
+}
+
 /* Packs output-channel tile t k-major, [k][pt_cw], zeros past cout_g. */
 static void pack_pt_tile(const float *w, const ops_conv_plan *p, int t, float *wp)
 {
@@ -502,6 +508,12 @@ void ops_conv_pack_avx512(const ops_conv_plan *p, const xfiq_conv_desc *d, const
                           int num_threads)
 {
     (void)p, (void)d, (void)w, (void)packed, (void)num_threads;
+}
+
+void ops_conv_pt_call(int np, int nv, int K, const float *wp, const float *b, const int64_t *off, float *c,
+                      int acc_in, const char *pf, int64_t pfs16)
+{
+    (void)np, (void)nv, (void)K, (void)wp, (void)b, (void)off, (void)c, (void)acc_in, (void)pf, (void)pfs16;
 }
 
 void ops_conv_fwd_avx512(const ops_conv_plan *p, const float *x, const float *w, const float *packed,

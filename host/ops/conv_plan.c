@@ -39,8 +39,34 @@ int ops_conv_is_whole_window(const xfiq_conv_desc *d)
            d->kh == d->ih && d->kw == d->iw && (d->kh == 1 || d->dh == 1) && (d->kw == 1 || d->dw == 1);
 }
 
-static int choose_path(const xfiq_conv_desc *d, int engine, int pws)
+/* Winograd F(2x2,3x3) tuning, all from the layer shape. */
+#ifndef OPS_WG_NV
+#define OPS_WG_NV 2 /* output-channel vectors per micro-kernel call */
+#endif
+#ifndef OPS_WG_V_BYTES
+#define OPS_WG_V_BYTES (832 * 1024) /* transformed input of one band (14x14x256 in one) */
+#endif
+#define OPS_WG_CHUNK_TILES 56       /* tiles per phase-2 item, about */
+#ifndef OPS_WG_FUSE_TILES
+#define OPS_WG_FUSE_TILES 168       /* tiles per image from which threads take whole chunks */
+#endif
+#define OPS_WG_KC_FLOATS 8192       /* one depth pass of weights: 32 KB of L1 */
+
+/* 3x3 stride-1 undilated dense convs on maps of at least 4x4 with channels
+ * enough for the 16 GEMMs to keep the micro-kernel busy. Measured (bench_ops
+ * and single layers, 2 threads, batch 1, against the direct kernel): 1.6x at
+ * 512 channels on 7x7 and 5x5, 1.8-2.1x on the iResNet-50 layers from 112x112
+ * down to 14x14, 1.6x at 32 channels on 56x56; 16 > 16 channels lose (0.94x). */
+static int winograd_fits(const xfiq_conv_desc *d)
 {
+    return d->group == 1 && d->kh == 3 && d->kw == 3 && d->sh == 1 && d->sw == 1 && d->dh == 1 && d->dw == 1 &&
+           d->cin >= 16 && d->cout >= 16 && d->cin * d->cout >= 512 && d->oh >= 4 && d->ow >= 4;
+}
+
+static int choose_path(const xfiq_conv_desc *d, int engine, int pws, int allow_winograd)
+{
+    if (engine == OPS_ENGINE_AVX512 && allow_winograd && winograd_fits(d))
+        return OPS_CONV_WINOGRAD;
     if (d->group > 1 && d->group == d->cin && d->group == d->cout)
         return OPS_CONV_DEPTHWISE;
     if (d->group == 1 && ops_conv_is_whole_window(d))
@@ -76,10 +102,57 @@ void ops_conv_plan_make(ops_conv_plan *p, const xfiq_conv_desc *d, int engine)
     for (int kx = 0; kx < d->kw && d->sw <= OPS_MAX_PHASES; kx++)
         p->bmask |= 1u << (kx * d->dw % d->sw);
     p->hw = (int64_t)d->oh * d->ow;
-    p->path = choose_path(d, p->engine, p->pws);
+    p->path = choose_path(d, p->engine, p->pws, engine != OPS_ENGINE_DIRECT);
     p->shared_bytes = p->pack_bytes = p->thread_bytes = p->src_bytes = 0;
     p->tq = p->nq = p->npanel = p->pm = p->nm = p->kc = 0;
     p->pt = p->pt_nv = p->pt_cw = p->pt_nct = 0;
+    p->wg_th = p->wg_tw = p->wg_rb = p->wg_rc = p->wg_nv = p->wg_cw = p->wg_nct = p->wg_kc = p->wg_ldv = p->wg_pw = 0;
+    p->wg_off_bytes = p->wg_m_bytes = 0;
+    p->wg_qs = 0;
+    p->wg_fused = 0;
+    p->wg_stage_at = p->wg_tmp_at = 0;
+
+    if (p->path == OPS_CONV_WINOGRAD) {
+        p->qtot = p->hw;
+        p->wg_th = (d->oh + 1) / 2;
+        p->wg_tw = (d->ow + 1) / 2;
+        p->wg_nv = OPS_WG_NV;
+        p->wg_cw = 16 * p->wg_nv;
+        p->wg_nct = ceil_div(d->cout, p->wg_cw);
+        const int rc_max = OPS_WG_CHUNK_TILES / p->wg_tw < 1 ? 1 : OPS_WG_CHUNK_TILES / p->wg_tw;
+        /* Large maps have chunks enough for every thread: each transforms
+         * its own rows into its own V, no waiting on the others. Small ones
+         * share one V per band, transformed by all threads. */
+        p->wg_fused = (int64_t)p->wg_th * p->wg_tw >= OPS_WG_FUSE_TILES;
+        if (p->wg_fused) {
+            p->wg_rb = ceil_div(p->wg_th, ceil_div(p->wg_th, rc_max));
+        } else {
+            /* Bands of near-equal height: a last band of one tile row would
+             * run the micro-kernel on a handful of tiles. */
+            const size_t row_bytes = sizeof(float) * 16 * (size_t)d->cin * p->wg_tw;
+            const int rb_max = row_bytes >= OPS_WG_V_BYTES ? 1 : (int)(OPS_WG_V_BYTES / row_bytes);
+            p->wg_rb = ceil_div(p->wg_th, ceil_div(p->wg_th, rb_max));
+        }
+        p->wg_rc = rc_max < p->wg_rb ? rc_max : p->wg_rb;
+        p->wg_ldv = (p->wg_rb * p->wg_tw + 15) / 16 * 16;
+        /* One cache line between positions: the 16 rows a tile's transform
+         * writes would otherwise sit a power of two apart, in one L1 set. */
+        p->wg_qs = (int64_t)d->cin * p->wg_ldv + 16;
+        p->wg_kc = OPS_WG_KC_FLOATS / p->wg_cw < d->cin ? OPS_WG_KC_FLOATS / p->wg_cw : d->cin;
+        /* Vector loads of 16 tiles read 34 padded columns from 2*tx0; the
+         * two-rows-a-vector transform of narrow maps reads 2 rows past the band. */
+        p->wg_pw = 32 * ((p->wg_tw + 15) / 16) + 2;
+        const size_t v_bytes = ops_align_up(sizeof(float) * 16 * (size_t)p->wg_qs);
+        p->pack_bytes = ops_align_up(sizeof(float) * (size_t)p->wg_nct * 16 * d->cin * p->wg_cw);
+        p->wg_off_bytes = ops_align_up(sizeof(int64_t) * (size_t)d->cin);
+        p->shared_bytes = p->pack_bytes + p->wg_off_bytes + (p->wg_fused ? 0 : v_bytes);
+        p->src_bytes = ops_align_up(sizeof(float) * ((size_t)(2 * p->wg_rb + 4) * p->wg_pw + 16));
+        p->wg_m_bytes = ops_align_up(sizeof(float) * 16 * (size_t)p->wg_rc * p->wg_tw * p->wg_cw);
+        p->wg_stage_at = p->src_bytes + p->wg_m_bytes;
+        p->wg_tmp_at = p->wg_stage_at + ops_align_up(sizeof(float) * (size_t)p->wg_cw * 2 * p->wg_rc * d->ow);
+        p->thread_bytes = p->wg_tmp_at + ops_align_up(sizeof(float) * 64) + (p->wg_fused ? v_bytes : 0);
+        return;
+    }
 
     if (p->path == OPS_CONV_DEPTHWISE) {
         /* Padded plane split into sh x sw phase sub-planes, plus the output grid. */
@@ -174,7 +247,11 @@ void conv2d_cpu_pack(const xfiq_conv_desc *d, const float *w, float *packed, int
 {
     ops_conv_plan p;
     ops_conv_plan_make(&p, d, OPS_ENGINE_DEFAULT);
-    if (p.engine == OPS_ENGINE_AVX512 && p.pack_bytes > 0)
+    if (p.engine != OPS_ENGINE_AVX512 || p.pack_bytes == 0)
+        return;
+    if (p.path == OPS_CONV_WINOGRAD)
+        ops_conv_pack_winograd(&p, d, w, packed, num_threads < 1 ? 1 : num_threads);
+    else
         ops_conv_pack_avx512(&p, d, w, packed, num_threads < 1 ? 1 : num_threads);
 }
 
@@ -193,6 +270,8 @@ void ops_conv_fwd(const float *x, const float *w, const float *packed, const flo
         ops_gemm_fwd(x, w, b, y, n, p.K, d->cout, act, slope, slope_per_channel, num_threads);
     else if (p.path == OPS_CONV_DEPTHWISE)
         ops_conv_fwd_depthwise(&p, x, w, b, y, d, n, act, slope, slope_per_channel, wsa, num_threads);
+    else if (p.path == OPS_CONV_WINOGRAD)
+        ops_conv_fwd_winograd(&p, x, w, packed, b, y, d, n, act, slope, slope_per_channel, wsa, num_threads);
     else if (p.engine == OPS_ENGINE_AVX512)
         ops_conv_fwd_avx512(&p, x, w, packed, b, y, d, n, act, slope, slope_per_channel, wsa, num_threads);
     else

@@ -28,7 +28,8 @@
 typedef enum ops_conv_engine {
     OPS_ENGINE_DEFAULT = 0, /* AVX-512 when compiled for it, else OpenBLAS */
     OPS_ENGINE_AVX512 = 1,  /* own micro-kernel: results independent of any tiling */
-    OPS_ENGINE_BLAS = 2     /* im2col + cblas_sgemm on shape-fixed tiles */
+    OPS_ENGINE_BLAS = 2,    /* im2col + cblas_sgemm on shape-fixed tiles */
+    OPS_ENGINE_DIRECT = 3   /* AVX-512 without the Winograd path (tests, bench) */
 } ops_conv_engine;
 
 typedef enum ops_conv_path {
@@ -36,7 +37,8 @@ typedef enum ops_conv_path {
     OPS_CONV_DIRECT1X1,     /* 1x1, stride 1, no pad: GEMM straight on the image */
     OPS_CONV_IMPLICIT,      /* AVX-512 only: GEMM on a zero-padded, stride-phased copy, no im2col */
     OPS_CONV_IM2COL,        /* everything else: im2col of a column tile + GEMM */
-    OPS_CONV_FC             /* one output pixel whose window is the whole input: gemm_fwd_cpu */
+    OPS_CONV_FC,            /* one output pixel whose window is the whole input: gemm_fwd_cpu */
+    OPS_CONV_WINOGRAD       /* AVX-512 only: 3x3 stride 1 by F(2x2,3x3), conv_winograd.c */
 } ops_conv_path;
 
 /* How one conv layer is cut into work items (image, group, column tile,
@@ -62,6 +64,19 @@ typedef struct ops_conv_plan {
      * spent on a short pixel count. Work item = (image, tile of pt_cw
      * output channels). */
     int pt, pt_nv, pt_cw, pt_nct;
+    /* Winograd (path OPS_CONV_WINOGRAD): a grid of wg_th x wg_tw 2x2 output
+     * tiles. Small maps: bands of wg_rb tile rows whose transformed input V
+     * (16 x cin x wg_ldv floats, shared) stays in L2, work items (chunk of
+     * at most wg_rc tile rows, tile of wg_cw = 16*wg_nv output channels).
+     * Large maps (wg_fused): work items are chunks of at most wg_rc = wg_rb
+     * rows, each transformed into the thread's own V, then every channel
+     * tile. GEMM depth cin in passes of wg_kc; wg_pw floats per padded row;
+     * V[q] starts every wg_qs floats. */
+    int wg_th, wg_tw, wg_rb, wg_rc, wg_nv, wg_cw, wg_nct, wg_kc, wg_ldv, wg_pw, wg_fused;
+    int64_t wg_qs;
+    /* Offsets: off[] in the shared slice; M, staging tile, scratch in each
+     * thread's slice (V after them when fused, else after off[]). */
+    size_t wg_off_bytes, wg_m_bytes, wg_stage_at, wg_tmp_at;
     /* Workspace layout (bytes, each a multiple of OPS_ALIGN). */
     size_t shared_bytes;     /* packed weights + row offsets (AVX-512) */
     size_t pack_bytes;
@@ -100,6 +115,18 @@ void ops_conv_pack_avx512(const ops_conv_plan *p, const xfiq_conv_desc *d, const
 void ops_conv_fwd_blas(const ops_conv_plan *p, const float *x, const float *w, const float *b, float *y,
                        const xfiq_conv_desc *d, int n, int act, const float *slope, int slope_per_channel,
                        char *ws, int num_threads);
+/* Winograd F(2x2,3x3): packs U = G g G^T ([channel tile][16][cin][wg_cw]). */
+void ops_conv_pack_winograd(const ops_conv_plan *p, const xfiq_conv_desc *d, const float *w, float *packed,
+                            int num_threads);
+void ops_conv_fwd_winograd(const ops_conv_plan *p, const float *x, const float *w, const float *packed,
+                           const float *b, float *y, const xfiq_conv_desc *d, int n, int act, const float *slope,
+                           int slope_per_channel, char *ws, int num_threads);
+/* One call of the small-map micro-kernel (conv_avx512.c), shared with the
+ * Winograd GEMMs: c[np][16*nv] (+)= sum over k < K of (b + off[k])[0..np)
+ * times wp[k][16*nv]; np <= 7 for nv 4, <= OPS_PT_MAX_OW for nv 2. pf..:
+ * a stream to prefetch, pfs16/16 bytes further per k. */
+void ops_conv_pt_call(int np, int nv, int K, const float *wp, const float *b, const int64_t *off, float *c,
+                      int acc_in, const char *pf, int64_t pfs16);
 void ops_conv_fwd_depthwise(const ops_conv_plan *p, const float *x, const float *w, const float *b, float *y,
                             const xfiq_conv_desc *d, int n, int act, const float *slope, int slope_per_channel,
                             char *ws, int num_threads);
