@@ -1,6 +1,6 @@
 /* conv_plan.c - picks the convolution path and cuts a layer into work items
  * from its shape alone, sizes the workspace, and dispatches conv2d_fwd_cpu to
- * the depthwise loop or to one of the two GEMM engines. */
+ * the depthwise loop, the Winograd path or one of the two GEMM engines. */
 #include "ops/ops_cpu.h"
 #include "ops/ops_internal.h"
 
