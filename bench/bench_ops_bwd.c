@@ -2,8 +2,10 @@
  * (conv2d_bwd_data_cpu) next to the forward convolution (conv2d_fwd_cpu) on
  * the layer shapes of MobileFaceNet (the default model) and iResNet-50, at
  * the given batch sizes and thread count; also the fully connected layer.
+ * Weights are packed once ahead for both directions, as a model runner does.
  * Per unique layer shape: GFLOP/s of each direction (2 * MACs / time, the
- * best of --reps interleaved runs) and the backward/forward time ratio; per network: the
+ * best of --reps interleaved runs), the backward/forward time ratio and the
+ * backward of the direct kernel (no Winograd); per network: the
  * totals weighted by how often each shape occurs.
  *
  * usage: bench_ops_bwd [--threads N] [--batch B[,B...]] [--reps R] [--net mfn|r50|all] [--blas] [--cpu-time]
@@ -85,7 +87,7 @@ static xfiq_conv_desc make_desc(const layer *l)
 }
 
 typedef struct totals {
-    double flop, tf, tb, tbb;
+    double flop, tf, tb, tbb, tbd;
 } totals;
 
 static double elapsed(double t0) { return now() - t0; }
@@ -109,29 +111,40 @@ static void bench_layer(const layer *l, int n, int threads, int reps, int blas, 
     float *dx = fill(nx, 0.0f);
     size_t wsb = conv2d_fwd_cpu_workspace(&d, threads), wsb2 = conv2d_bwd_data_cpu_workspace(&d, threads);
     const size_t wsb3 = blas ? ops_bwd_workspace(&d, threads, OPS_ENGINE_BLAS) : 0;
+    const size_t wsb4 = ops_bwd_workspace(&d, threads, OPS_ENGINE_DIRECT);
     if (wsb2 > wsb)
         wsb = wsb2;
+    if (wsb4 > wsb)
+        wsb = wsb4;
     if (wsb3 > wsb)
         wsb = wsb3;
     float *ws = malloc(wsb);
+    /* Weights packed once ahead, both directions, as a model runner does. */
+    const size_t fpb = conv2d_cpu_pack_bytes(&d), bpb = conv2d_bwd_data_cpu_pack_bytes(&d);
+    float *fpack = fpb ? malloc(fpb) : NULL, *bpack = bpb ? malloc(bpb) : NULL;
+    if (fpack)
+        conv2d_cpu_pack(&d, w, fpack, threads);
+    if (bpack)
+        conv2d_bwd_data_cpu_pack(&d, w, bpack, threads);
     const double flop = 2.0 * n * d.cout * (double)K * d.oh * d.ow;
-    double tf = 1e30, tb = 1e30, tbb = blas ? 1e30 : 0.0;
+    double tf = 1e30, tb = 1e30, tbb = blas ? 1e30 : 0.0, tbd = 1e30;
     for (int r = -1; r < reps; r++) {
         if (r < 0) { /* warm-up */
             double junk = 1e30;
-            TIME_MIN(junk, conv2d_fwd_cpu(x, w, NULL, y, &d, n, XFIQ_ACT_NONE, NULL, 0, ws, threads));
-            TIME_MIN(junk, conv2d_bwd_data_cpu(dy, w, dx, &d, n, 0, ws, threads));
+            TIME_MIN(junk, conv2d_fwd_cpu_packed(x, w, fpack, NULL, y, &d, n, XFIQ_ACT_NONE, NULL, 0, ws, threads));
+            TIME_MIN(junk, conv2d_bwd_data_cpu_packed(dy, w, bpack, dx, &d, n, 0, ws, threads));
             continue;
         }
-        TIME_MIN(tf, conv2d_fwd_cpu(x, w, NULL, y, &d, n, XFIQ_ACT_NONE, NULL, 0, ws, threads));
-        TIME_MIN(tb, conv2d_bwd_data_cpu(dy, w, dx, &d, n, 0, ws, threads));
+        TIME_MIN(tf, conv2d_fwd_cpu_packed(x, w, fpack, NULL, y, &d, n, XFIQ_ACT_NONE, NULL, 0, ws, threads));
+        TIME_MIN(tb, conv2d_bwd_data_cpu_packed(dy, w, bpack, dx, &d, n, 0, ws, threads));
+        TIME_MIN(tbd, ops_conv_bwd(dy, w, dx, &d, n, 0, ws, threads, OPS_ENGINE_DIRECT));
         if (blas)
             TIME_MIN(tbb, ops_conv_bwd(dy, w, dx, &d, n, 0, ws, threads, OPS_ENGINE_BLAS));
     }
     printf("  %2dx %4d->%-4d g%-4d %dx%d s%d %3dx%-3d | fwd %7.2f GF/s %9.3f ms | bwd %7.2f GF/s %9.3f ms"
-           " | bwd/fwd %5.2f",
+           " | bwd/fwd %5.2f | bwd(direct) %7.2f GF/s",
            l->count, d.cin, d.cout, d.group, d.kh, d.kw, d.sh, d.ih, d.iw, flop / tf * 1e-9, tf * 1e3,
-           flop / tb * 1e-9, tb * 1e3, tb / tf);
+           flop / tb * 1e-9, tb * 1e3, tb / tf, flop / tbd * 1e-9);
     if (blas)
         printf(" | bwd(blas) %7.2f GF/s", flop / tbb * 1e-9);
     printf("\n");
@@ -139,7 +152,8 @@ static void bench_layer(const layer *l, int n, int threads, int reps, int blas, 
     tot->tf += l->count * tf;
     tot->tb += l->count * tb;
     tot->tbb += l->count * tbb;
-    free(x), free(w), free(y), free(dy), free(dx), free(ws);
+    tot->tbd += l->count * tbd;
+    free(x), free(w), free(y), free(dy), free(dx), free(ws), free(fpack), free(bpack);
 }
 
 static void bench_fc(int n, int k, int m, int threads, int reps)
@@ -159,13 +173,14 @@ static void bench_fc(int n, int k, int m, int threads, int reps)
 
 static void bench_net(const char *name, const layer *ls, int nl, int n, int threads, int reps, int blas)
 {
-    totals tot = {0, 0, 0, 0};
+    totals tot = {0, 0, 0, 0, 0};
     printf("%s, batch %d, %d thread(s): conv layers (count x shape)\n", name, n, threads);
     for (int i = 0; i < nl; i++)
         bench_layer(&ls[i], n, threads, reps, blas, &tot);
     printf("  total convs: %.2f GFLOP/image | fwd %.2f GF/s %.2f ms/img | bwd %.2f GF/s %.2f ms/img | bwd/fwd %.2f",
            tot.flop / n * 1e-9, tot.flop / tot.tf * 1e-9, tot.tf / n * 1e3, tot.flop / tot.tb * 1e-9,
            tot.tb / n * 1e3, tot.tb / tot.tf);
+    printf(" | bwd(direct) %.2f ms/img", tot.tbd / n * 1e3);
     if (blas)
         printf(" | bwd(blas) %.2f GF/s", tot.flop / tot.tbb * 1e-9);
     printf("\n");

@@ -1,7 +1,8 @@
 /* test_ops_bwd.c - the backward-data ops (ops/ops_bwd_cpu.h).
  *
  * Default mode, no reference program needed:
- *  - conv / gemm: the fast path (both GEMM engines) equals the reference on
+ *  - conv / gemm: the fast path (both GEMM engines, and the Winograd path of
+ *    3x3 stride-1 convs next to the direct kernel) equals the reference on
  *    named and random shapes; the reference and the fast path pass the
  *    adjoint identity <dy, F x> = <F^T dy, x> with the FORWARD reference op
  *    (an exact check of the transpose, to float rounding);
@@ -92,7 +93,10 @@ static xfiq_conv_desc conv_desc(int cin, int cout, int group, int kh, int kw, in
     return d;
 }
 
-static const char *engine_name(int e) { return e == OPS_ENGINE_BLAS ? "blas" : "default"; }
+static const char *engine_name(int e)
+{
+    return e == OPS_ENGINE_BLAS ? "blas" : e == OPS_ENGINE_DIRECT ? "avx512-direct" : "default";
+}
 
 /* The fast backward with a workspace of exactly the announced size, placed
  * off the 64-byte grid, and a canary just past its end. */
@@ -130,8 +134,8 @@ static void conv_case(const xfiq_conv_desc *d, int n, const char *label)
     conv2d_bwd_data_ref(dy, w, acc, d, n, 1);
     CHECK_MSG(check_accumulated(acc, old, ref, nx), "%s accumulate", what);
 
-    const int engines[2] = {OPS_ENGINE_DEFAULT, OPS_ENGINE_BLAS};
-    for (int e = 0; e < 2; e++) {
+    const int engines[3] = {OPS_ENGINE_DEFAULT, OPS_ENGINE_BLAS, OPS_ENGINE_DIRECT};
+    for (int e = 0; e < 3; e++) {
         snprintf(what, sizeof what, "%s n=%d %s", label, n, engine_name(engines[e]));
         run_bwd(dy, w, got, d, n, 0, 2, engines[e]);
         CHECK_MSG(test_compare_ops(got, ref, nx, what), "%s", what);
@@ -159,6 +163,15 @@ static void conv_case(const xfiq_conv_desc *d, int n, const char *label)
         run_bwd(dy, w, def, d, n, 0, 2, OPS_ENGINE_DEFAULT);
         CHECK_MSG(memcmp(pub, def, sizeof(float) * (size_t)nx) == 0, "%s: conv2d_bwd_data_cpu != default engine",
                   label);
+        /* Weights packed ahead of time give the same bits. */
+        const size_t pb = conv2d_bwd_data_cpu_pack_bytes(d);
+        float *packed = pb ? malloc(pb) : NULL;
+        if (packed)
+            conv2d_bwd_data_cpu_pack(d, w, packed, 2);
+        conv2d_bwd_data_cpu_packed(dy, w, packed, def, d, n, 0, ws, 2);
+        CHECK_MSG(memcmp(pub, def, sizeof(float) * (size_t)nx) == 0, "%s: prepacked weights differ (%zu bytes)", label,
+                  pb);
+        free(packed);
         free(ws);
         free(pub);
         free(def);
@@ -192,6 +205,12 @@ static void test_conv_named(void)
         {"depthwise s2 pad (0,3)", conv_desc(6, 6, 6, 3, 3, 2, 2, 1, 1, 0, 3, 1, 0, 11, 13)},
         {"3x5 s(2,1) d(1,2) asym", conv_desc(5, 7, 1, 3, 5, 2, 1, 1, 2, 1, 2, 0, 1, 11, 16)},
         {"64->64 3x3 28x28", conv_desc(64, 64, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 28, 28)},
+        /* Winograd backward (3x3 s1, pads <= 2): odd map, asymmetric pads, pad 2, pad 0, bands. */
+        {"winograd 48->40 13x11", conv_desc(48, 40, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 13, 11)},
+        {"winograd 32->24 pads (0,2,1,0)", conv_desc(32, 24, 1, 3, 3, 1, 1, 1, 1, 0, 2, 1, 0, 15, 12)},
+        {"winograd 24->32 pad 2", conv_desc(24, 32, 1, 3, 3, 1, 1, 1, 1, 2, 2, 2, 2, 9, 10)},
+        {"winograd 40->40 pad 0", conv_desc(40, 40, 1, 3, 3, 1, 1, 1, 1, 0, 0, 0, 0, 12, 12)},
+        {"winograd 32->512 14x14", conv_desc(32, 512, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 14, 14)},
         {"64->32 3x3 s2 30x30", conv_desc(64, 32, 1, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 30, 30)},
         {"128->64 1x1 14x14", conv_desc(128, 64, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 14, 14)},
         {"40->24 1x1 23x23", conv_desc(40, 24, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 23, 23)},
@@ -206,6 +225,11 @@ static void test_conv_named(void)
         {"bands: stem 3->8 s2 64x64", conv_desc(3, 8, 1, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 64, 64)},
     };
     for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        if (strncmp(c[i].name, "winograd", 8) == 0 && ops_conv_avx512_available()) {
+            ops_bwd_plan p;
+            ops_bwd_plan_make(&p, &c[i].d, OPS_ENGINE_DEFAULT);
+            CHECK_MSG(p.path == OPS_BWD_WINOGRAD, "%s: the Winograd path was not chosen", c[i].name);
+        }
         conv_case(&c[i].d, 1, c[i].name);
         conv_case(&c[i].d, 3, c[i].name);
     }

@@ -56,10 +56,11 @@ typedef struct xfiq_backend_ops {
      * output (no weight gradients). Unfused graphs only (act == NONE). */
     const xfiq_node_fn *bwd;     /* XFIQ_OP_COUNT entries; NULL: no backward on this backend */
     /* Optional, once per node at load: bytes of backend memory to prepare
-     * (e.g. weights packed for the kernel; 0 = nothing), and filling them. */
-    size_t (*prepare_bytes)(const xfiq_graph *g, const xfiq_node *nd);
+     * (e.g. weights packed for the kernel; 0 = nothing), and filling them;
+     * with_bwd: the runner also runs the backward pass (its data too). */
+    size_t (*prepare_bytes)(const xfiq_graph *g, const xfiq_node *nd, int with_bwd);
     xfiq_status (*prepare)(void *ctx, const xfiq_graph *g, const xfiq_node *nd, const float *params, void *dst,
-                           int num_threads);
+                           int with_bwd, int num_threads);
     /* Scratch one node needs at this batch and thread count, forward or backward (bytes). */
     size_t (*workspace_bytes)(const xfiq_graph *g, const xfiq_node *nd, int batch, int num_threads);
     xfiq_status (*init)(void **ctx, int num_threads);

@@ -19,24 +19,33 @@ static int64_t spatial_of(const xfiq_graph *g, const xfiq_node *nd)
 
 static xfiq_status cpu_conv(const xfiq_exec *ex, const xfiq_graph *g, const xfiq_node *nd)
 {
-    const float *packed = ex->prepared ? ex->prepared[nd - g->nodes] : NULL;
+    const char *prep = ex->prepared ? (const char *)ex->prepared[nd - g->nodes] : NULL;
+    const float *packed = prep && conv2d_cpu_pack_bytes(&nd->d.conv) ? (const float *)prep : NULL;
     conv2d_fwd_cpu_packed(IN0(ex, nd), P(ex, nd->w), packed, P(ex, nd->b), OUT(ex, nd), &nd->d.conv, ex->batch,
                           nd->act, P(ex, nd->slope), nd->slope_per_channel, ex->workspace, ex->num_threads);
     return XFIQ_OK;
 }
 
-/* Conv weights packed once for the kernel (otherwise repacked on every call). */
-static size_t cpu_prepare_bytes(const xfiq_graph *g, const xfiq_node *nd)
+/* Conv weights packed once for the kernels (otherwise repacked on every
+ * call): the forward's, then, for a runner that also runs backward, the
+ * backward-data's at conv2d_cpu_prep_bwd_offset. */
+static size_t cpu_prepare_bytes(const xfiq_graph *g, const xfiq_node *nd, int with_bwd)
 {
     (void)g;
-    return nd->op == XFIQ_OP_CONV ? conv2d_cpu_pack_bytes(&nd->d.conv) : 0;
+    if (nd->op != XFIQ_OP_CONV)
+        return 0;
+    const size_t bb = with_bwd ? conv2d_bwd_data_cpu_pack_bytes(&nd->d.conv) : 0;
+    return bb ? conv2d_cpu_prep_bwd_offset(&nd->d.conv) + bb : conv2d_cpu_pack_bytes(&nd->d.conv);
 }
 
 static xfiq_status cpu_prepare(void *ctx, const xfiq_graph *g, const xfiq_node *nd, const float *params, void *dst,
-                               int num_threads)
+                               int with_bwd, int num_threads)
 {
     (void)ctx, (void)g;
     conv2d_cpu_pack(&nd->d.conv, params + nd->w, dst, num_threads);
+    if (with_bwd)
+        conv2d_bwd_data_cpu_pack(&nd->d.conv, params + nd->w,
+                                 (float *)((char *)dst + conv2d_cpu_prep_bwd_offset(&nd->d.conv)), num_threads);
     return XFIQ_OK;
 }
 

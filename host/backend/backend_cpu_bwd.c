@@ -36,7 +36,12 @@ static xfiq_status bwd_conv(const xfiq_exec *ex, const xfiq_graph *g, const xfiq
     int acc;
     XFIQ_TRY(need_unfused(nd));
     float *dx = grad_in(ex, g, nd, 0, &acc);
-    conv2d_bwd_data_cpu(DY(ex, nd), P(ex, nd->w), dx, &nd->d.conv, ex->batch, acc, ex->workspace, ex->num_threads);
+    const char *prep = ex->prepared ? (const char *)ex->prepared[nd - g->nodes] : NULL;
+    const float *packed = prep && conv2d_bwd_data_cpu_pack_bytes(&nd->d.conv)
+                              ? (const float *)(prep + conv2d_cpu_prep_bwd_offset(&nd->d.conv))
+                              : NULL;
+    conv2d_bwd_data_cpu_packed(DY(ex, nd), P(ex, nd->w), packed, dx, &nd->d.conv, ex->batch, acc, ex->workspace,
+                               ex->num_threads);
     return XFIQ_OK;
 }
 

@@ -17,7 +17,7 @@ static xfiq_status runner_prepare(xfiq_runner *r)
     if (!off)
         return xfiq_error(XFIQ_ERR_NOMEM, "out of memory preparing %s", r->label);
     for (int i = 0; i < g->n_nodes; i++) {
-        size_t b = ops->prepare_bytes(g, &g->nodes[i]);
+        size_t b = ops->prepare_bytes(g, &g->nodes[i], r->retain_all);
         off[i] = b ? total : (size_t)-1;
         total += (b + XFIQ_ALIGN - 1) & ~(size_t)(XFIQ_ALIGN - 1);
     }
@@ -31,7 +31,8 @@ static xfiq_status runner_prepare(xfiq_runner *r)
         for (int i = 0; i < g->n_nodes && st == XFIQ_OK; i++)
             if (off[i] != (size_t)-1) {
                 r->prepared[i] = r->prep_block + off[i];
-                st = ops->prepare(r->be->ctx, g, &g->nodes[i], g->params, r->prepared[i], r->be->num_threads);
+                st = ops->prepare(r->be->ctx, g, &g->nodes[i], g->params, r->prepared[i], r->retain_all,
+                                  r->be->num_threads);
             }
     }
     free(off);

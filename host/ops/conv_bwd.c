@@ -95,6 +95,16 @@ void ops_bwd_plan_make(ops_bwd_plan *p, const xfiq_conv_desc *d, int engine)
     p->hw = (int64_t)d->oh * d->ow;
     p->plane = (int64_t)d->ih * d->iw;
 
+    xfiq_conv_desc t;
+    if (!p->blas && engine != OPS_ENGINE_DIRECT && ops_conv_winograd_bwd_desc(d, &t)) {
+        /* The transformed filters, then the forward Winograd conv's workspace. */
+        ops_conv_plan wp;
+        ops_conv_plan_make(&wp, &t, OPS_ENGINE_DEFAULT);
+        p->path = OPS_BWD_WINOGRAD;
+        p->pack_bytes = wp.pack_bytes + wp.shared_bytes;
+        p->thread_bytes = wp.thread_bytes;
+        return;
+    }
     if (d->group > 1 && d->group == d->cin && d->group == d->cout) {
         /* Padded plane split into sh x sw phase sub-planes (see conv_bwd_dw.c). */
         p->path = OPS_BWD_DEPTHWISE;
@@ -495,6 +505,42 @@ static void conv_bwd_dense(const ops_bwd_plan *p, const float *dy, const float *
 void ops_conv_bwd(const float *dy, const float *w, float *dx, const xfiq_conv_desc *d, int n, int accumulate,
                   float *ws, int num_threads, int engine)
 {
+    ops_conv_bwd_packed(dy, w, NULL, dx, d, n, accumulate, ws, num_threads, engine);
+}
+
+size_t conv2d_bwd_data_cpu_pack_bytes(const xfiq_conv_desc *d)
+{
+    xfiq_conv_desc t;
+    ops_bwd_plan p;
+    ops_bwd_plan_make(&p, d, OPS_ENGINE_DEFAULT);
+    if (p.path != OPS_BWD_WINOGRAD)
+        return 0;
+    ops_conv_plan wp;
+    ops_conv_winograd_bwd_desc(d, &t);
+    ops_conv_plan_make(&wp, &t, OPS_ENGINE_DEFAULT);
+    return wp.pack_bytes;
+}
+
+void conv2d_bwd_data_cpu_pack(const xfiq_conv_desc *d, const float *w, float *packed, int num_threads)
+{
+    xfiq_conv_desc t;
+    if (conv2d_bwd_data_cpu_pack_bytes(d) == 0)
+        return;
+    ops_conv_plan wp;
+    ops_conv_winograd_bwd_desc(d, &t);
+    ops_conv_plan_make(&wp, &t, OPS_ENGINE_DEFAULT);
+    ops_conv_pack_winograd_bwd(&wp, &t, w, packed, num_threads < 1 ? 1 : num_threads);
+}
+
+void conv2d_bwd_data_cpu_packed(const float *dy, const float *w, const float *packed, float *dx,
+                                const xfiq_conv_desc *d, int n, int accumulate, float *ws, int num_threads)
+{
+    ops_conv_bwd_packed(dy, w, packed, dx, d, n, accumulate, ws, num_threads, OPS_ENGINE_DEFAULT);
+}
+
+void ops_conv_bwd_packed(const float *dy, const float *w, const float *packed, float *dx, const xfiq_conv_desc *d,
+                         int n, int accumulate, float *ws, int num_threads, int engine)
+{
     ops_bwd_plan p;
     if (n <= 0)
         return;
@@ -509,7 +555,13 @@ void ops_conv_bwd(const float *dy, const float *w, float *dx, const xfiq_conv_de
         gemm_bwd_data_cpu(dy, w, dx, n, d->cin, d->cout, accumulate, num_threads);
         return;
     }
-    if (p.path == OPS_BWD_DEPTHWISE)
+    if (p.path == OPS_BWD_WINOGRAD) {
+        xfiq_conv_desc t;
+        ops_conv_plan wp;
+        ops_conv_winograd_bwd_desc(d, &t);
+        ops_conv_plan_make(&wp, &t, OPS_ENGINE_DEFAULT);
+        ops_conv_bwd_winograd(&wp, dy, w, packed, dx, &t, n, accumulate, wsa, num_threads);
+    } else if (p.path == OPS_BWD_DEPTHWISE)
         ops_conv_bwd_depthwise(&p, dy, w, dx, d, n, accumulate, wsa, num_threads);
     else
         conv_bwd_dense(&p, dy, w, dx, d, n, accumulate, wsa, num_threads);

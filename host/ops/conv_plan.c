@@ -57,7 +57,7 @@ int ops_conv_is_whole_window(const xfiq_conv_desc *d)
  * and single layers, 2 threads, batch 1, against the direct kernel): 1.6x at
  * 512 channels on 7x7 and 5x5, 1.8-2.1x on the iResNet-50 layers from 112x112
  * down to 14x14, 1.6x at 32 channels on 56x56; 16 > 16 channels lose (0.94x). */
-static int winograd_fits(const xfiq_conv_desc *d)
+int ops_conv_winograd_fits(const xfiq_conv_desc *d)
 {
     return d->group == 1 && d->kh == 3 && d->kw == 3 && d->sh == 1 && d->sw == 1 && d->dh == 1 && d->dw == 1 &&
            d->cin >= 16 && d->cout >= 16 && d->cin * d->cout >= 512 && d->oh >= 4 && d->ow >= 4;
@@ -65,7 +65,7 @@ static int winograd_fits(const xfiq_conv_desc *d)
 
 static int choose_path(const xfiq_conv_desc *d, int engine, int pws, int allow_winograd)
 {
-    if (engine == OPS_ENGINE_AVX512 && allow_winograd && winograd_fits(d))
+    if (engine == OPS_ENGINE_AVX512 && allow_winograd && ops_conv_winograd_fits(d))
         return OPS_CONV_WINOGRAD;
     if (d->group > 1 && d->group == d->cin && d->group == d->cout)
         return OPS_CONV_DEPTHWISE;

@@ -26,30 +26,63 @@
 #include "ops/ops_internal.h"
 #include "ops/winograd.h"
 
-/* Output-channel tile t: U[q][c][j] for its cw channels, zeros past cout. */
-static void pack_tile(const ops_conv_plan *p, const xfiq_conv_desc *d, const float *w, int t, float *up)
+/* Output-channel tile t: U[q][c][j] for its cw channels, zeros past cout.
+ * Filters w (cout, cin, 3, 3); flip: w is the forward conv's (cin, cout, 3,
+ * 3) and the filter of (co, c) is w[c][co] turned by 180 degrees, the
+ * backward-data conv. */
+static void pack_tile(const ops_conv_plan *p, const xfiq_conv_desc *d, const float *w, int flip, int t, float *up)
 {
     const int cw = p->wg_cw, cin = d->cin;
-    float u[16];
-    for (int j = 0; j < cw; j++) {
-        const int co = t * cw + j;
-        for (int c = 0; c < cin; c++) {
-            if (co < d->cout)
-                xfiq_wino_weight_tile(w + ((int64_t)co * cin + c) * 9, u);
-            else
+    float u[16], g[9];
+    /* Channel outer, tile lane inner: the 16 stores of a filter land next to
+     * the previous filter's, one row of cw floats per position. */
+    for (int c = 0; c < cin; c++)
+        for (int j = 0; j < cw; j++) {
+            const int co = t * cw + j;
+            if (co >= d->cout) {
                 memset(u, 0, sizeof u);
+            } else if (flip) {
+                const float *src = w + ((int64_t)c * d->cout + co) * 9;
+                for (int k = 0; k < 9; k++)
+                    g[k] = src[8 - k];
+                xfiq_wino_weight_tile(g, u);
+            } else {
+                xfiq_wino_weight_tile(w + ((int64_t)co * cin + c) * 9, u);
+            }
             for (int q = 0; q < 16; q++)
                 up[((int64_t)q * cin + c) * cw + j] = u[q];
         }
-    }
+}
+
+static void pack_all(const ops_conv_plan *p, const xfiq_conv_desc *d, const float *w, int flip, float *packed,
+                     int num_threads)
+{
+#pragma omp parallel for schedule(static) num_threads(num_threads)
+    for (int t = 0; t < p->wg_nct; t++)
+        pack_tile(p, d, w, flip, t, packed + (int64_t)t * 16 * d->cin * p->wg_cw);
 }
 
 void ops_conv_pack_winograd(const ops_conv_plan *p, const xfiq_conv_desc *d, const float *w, float *packed,
                             int num_threads)
 {
-#pragma omp parallel for schedule(static) num_threads(num_threads)
-    for (int t = 0; t < p->wg_nct; t++)
-        pack_tile(p, d, w, t, packed + (int64_t)t * 16 * d->cin * p->wg_cw);
+    pack_all(p, d, w, 0, packed, num_threads);
+}
+
+void ops_conv_pack_winograd_bwd(const ops_conv_plan *p, const xfiq_conv_desc *t, const float *w, float *packed,
+                                int num_threads)
+{
+    pack_all(p, t, w, 1, packed, num_threads);
+}
+
+int ops_conv_winograd_bwd_desc(const xfiq_conv_desc *d, xfiq_conv_desc *t)
+{
+    if (d->group != 1 || d->kh != 3 || d->kw != 3 || d->sh != 1 || d->sw != 1 || d->dh != 1 || d->dw != 1 ||
+        d->pad_t > 2 || d->pad_l > 2 || d->pad_b > 2 || d->pad_r > 2)
+        return 0;
+    const xfiq_conv_desc r = {d->cout, d->cin, 1, 3, 3, 1, 1, 1, 1, 2 - d->pad_t, 2 - d->pad_l, 2 - d->pad_b,
+                              2 - d->pad_r, d->oh, d->ow, d->ih, d->iw};
+    *t = r;
+    return ops_conv_winograd_fits(t);
 }
 
 #if defined(__AVX512F__)
@@ -156,11 +189,12 @@ static void input_band(const float *xc, const xfiq_conv_desc *d, const ops_conv_
         }
 }
 
-/* Where one work item writes and what its epilogue applies. */
+/* Where one work item writes and what its epilogue applies (accumulate:
+ * add the finished value to y, for the backward-data pass). */
 typedef struct wg_out {
     float *yimg;
     const float *b, *slope;
-    int act, spc;
+    int act, spc, accumulate;
 } wg_out;
 
 /* Phase 2: tile rows [ca, cb) of the band starting at tile row ty0, output
@@ -233,8 +267,13 @@ static void run_item(const ops_conv_plan *p, const xfiq_conv_desc *d, const floa
     const int64_t len = (int64_t)(oy1 - oy0) * ow;
     for (int j = 0; j < cw && j < lanes_all; j++) {
         const int co = ct * cw + j;
-        ops_epilogue_row(o->yimg + (int64_t)co * p->hw + (int64_t)oy0 * ow, stage + (int64_t)j * sst, len,
-                         o->b ? o->b[co] : 0.0f, o->act, ops_slope_of(o->slope, o->spc, co));
+        float *dst = o->yimg + (int64_t)co * p->hw + (int64_t)oy0 * ow;
+        const float *src = stage + (int64_t)j * sst;
+        if (o->accumulate)
+            for (int64_t k = 0; k < len; k++)
+                dst[k] += src[k];
+        else
+            ops_epilogue_row(dst, src, len, o->b ? o->b[co] : 0.0f, o->act, ops_slope_of(o->slope, o->spc, co));
     }
 }
 
@@ -245,9 +284,9 @@ static void chunk_rows(int r0, int nrows, int nch, int j, int *a, int *b)
     *b = r0 + (int)((int64_t)(j + 1) * nrows / nch);
 }
 
-void ops_conv_fwd_winograd(const ops_conv_plan *p, const float *x, const float *w, const float *packed,
-                           const float *b, float *y, const xfiq_conv_desc *d, int n, int act, const float *slope,
-                           int slope_per_channel, char *ws, int num_threads)
+static void wg_run(const ops_conv_plan *p, const float *x, const float *w, const float *packed, const float *b,
+                   float *y, const xfiq_conv_desc *d, int n, int act, const float *slope, int slope_per_channel,
+                   int accumulate, char *ws, int num_threads)
 {
     const float *U = packed ? packed : (const float *)ws;
     int64_t *off = (int64_t *)(ws + p->pack_bytes);
@@ -260,7 +299,7 @@ void ops_conv_fwd_winograd(const ops_conv_plan *p, const float *x, const float *
         if (!packed) {
 #pragma omp for schedule(static)
             for (int t = 0; t < nct; t++)
-                pack_tile(p, d, w, t, (float *)ws + (int64_t)t * 16 * cin * p->wg_cw);
+                pack_tile(p, d, w, 0, t, (float *)ws + (int64_t)t * 16 * cin * p->wg_cw);
         }
 #pragma omp for schedule(static)
         for (int c = 0; c < cin; c++)
@@ -281,7 +320,7 @@ void ops_conv_fwd_winograd(const ops_conv_plan *p, const float *x, const float *
                 const int img = (int)(it / nch);
                 int ca, cb;
                 chunk_rows(0, th, nch, (int)(it % nch), &ca, &cb);
-                const wg_out o = {y + img * ystride, b, slope, act, slope_per_channel};
+                const wg_out o = {y + img * ystride, b, slope, act, slope_per_channel, accumulate};
                 for (int c = 0; c < cin; c++)
                     input_band(x + img * xstride + c * plane, d, p, c, ca, cb - ca, pl, V);
                 for (int ct = 0; ct < nct; ct++)
@@ -291,7 +330,7 @@ void ops_conv_fwd_winograd(const ops_conv_plan *p, const float *x, const float *
             float *V = (float *)(ws + p->pack_bytes + p->wg_off_bytes);
             const int nband = (th + rb - 1) / rb;
             for (int img = 0; img < n; img++) {
-                const wg_out o = {y + img * ystride, b, slope, act, slope_per_channel};
+                const wg_out o = {y + img * ystride, b, slope, act, slope_per_channel, accumulate};
                 for (int band = 0; band < nband; band++) {
                     int ty0, ty1;
                     chunk_rows(0, th, nband, band, &ty0, &ty1);
@@ -312,7 +351,31 @@ void ops_conv_fwd_winograd(const ops_conv_plan *p, const float *x, const float *
     }
 }
 
+void ops_conv_fwd_winograd(const ops_conv_plan *p, const float *x, const float *w, const float *packed,
+                           const float *b, float *y, const xfiq_conv_desc *d, int n, int act, const float *slope,
+                           int slope_per_channel, char *ws, int num_threads)
+{
+    wg_run(p, x, w, packed, b, y, d, n, act, slope, slope_per_channel, 0, ws, num_threads);
+}
+
+void ops_conv_bwd_winograd(const ops_conv_plan *p, const float *dy, const float *w, const float *packed, float *dx,
+                           const xfiq_conv_desc *t, int n, int accumulate, char *ws, int num_threads)
+{
+    if (!packed) {
+        pack_all(p, t, w, 1, (float *)ws, num_threads);
+        packed = (const float *)ws;
+    }
+    wg_run(p, dy, NULL, packed, NULL, dx, t, n, XFIQ_ACT_NONE, NULL, 0, accumulate, ws + p->pack_bytes, num_threads);
+}
+
 #else /* !__AVX512F__ */
+
+void ops_conv_bwd_winograd(const ops_conv_plan *p, const float *dy, const float *w, const float *packed, float *dx,
+                           const xfiq_conv_desc *t, int n, int accumulate, char *ws, int num_threads)
+{
+    /* Never chosen: the path needs the AVX-512 engine. */
+    (void)p, (void)dy, (void)w, (void)packed, (void)dx, (void)t, (void)n, (void)accumulate, (void)ws, (void)num_threads;
+}
 
 void ops_conv_fwd_winograd(const ops_conv_plan *p, const float *x, const float *w, const float *packed,
                            const float *b, float *y, const xfiq_conv_desc *d, int n, int act, const float *slope,

@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "graph/graph.h"
+#include "ops/ops_cpu.h"
 
 /* dx (n, cin, ih, iw) from dy (n, cout, oh, ow) of a conv with weights w
  * (cout, cin/group, kh, kw): any stride, padding, dilation and group count,
@@ -38,6 +39,20 @@ void conv2d_bwd_data_ref(const float *dy, const float *w, float *dx, const xfiq_
 size_t conv2d_bwd_data_cpu_workspace(const xfiq_conv_desc *d, int num_threads);
 void conv2d_bwd_data_cpu(const float *dy, const float *w, float *dx, const xfiq_conv_desc *d, int n, int accumulate,
                          float *ws, int num_threads);
+/* Optional weights packed once (at load, for a runner that runs backward):
+ * the Winograd path's transformed filters, which otherwise are made on every
+ * call, costing more than the arithmetic at batch 1. 0 bytes when the layer
+ * has nothing to pack (then pass packed = NULL). Same bits with or without. */
+size_t conv2d_bwd_data_cpu_pack_bytes(const xfiq_conv_desc *d);
+/* Where a backend keeping both packs for one conv puts the backward one:
+ * after the forward pack (ops_cpu.h), at the next 256 bytes. */
+static inline size_t conv2d_cpu_prep_bwd_offset(const xfiq_conv_desc *d)
+{
+    return (conv2d_cpu_pack_bytes(d) + 255) & ~(size_t)255;
+}
+void conv2d_bwd_data_cpu_pack(const xfiq_conv_desc *d, const float *w, float *packed, int num_threads);
+void conv2d_bwd_data_cpu_packed(const float *dy, const float *w, const float *packed, float *dx,
+                                const xfiq_conv_desc *d, int n, int accumulate, float *ws, int num_threads);
 
 /* Fully connected layer y(n, m) = x(n, k) . W(m, k)^T + b: dx(n, k) = dy(n, m) . W(m, k). */
 void gemm_bwd_data_ref(const float *dy, const float *w, float *dx, int n, int k, int m, int accumulate);
@@ -76,7 +91,8 @@ void gap_bwd_cpu(const float *dy, float *dx, int n, int c, int64_t spatial, int 
 typedef enum ops_bwd_path {
     OPS_BWD_DEPTHWISE = 0, /* group == cin == cout: direct scatter per plane */
     OPS_BWD_DIRECT1X1,     /* 1x1, stride 1, no pad: the GEMM result is dx itself */
-    OPS_BWD_COL2IM         /* everything else: GEMM into a column chunk, then col2im */
+    OPS_BWD_COL2IM,        /* everything else: GEMM into a column chunk, then col2im */
+    OPS_BWD_WINOGRAD       /* 3x3 stride 1, pads <= 2 (AVX-512): the forward Winograd conv of dy, conv_winograd.c */
 } ops_bwd_path;
 
 /* How one layer's backward-data is cut into work items: (image, group,
@@ -100,12 +116,16 @@ typedef struct ops_bwd_plan {
     size_t thread_bytes;
 } ops_bwd_plan;
 
-/* engine: OPS_ENGINE_* of ops/ops_internal.h (DEFAULT, AVX512, BLAS). */
+/* engine: OPS_ENGINE_* of ops/ops_internal.h (DEFAULT, AVX512, BLAS; DIRECT
+ * = AVX512 without the Winograd path). */
 void ops_bwd_plan_make(ops_bwd_plan *p, const xfiq_conv_desc *d, int engine);
 size_t ops_bwd_workspace(const xfiq_conv_desc *d, int num_threads, int engine);
 /* conv2d_bwd_data_cpu with a chosen engine (tests, bench); ws: ops_bwd_workspace bytes. */
 void ops_conv_bwd(const float *dy, const float *w, float *dx, const xfiq_conv_desc *d, int n, int accumulate,
                   float *ws, int num_threads, int engine);
+/* The same with weights from conv2d_bwd_data_cpu_pack (or NULL). */
+void ops_conv_bwd_packed(const float *dy, const float *w, const float *packed, float *dx, const xfiq_conv_desc *d,
+                         int n, int accumulate, float *ws, int num_threads, int engine);
 void ops_conv_bwd_depthwise(const ops_bwd_plan *p, const float *dy, const float *w, float *dx,
                             const xfiq_conv_desc *d, int n, int accumulate, char *ws, int num_threads);
 

@@ -115,7 +115,19 @@ void ops_conv_pack_avx512(const ops_conv_plan *p, const xfiq_conv_desc *d, const
 void ops_conv_fwd_blas(const ops_conv_plan *p, const float *x, const float *w, const float *b, float *y,
                        const xfiq_conv_desc *d, int n, int act, const float *slope, int slope_per_channel,
                        char *ws, int num_threads);
-/* Winograd F(2x2,3x3): packs U = G g G^T ([channel tile][16][cin][wg_cw]). */
+/* Winograd F(2x2,3x3). fits: the shape rule of the path. */
+int ops_conv_winograd_fits(const xfiq_conv_desc *d);
+/* Backward-data of d (3x3, stride 1, pads <= 2) is the forward conv t of dy
+ * with the turned, transposed filters; 1 when t takes the Winograd path. */
+int ops_conv_winograd_bwd_desc(const xfiq_conv_desc *d, xfiq_conv_desc *t);
+/* dx (+)= that conv: p is t's plan, w the forward filters (d->cout, d->cin,
+ * 3, 3), packed their transform (ops_conv_pack_winograd_bwd) or NULL to make
+ * it in ws; ws: p->pack_bytes for that, then t's workspace. */
+void ops_conv_bwd_winograd(const ops_conv_plan *p, const float *dy, const float *w, const float *packed, float *dx,
+                           const xfiq_conv_desc *t, int n, int accumulate, char *ws, int num_threads);
+void ops_conv_pack_winograd_bwd(const ops_conv_plan *p, const xfiq_conv_desc *t, const float *w, float *packed,
+                                int num_threads);
+/* Packs U = G g G^T ([channel tile][16][cin][wg_cw]). */
 void ops_conv_pack_winograd(const ops_conv_plan *p, const xfiq_conv_desc *d, const float *w, float *packed,
                             int num_threads);
 void ops_conv_fwd_winograd(const ops_conv_plan *p, const float *x, const float *w, const float *packed,
