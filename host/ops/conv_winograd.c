@@ -351,6 +351,20 @@ static void wg_run(const ops_conv_plan *p, const float *x, const float *w, const
     }
 }
 
+#else /* !__AVX512F__ */
+
+/* Never run: ops_conv_plan_make and ops_bwd_plan_make choose the path only
+ * for the AVX-512 engine. */
+static void wg_run(const ops_conv_plan *p, const float *x, const float *w, const float *packed, const float *b,
+                   float *y, const xfiq_conv_desc *d, int n, int act, const float *slope, int slope_per_channel,
+                   int accumulate, char *ws, int num_threads)
+{
+    (void)p, (void)x, (void)w, (void)packed, (void)b, (void)y, (void)d, (void)n, (void)act, (void)slope;
+    (void)slope_per_channel, (void)accumulate, (void)ws, (void)num_threads;
+}
+
+#endif
+
 void ops_conv_fwd_winograd(const ops_conv_plan *p, const float *x, const float *w, const float *packed,
                            const float *b, float *y, const xfiq_conv_desc *d, int n, int act, const float *slope,
                            int slope_per_channel, char *ws, int num_threads)
@@ -367,23 +381,3 @@ void ops_conv_bwd_winograd(const ops_conv_plan *p, const float *dy, const float 
     }
     wg_run(p, dy, NULL, packed, NULL, dx, t, n, XFIQ_ACT_NONE, NULL, 0, accumulate, ws + p->pack_bytes, num_threads);
 }
-
-#else /* !__AVX512F__ */
-
-void ops_conv_bwd_winograd(const ops_conv_plan *p, const float *dy, const float *w, const float *packed, float *dx,
-                           const xfiq_conv_desc *t, int n, int accumulate, char *ws, int num_threads)
-{
-    /* Never chosen: the path needs the AVX-512 engine. */
-    (void)p, (void)dy, (void)w, (void)packed, (void)dx, (void)t, (void)n, (void)accumulate, (void)ws, (void)num_threads;
-}
-
-void ops_conv_fwd_winograd(const ops_conv_plan *p, const float *x, const float *w, const float *packed,
-                           const float *b, float *y, const xfiq_conv_desc *d, int n, int act, const float *slope,
-                           int slope_per_channel, char *ws, int num_threads)
-{
-    (void)packed;
-    /* Never chosen: the path needs the AVX-512 engine. */
-    ops_conv_fwd_blas(p, x, w, b, y, d, n, act, slope, slope_per_channel, ws, num_threads);
-}
-
-#endif
