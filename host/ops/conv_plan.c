@@ -139,14 +139,14 @@ void ops_conv_plan_make(ops_conv_plan *p, const xfiq_conv_desc *d, int engine)
          * writes would otherwise sit a power of two apart, in one L1 set. */
         p->wg_qs = (int64_t)d->cin * p->wg_ldv + 16;
         p->wg_kc = OPS_WG_KC_FLOATS / p->wg_cw < d->cin ? OPS_WG_KC_FLOATS / p->wg_cw : d->cin;
-        /* Vector loads of 16 tiles read 34 padded columns from 2*tx0; the
-         * two-rows-a-vector transform of narrow maps reads 2 rows past the band. */
+        /* Vector loads of 16 tiles read 34 padded columns from 2*tx0 (the
+         * last row's spill past the band: the 16 floats of slack). */
         p->wg_pw = 32 * ((p->wg_tw + 15) / 16) + 2;
         const size_t v_bytes = ops_align_up(sizeof(float) * 16 * (size_t)p->wg_qs);
         p->pack_bytes = ops_align_up(sizeof(float) * (size_t)p->wg_nct * 16 * d->cin * p->wg_cw);
         p->wg_off_bytes = ops_align_up(sizeof(int64_t) * (size_t)d->cin);
         p->shared_bytes = p->pack_bytes + p->wg_off_bytes + (p->wg_fused ? 0 : v_bytes);
-        p->src_bytes = ops_align_up(sizeof(float) * ((size_t)(2 * p->wg_rb + 4) * p->wg_pw + 16));
+        p->src_bytes = ops_align_up(sizeof(float) * ((size_t)(2 * p->wg_rb + 2) * p->wg_pw + 16));
         p->wg_m_bytes = ops_align_up(sizeof(float) * 16 * (size_t)p->wg_rc * p->wg_tw * p->wg_cw);
         p->wg_stage_at = p->src_bytes + p->wg_m_bytes;
         p->wg_tmp_at = p->wg_stage_at + ops_align_up(sizeof(float) * (size_t)p->wg_cw * 2 * p->wg_rc * d->ow);

@@ -155,13 +155,16 @@ static void input_band(const float *xc, const xfiq_conv_desc *d, const ops_conv_
         }
         const __m512i e0 = _mm512_loadu_si512(i0), e1 = _mm512_loadu_si512(i1);
         for (int ty = 0; ty < nrows; ty += 2) {
-            const int lanes = (nrows - ty >= 2 ? 2 : 1) * tw;
-            const __mmask16 m = (__mmask16)((1u << lanes) - 1u);
+            const int pair = nrows - ty >= 2;
+            const __mmask16 m = (__mmask16)((1u << ((pair ? 2 : 1) * tw)) - 1u);
+            /* A last unpaired row reads itself as row B: no lane reads rows
+             * the band did not fill. */
+            const int64_t bo = pair ? 2 * pw : 0;
 #pragma GCC unroll 4
             for (int r = 0; r < 4; r++) {
                 const float *s = pl + (int64_t)(2 * ty + r) * pw;
-                const __m512 a = _mm512_loadu_ps(s), b = _mm512_loadu_ps(s + 2 * pw);
-                const __m512 a2 = _mm512_loadu_ps(s + 2), b2 = _mm512_loadu_ps(s + 2 * pw + 2);
+                const __m512 a = _mm512_loadu_ps(s), b = _mm512_loadu_ps(s + bo);
+                const __m512 a2 = _mm512_loadu_ps(s + 2), b2 = _mm512_loadu_ps(s + bo + 2);
                 const __m512 d0 = _mm512_permutex2var_ps(a, e0, b), d1 = _mm512_permutex2var_ps(a, e1, b);
                 const __m512 d2 = _mm512_permutex2var_ps(a2, e0, b2), d3 = _mm512_permutex2var_ps(a2, e1, b2);
                 XFIQ_WINO_IN_1D(WG_ADD, WG_SUB, d0, d1, d2, d3, t[4 * r], t[4 * r + 1], t[4 * r + 2], t[4 * r + 3]);
