@@ -307,6 +307,20 @@ static void test_conv_random(int cases)
         desc_finish(&d);
         check_conv(&d, 3, test_rng_int(0, 2), test_rng_int(0, 1), test_rng_int(0, 3) != 0);
     }
+    /* 3x3 stride-1 shapes the Winograd path takes (most of them): channels
+     * past the thresholds, pads 0..3, maps from below 4x4 to several bands. */
+    for (int t = 0; t < cases / 6; t++) {
+        xfiq_conv_desc d = conv_desc(test_rng_int(8, 48), test_rng_int(8, 48), 1, 3, 1, 0, test_rng_int(2, 30),
+                                     test_rng_int(2, 30));
+        d.pad_t = test_rng_int(0, 3), d.pad_l = test_rng_int(0, 3), d.pad_b = test_rng_int(0, 3),
+        d.pad_r = test_rng_int(0, 3);
+        if (d.ih + d.pad_t + d.pad_b < 3)
+            d.pad_b = 3 - d.ih - d.pad_t;
+        if (d.iw + d.pad_l + d.pad_r < 3)
+            d.pad_r = 3 - d.iw - d.pad_l;
+        desc_finish(&d);
+        check_conv(&d, 3, test_rng_int(0, 2), test_rng_int(0, 1), test_rng_int(0, 3) != 0);
+    }
 }
 
 static void check_gemm(int n, int k, int m, int act, int spc, int with_bias)

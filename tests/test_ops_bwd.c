@@ -255,6 +255,17 @@ static void test_conv_random(void)
                  group, kh, kw, sh, sw, dh, dwl, pt, pl, pb, pr, ih, iw);
         conv_case(&d, test_rng_int(1, 3), name);
     }
+    /* 3x3 stride-1 shapes the Winograd paths take (most of them): channels
+     * past the thresholds, pads 0..2, small odd and even maps. */
+    for (int t = 0; t < 12; t++) {
+        const int cin = test_rng_int(8, 48), cout = test_rng_int(8, 48);
+        const int pt = test_rng_int(0, 2), pl = test_rng_int(0, 2), pb = test_rng_int(0, 2), pr = test_rng_int(0, 2);
+        const int ih = test_rng_int(3, 20), iw = test_rng_int(3, 20);
+        xfiq_conv_desc d = conv_desc(cin, cout, 1, 3, 3, 1, 1, 1, 1, pt, pl, pb, pr, ih, iw);
+        snprintf(name, sizeof name, "random winograd %d: %d->%d p%d,%d,%d,%d %dx%d", t, cin, cout, pt, pl, pb, pr, ih,
+                 iw);
+        conv_case(&d, test_rng_int(1, 3), name);
+    }
 }
 
 /* ------------------------------------------------------------------ gemm */

@@ -97,11 +97,12 @@ void ops_bwd_plan_make(ops_bwd_plan *p, const xfiq_conv_desc *d, int engine)
 
     xfiq_conv_desc t;
     if (!p->blas && engine != OPS_ENGINE_DIRECT && ops_conv_winograd_bwd_desc(d, &t)) {
-        /* The transformed filters, then the forward Winograd conv's workspace. */
+        /* The forward Winograd conv's workspace (the transformed filters
+         * made per call go in its packed-weights area). */
         ops_conv_plan wp;
         ops_conv_plan_make(&wp, &t, OPS_ENGINE_DEFAULT);
         p->path = OPS_BWD_WINOGRAD;
-        p->pack_bytes = wp.pack_bytes + wp.shared_bytes;
+        p->pack_bytes = wp.shared_bytes;
         p->thread_bytes = wp.thread_bytes;
         return;
     }

@@ -378,9 +378,10 @@ void ops_conv_fwd_winograd(const ops_conv_plan *p, const float *x, const float *
 void ops_conv_bwd_winograd(const ops_conv_plan *p, const float *dy, const float *w, const float *packed, float *dx,
                            const xfiq_conv_desc *t, int n, int accumulate, char *ws, int num_threads)
 {
+    /* Unpacked: the turned filters go where wg_run keeps packed weights. */
     if (!packed) {
         pack_all(p, t, w, 1, (float *)ws, num_threads);
         packed = (const float *)ws;
     }
-    wg_run(p, dy, NULL, packed, NULL, dx, t, n, XFIQ_ACT_NONE, NULL, 0, accumulate, ws + p->pack_bytes, num_threads);
+    wg_run(p, dy, NULL, packed, NULL, dx, t, n, XFIQ_ACT_NONE, NULL, 0, accumulate, ws, num_threads);
 }

@@ -122,7 +122,7 @@ int ops_conv_winograd_fits(const xfiq_conv_desc *d);
 int ops_conv_winograd_bwd_desc(const xfiq_conv_desc *d, xfiq_conv_desc *t);
 /* dx (+)= that conv: p is t's plan, w the forward filters (d->cout, d->cin,
  * 3, 3), packed their transform (ops_conv_pack_winograd_bwd) or NULL to make
- * it in ws; ws: p->pack_bytes for that, then t's workspace. */
+ * it in ws; ws: t's workspace (its packed-weights area takes it). */
 void ops_conv_bwd_winograd(const ops_conv_plan *p, const float *dy, const float *w, const float *packed, float *dx,
                            const xfiq_conv_desc *t, int n, int accumulate, char *ws, int num_threads);
 void ops_conv_pack_winograd_bwd(const ops_conv_plan *p, const xfiq_conv_desc *t, const float *w, float *packed,
