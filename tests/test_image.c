@@ -28,26 +28,6 @@ static char *fx_path(const char *name)
     return b;
 }
 
-static void *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    void *b = malloc(n > 0 ? (size_t)n : 1);
-    if (b && n > 0 && fread(b, 1, (size_t)n, f) != (size_t)n) {
-        free(b);
-        b = NULL;
-    }
-    fclose(f);
-    if (len)
-        *len = (size_t)(n > 0 ? n : 0);
-    return b;
-}
-
-
 /* ------------------------------------------------------------ decoding */
 static void test_decode(void)
 {
@@ -69,7 +49,7 @@ static void test_decode(void)
         CHECK_MSG(img.width == w && img.height == h && img.channels == c,
                   "%s: got %dx%dx%d, want %dx%dx%d", file, img.width, img.height, img.channels, w, h, c);
         size_t len = 0;
-        uint8_t *ref = slurp(fx_path(exp), &len);
+        uint8_t *ref = test_read_file(fx_path(exp), &len);
         CHECK(ref && len == (size_t)w * h * c);
         if (ref && len == (size_t)img.width * img.height * img.channels) {
             double sum = 0;
@@ -85,8 +65,8 @@ static void test_decode(void)
                    worst, sum / len);
         }
         /* The same bytes from memory decode identically. */
-        size_t blen;
-        void *bytes = slurp(path, &blen);
+        size_t blen = 0;
+        void *bytes = test_read_file(path, &blen);
         xfiq_image mem;
         CHECK_OK(xfiq_image_load_memory(bytes, blen, "buffer", &mem));
         CHECK(mem.data && mem.width == img.width && mem.height == img.height &&
@@ -129,7 +109,7 @@ static void test_bad_inputs(void)
         printf("bad    %-16s %s: %s\n", file, xfiq_status_string(st), msg);
         /* From memory, the caller's name is used. */
         size_t len;
-        void *bytes = slurp(path, &len);
+        void *bytes = test_read_file(path, &len);
         if (bytes) {
             st = xfiq_image_load_memory(bytes, len, "pair_17.bin#3", &img);
             CHECK_MSG(strcmp(xfiq_status_string(st), want) == 0, "%s (memory): got %s", file,
@@ -146,7 +126,7 @@ static void test_bad_inputs(void)
 static uint8_t *load_raw(const char *name, size_t want)
 {
     size_t len = 0;
-    uint8_t *b = slurp(fx_path(name), &len);
+    uint8_t *b = test_read_file(fx_path(name), &len);
     CHECK_MSG(b && len == want, "%s: %zu bytes, want %zu", name, len, want);
     if (b && len != want) {
         free(b);

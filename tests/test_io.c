@@ -31,28 +31,6 @@ static char *tmp_path(const char *name)
     return b;
 }
 
-static void *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    if (b && n > 0 && fread(b, 1, (size_t)n, f) != (size_t)n) {
-        free(b);
-        b = NULL;
-    }
-    if (b)
-        b[n] = 0;
-    fclose(f);
-    if (len)
-        *len = (size_t)n;
-    return b;
-}
-
-
 /* Files in g_tmp whose name contains needle (temporary files left behind). */
 static int count_files(const char *needle)
 {
@@ -193,7 +171,7 @@ static void test_npy_read(const char *fx)
             char refpath[1400];
             snprintf(refpath, sizeof refpath, "%s/%s", fx, ref);
             size_t len;
-            float *want = slurp(refpath, &len);
+            float *want = test_read_file(refpath, &len);
             CHECK(want && len == (size_t)count * sizeof(float));
             if (want && len == (size_t)a.count * sizeof(float))
                 CHECK_MSG(memcmp(want, a.data, len) == 0, "%s: values differ from numpy's", name);
@@ -228,7 +206,7 @@ static void test_afile(void)
     CHECK(count_files("atomic.txt.tmp") == 1);
     CHECK_OK(xfiq_afile_commit(&af));
     CHECK(af.fp == NULL && af.tmp == NULL);
-    char *got = slurp(path, NULL);
+    char *got = test_read_file(path, NULL);
     CHECK(got && strcmp(got, "first version\n") == 0);
     free(got);
     CHECK(count_files("atomic.txt.tmp") == 0);
@@ -242,7 +220,7 @@ static void test_afile(void)
     CHECK_OK(xfiq_afile_open(&af, path));
     fputs("half-written", af.fp);
     xfiq_afile_abort(&af);
-    got = slurp(path, NULL);
+    got = test_read_file(path, NULL);
     CHECK(got && strcmp(got, "first version\n") == 0);
     free(got);
     CHECK(count_files("atomic.txt.tmp") == 0);
@@ -256,7 +234,7 @@ static void test_afile(void)
 
     /* Commit replaces. */
     CHECK_OK(xfiq_afile_write_all(path, "second\n", 7));
-    got = slurp(path, NULL);
+    got = test_read_file(path, NULL);
     CHECK(got && strcmp(got, "second\n") == 0);
     free(got);
 

@@ -138,6 +138,30 @@ static inline int test_compare_ops(const float *got, const float *ref, int64_t c
     return ok;
 }
 
+/* Reads a whole file into a malloc'ed buffer with a NUL after its bytes (a
+ * text file comes back as a string); *len (when given) gets the byte count.
+ * NULL when it cannot be read. */
+static inline void *test_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    const long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (b && n > 0 && fread(b, 1, (size_t)n, f) != (size_t)n) {
+        free(b);
+        b = NULL;
+    }
+    fclose(f);
+    if (b)
+        b[n] = 0;
+    if (len)
+        *len = b ? (size_t)n : 0;
+    return b;
+}
+
 /* Writes text to path; a test that cannot write its own fixture stops (exit 2). */
 static inline void test_write_text(const char *path, const char *text)
 {

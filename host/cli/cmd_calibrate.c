@@ -67,10 +67,8 @@ int xfiq_cmd_calibrate(int argc, char **argv)
     xfiq_cli_qopts_init(&qo);
     const char *note = NULL;
     int pr = xfiq_cli_parse(argc, argv, "calibrate", usage, &job, &qo, note_opt, &note);
-    if (pr) {
-        xfiq_cli_job_close(&job);
+    if (pr)
         return pr > 0 ? XFIQ_EXIT_OK : XFIQ_EXIT_FATAL;
-    }
     cal_ctx c = {0};
     int rc = XFIQ_EXIT_FATAL;
     char card_path[4096];

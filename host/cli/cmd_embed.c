@@ -62,10 +62,8 @@ int xfiq_cmd_embed(int argc, char **argv)
     xfiq_cli_job job;
     xfiq_cli_job_init(&job, "xfiq-out", argc);
     int pr = xfiq_cli_parse(argc, argv, "embed", usage, &job, NULL, NULL, NULL);
-    if (pr) {
-        xfiq_cli_job_close(&job);
+    if (pr)
         return pr > 0 ? XFIQ_EXIT_OK : XFIQ_EXIT_FATAL;
-    }
     embed_ctx c = {.job = &job};
     int rc = XFIQ_EXIT_FATAL;
     if (xfiq_cli_job_open(&job, 1))

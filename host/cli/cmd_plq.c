@@ -128,10 +128,8 @@ int xfiq_cmd_plq(int argc, char **argv)
     xfiq_cli_qopts_init(&qo);
     plq_ctx c = {.job = &job, .zoom = 2, .png = 1, .npy = 1};
     int pr = xfiq_cli_parse(argc, argv, "plq", usage, &job, &qo, plq_opt, &c);
-    if (pr) {
-        xfiq_cli_job_close(&job);
+    if (pr)
         return pr > 0 ? XFIQ_EXIT_OK : XFIQ_EXIT_FATAL;
-    }
     int rc = XFIQ_EXIT_FATAL;
     if (xfiq_cli_job_open(&job, 1))
         goto done;

@@ -94,10 +94,8 @@ int xfiq_cmd_prepare(int argc, char **argv)
     xfiq_cli_job_init(&job, "xfiq-out/aligned", argc);
     prep_ctx c = {.job = &job, .sigma = 2.5f};
     int pr = xfiq_cli_parse(argc, argv, "prepare", usage, &job, NULL, prep_opt, &c);
-    if (pr) {
-        xfiq_cli_job_close(&job);
+    if (pr)
         return pr > 0 ? XFIQ_EXIT_OK : XFIQ_EXIT_FATAL;
-    }
     int rc = XFIQ_EXIT_FATAL;
     if (xfiq_cli_job_open(&job, 1))
         goto done;

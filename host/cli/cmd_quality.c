@@ -58,10 +58,8 @@ int xfiq_cmd_quality(int argc, char **argv)
     xfiq_cli_job_init(&job, "xfiq-out/quality.csv", argc);
     xfiq_cli_qopts_init(&qo);
     int pr = xfiq_cli_parse(argc, argv, "quality", usage, &job, &qo, NULL, NULL);
-    if (pr) {
-        xfiq_cli_job_close(&job);
+    if (pr)
         return pr > 0 ? XFIQ_EXIT_OK : XFIQ_EXIT_FATAL;
-    }
     quality_ctx c = {.job = &job};
     int rc = XFIQ_EXIT_FATAL;
     if (xfiq_cli_job_open(&job, 0))

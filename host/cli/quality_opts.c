@@ -114,6 +114,7 @@ int xfiq_cli_parse(int argc, char **argv, const char *cmd, void (*usage)(FILE *)
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage(stdout);
+            xfiq_cli_job_close(job);
             return 1;
         }
         int r = qo ? xfiq_cli_qopt(qo, argc, argv, &i) : 0;
@@ -125,6 +126,7 @@ int xfiq_cli_parse(int argc, char **argv, const char *cmd, void (*usage)(FILE *)
             if (r == 0)
                 fprintf(stderr, "xfiq %s: unknown or incomplete option '%s'\n", cmd, argv[i]);
             usage(stderr);
+            xfiq_cli_job_close(job);
             return -1;
         }
     }

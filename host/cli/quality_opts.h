@@ -30,7 +30,8 @@ typedef int (*xfiq_cli_extra_fn)(void *ctx, int argc, char **argv, int *i);
 
 /* The argument loop of the image commands: --help (usage to stdout, returns
  * 1: exit 0), quality options when qo is given, job options, then extra.
- * Returns 0 to go on, 1 to exit with 0, -1 on a bad argument (usage printed). */
+ * Returns 0 to go on, 1 to exit with 0, -1 on a bad argument (usage printed);
+ * on 1 and -1 the job is closed already. */
 int xfiq_cli_parse(int argc, char **argv, const char *cmd, void (*usage)(FILE *), xfiq_cli_job *job,
                    xfiq_cli_qopts *qo, xfiq_cli_extra_fn extra, void *ctx);
 

@@ -14,6 +14,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "test_util.h"
 #include "xfiq_test.h"
 
 static inline const char *env_or(const char *name, const char *dflt)
@@ -49,19 +50,27 @@ static inline int run_ref(const char *args)
     return rc;
 }
 
+/* Runs a CLI subcommand's entry point on a NULL-terminated argument list
+ * (args[0] is the program name), stdout flushed around it. */
+static inline int run_cmd(int (*fn)(int, char **), const char *const *args)
+{
+    char *argv[64];
+    int argc = 0;
+    while (args[argc] && argc < 63) {
+        argv[argc] = (char *)args[argc];
+        argc++;
+    }
+    argv[argc] = NULL;
+    fflush(stdout);
+    int rc = fn(argc, argv);
+    fflush(stdout);
+    return rc;
+}
+
 static inline cJSON *load_json(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    size_t got = fread(s, 1, (size_t)n, f);
-    fclose(f);
-    s[got] = 0;
-    cJSON *j = cJSON_Parse(s);
+    char *s = test_read_file(path, NULL);
+    cJSON *j = s ? cJSON_Parse(s) : NULL;
     free(s);
     return j;
 }

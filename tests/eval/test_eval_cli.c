@@ -9,21 +9,6 @@
 #include "xfiq.h"
 #include "xfiq_eval.h"
 
-static int run_cmd(int (*fn)(int, char **), const char *const *args)
-{
-    char *argv[64];
-    int argc = 0;
-    while (args[argc]) {
-        argv[argc] = (char *)args[argc];
-        argc++;
-    }
-    argv[argc] = NULL;
-    fflush(stdout);
-    int rc = fn(argc, argv);
-    fflush(stdout);
-    return rc;
-}
-
 int main(void)
 {
     char *dir = fixture_dir("eval_cli");

@@ -13,21 +13,6 @@
 
 static char F[4096];
 
-static int run_cmd(int (*fn)(int, char **), const char *const *args)
-{
-    char *argv[64];
-    int argc = 0;
-    while (args[argc]) {
-        argv[argc] = (char *)args[argc];
-        argc++;
-    }
-    argv[argc] = NULL;
-    fflush(stdout);
-    int rc = fn(argc, argv);
-    fflush(stdout);
-    return rc;
-}
-
 static char *fx(const char *name)
 {
     static char buf[16][4400];

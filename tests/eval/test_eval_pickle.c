@@ -10,21 +10,6 @@
 #include "xfiq_eval.h"
 #include "xfiq_image.h"
 
-static uint8_t *slurp(const char *path, long *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    *n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc(*n + 1);
-    if (fread(b, 1, *n, f) != (size_t)*n)
-        *n = -1;
-    fclose(f);
-    return b;
-}
-
 static void expect_fail(const char *dir, const char *name, const char *needle)
 {
     char path[4200];
@@ -49,11 +34,10 @@ int main(void)
         SKIP("%s with numpy is needed to write the test .bin files", py);
     CHECK(system(cmd) == 0);
 
-    long n_raw = 0, n_pix = 0;
     snprintf(path, sizeof path, "%s/payloads.raw", dir);
-    uint8_t *raw = slurp(path, &n_raw);
+    uint8_t *raw = test_read_file(path, NULL);
     snprintf(path, sizeof path, "%s/pixels.raw", dir);
-    uint8_t *pix = slurp(path, &n_pix);
+    uint8_t *pix = test_read_file(path, NULL);
     snprintf(path, sizeof path, "%s/payloads.txt", dir);
     FILE *f = fopen(path, "r");
     CHECK(raw && pix && f);
@@ -120,11 +104,12 @@ int main(void)
     }
     /* every truncation fails cleanly; random byte changes never crash */
     for (int g = 0; g < 5; g++) {
-        long n = 0;
+        size_t nb = 0;
         snprintf(path, sizeof path, "%s/%s", dir, good[g]);
-        uint8_t *buf = slurp(path, &n);
+        uint8_t *buf = test_read_file(path, &nb);
         if (!buf)
             continue;
+        const long n = (long)nb;
         int ok_trunc = 0, tries = 0;
         for (long len = 0; len < n; len += 1 + n / 3000, tries++) {
             uint8_t *cut = malloc(len + 1);

@@ -20,30 +20,15 @@ cases.txt line formats (all integers):
   gap NAME n c spatial                              (dy -> dx)
 op: 0 add, 1 sub, 2 mul, 3 div.
 """
-import os
 import sys
 
-try:
-    import torch
-    import torch.nn.functional as F
-except ImportError as e:  # pragma: no cover
-    print("SKIPPED: torch not importable: %s" % e)
-    sys.exit(77)
+from case_files import Cases, uniform
 
-torch.manual_seed(4321)
-torch.set_num_threads(1)
-OUT = sys.argv[1]
-os.makedirs(OUT, exist_ok=True)
-lines = []
+import torch
+import torch.nn.functional as F
 
-
-def save(name, key, t):
-    path = os.path.join(OUT, "%s_%s.bin" % (name, key))
-    t.detach().to(torch.float32).contiguous().numpy().astype("<f4").tofile(path)
-
-
-def uniform(*shape, a=1.0):
-    return (torch.rand(*shape, dtype=torch.float32) * 2 - 1) * a
+cases = Cases(sys.argv[1], 4321)
+lines, save = cases.lines, cases.save
 
 
 def grads(f, *inputs):
@@ -157,7 +142,4 @@ gemm("fc_small", 5, 300, 70)
 gemm("fc_odd", 7, 33, 9)
 elementwise()
 
-with open(os.path.join(OUT, "cases.txt.tmp"), "w") as f:
-    f.write("\n".join(lines) + "\n")
-os.replace(os.path.join(OUT, "cases.txt.tmp"), os.path.join(OUT, "cases.txt"))
-print("wrote %d cases to %s" % (len(lines), OUT))
+cases.finish()
