@@ -85,6 +85,17 @@ static void column_chunks(ops_bwd_plan *p, int limit)
     p->nq = ceil_div(p->hw, p->tq);
 }
 
+/* 1 when the backward of d runs on the Winograd path for this engine: then
+ * t is the transposed forward conv (turned filters) and wp its plan. */
+static int bwd_winograd(const xfiq_conv_desc *d, int engine, xfiq_conv_desc *t, ops_conv_plan *wp)
+{
+    if (!have_avx512() || engine == OPS_ENGINE_DIRECT || ops_conv_engine_resolve(engine) != OPS_ENGINE_AVX512 ||
+        !ops_conv_winograd_bwd_desc(d, t))
+        return 0;
+    ops_conv_plan_make(wp, t, OPS_ENGINE_DEFAULT);
+    return 1;
+}
+
 void ops_bwd_plan_make(ops_bwd_plan *p, const xfiq_conv_desc *d, int engine)
 {
     memset(p, 0, sizeof *p);
@@ -96,11 +107,10 @@ void ops_bwd_plan_make(ops_bwd_plan *p, const xfiq_conv_desc *d, int engine)
     p->plane = (int64_t)d->ih * d->iw;
 
     xfiq_conv_desc t;
-    if (!p->blas && engine != OPS_ENGINE_DIRECT && ops_conv_winograd_bwd_desc(d, &t)) {
+    ops_conv_plan wp;
+    if (bwd_winograd(d, engine, &t, &wp)) {
         /* The forward Winograd conv's workspace (the transformed filters
          * made per call go in its packed-weights area). */
-        ops_conv_plan wp;
-        ops_conv_plan_make(&wp, &t, OPS_ENGINE_DEFAULT);
         p->path = OPS_BWD_WINOGRAD;
         p->pack_bytes = wp.shared_bytes;
         p->thread_bytes = wp.thread_bytes;
@@ -512,25 +522,16 @@ void ops_conv_bwd(const float *dy, const float *w, float *dx, const xfiq_conv_de
 size_t conv2d_bwd_data_cpu_pack_bytes(const xfiq_conv_desc *d)
 {
     xfiq_conv_desc t;
-    ops_bwd_plan p;
-    ops_bwd_plan_make(&p, d, OPS_ENGINE_DEFAULT);
-    if (p.path != OPS_BWD_WINOGRAD)
-        return 0;
     ops_conv_plan wp;
-    ops_conv_winograd_bwd_desc(d, &t);
-    ops_conv_plan_make(&wp, &t, OPS_ENGINE_DEFAULT);
-    return wp.pack_bytes;
+    return bwd_winograd(d, OPS_ENGINE_DEFAULT, &t, &wp) ? wp.pack_bytes : 0;
 }
 
 void conv2d_bwd_data_cpu_pack(const xfiq_conv_desc *d, const float *w, float *packed, int num_threads)
 {
     xfiq_conv_desc t;
-    if (conv2d_bwd_data_cpu_pack_bytes(d) == 0)
-        return;
     ops_conv_plan wp;
-    ops_conv_winograd_bwd_desc(d, &t);
-    ops_conv_plan_make(&wp, &t, OPS_ENGINE_DEFAULT);
-    ops_conv_pack_winograd_bwd(&wp, &t, w, packed, num_threads < 1 ? 1 : num_threads);
+    if (bwd_winograd(d, OPS_ENGINE_DEFAULT, &t, &wp))
+        ops_conv_pack_winograd_bwd(&wp, &t, w, packed, num_threads < 1 ? 1 : num_threads);
 }
 
 void conv2d_bwd_data_cpu_packed(const float *dy, const float *w, const float *packed, float *dx,
@@ -556,13 +557,11 @@ void ops_conv_bwd_packed(const float *dy, const float *w, const float *packed, f
         gemm_bwd_data_cpu(dy, w, dx, n, d->cin, d->cout, accumulate, num_threads);
         return;
     }
-    if (p.path == OPS_BWD_WINOGRAD) {
-        xfiq_conv_desc t;
-        ops_conv_plan wp;
-        ops_conv_winograd_bwd_desc(d, &t);
-        ops_conv_plan_make(&wp, &t, OPS_ENGINE_DEFAULT);
+    xfiq_conv_desc t;
+    ops_conv_plan wp;
+    if (p.path == OPS_BWD_WINOGRAD && bwd_winograd(d, engine, &t, &wp))
         ops_conv_bwd_winograd(&wp, dy, w, packed, dx, &t, n, accumulate, wsa, num_threads);
-    } else if (p.path == OPS_BWD_DEPTHWISE)
+    else if (p.path == OPS_BWD_DEPTHWISE)
         ops_conv_bwd_depthwise(&p, dy, w, dx, d, n, accumulate, wsa, num_threads);
     else
         conv_bwd_dense(&p, dy, w, dx, d, n, accumulate, wsa, num_threads);
