@@ -17,6 +17,7 @@
 
 static const xfiq_backend_ops *g_ops;
 static void *g_ctx;
+static const xfiq_backend_opts g_opts = {.num_threads = 1};
 static cudaStream_t g_stream;
 static int g_iters = 20;
 
@@ -191,7 +192,7 @@ int main(int argc, char **argv)
     }
     g_ops = xfiq_backend_cuda_ops();
     int devices = xfiq_cuda_device_count();
-    if (g_ops->init(&g_ctx, 1) != XFIQ_OK) {
+    if (g_ops->init(&g_ctx, &g_opts) != XFIQ_OK) {
         printf("SKIPPED: no CUDA device (%d found; %s)\n", devices, xfiq_last_error());
         return 0;
     }

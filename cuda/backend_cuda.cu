@@ -23,6 +23,7 @@ namespace {
 
 struct cuda_ctx {
     int device;
+    int precision; /* xfiq_precision */
     cudaStream_t stream;
     bool cublas, cudnn; /* attached */
 };
@@ -140,18 +141,19 @@ void cuda_destroy(void *vctx)
 
 xfiq_status cuda_init_ctx(cuda_ctx *c)
 {
-    XFIQ_CUDA_CHECK(cudaGetDevice(&c->device));
+    XFIQ_CUDA_CHECK(cudaSetDevice(c->device));
     XFIQ_CUDA_CHECK(cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking));
     XFIQ_TRY(xfiq_cublas_attach(c->stream));
     c->cublas = true;
+    XFIQ_TRY(xfiq_cublas_set_precision(c->stream, c->precision));
     XFIQ_TRY(xfiq_cudnn_attach(c->stream));
     c->cudnn = true;
+    XFIQ_TRY(xfiq_cudnn_set_precision(c->stream, c->precision));
     return XFIQ_OK;
 }
 
-xfiq_status cuda_init(void **ctx, int num_threads)
+xfiq_status cuda_init(void **ctx, const xfiq_backend_opts *o)
 {
-    (void)num_threads;
     *ctx = nullptr;
     int count = 0;
     cudaError_t e = cudaGetDeviceCount(&count);
@@ -160,7 +162,10 @@ xfiq_status cuda_init(void **ctx, int num_threads)
         return xfiq_error(XFIQ_ERR_BACKEND, "CUDA backend: no CUDA device (cudaGetDeviceCount: %s, %d devices)",
                           e == cudaSuccess ? "ok" : cudaGetErrorString(e), e == cudaSuccess ? count : 0);
     }
-    cuda_ctx *c = new (std::nothrow) cuda_ctx{0, nullptr, false, false};
+    if (o->device < 0 || o->device >= count)
+        return xfiq_error(XFIQ_ERR_ARG, "CUDA backend: device %d does not exist (%d device%s)", o->device, count,
+                          count == 1 ? "" : "s");
+    cuda_ctx *c = new (std::nothrow) cuda_ctx{o->device, (int)o->precision, nullptr, false, false};
     if (!c)
         return xfiq_error(XFIQ_ERR_NOMEM, "CUDA backend: out of memory");
     xfiq_status st = cuda_init_ctx(c);

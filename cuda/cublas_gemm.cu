@@ -84,3 +84,11 @@ extern "C" xfiq_status gemm_fwd_cuda(const float *x, const float *w, const float
     XFIQ_TRY(sgemm_locked(c, x, w, y, n, k, m));
     return bias_act_fwd_cuda(y, b, act, slope, slope_per_channel, n, m, 1, stream);
 }
+
+extern "C" xfiq_status xfiq_cublas_set_precision(cudaStream_t stream, int precision)
+{
+    (void)stream;
+    if (precision != 0)
+        return xfiq_error(XFIQ_ERR_UNSUPPORTED, "cuBLAS: only fp32 is implemented yet");
+    return XFIQ_OK;
+}

@@ -578,3 +578,26 @@ extern "C" xfiq_status conv2d_fwd_cuda_workspace(const xfiq_conv_desc *d, int n,
     }
     return XFIQ_OK;
 }
+
+/* Placeholders until the backward-data plans land (the cuDNN work of the CUDA issue). */
+extern "C" xfiq_status conv2d_bwd_data_cuda(const float *dy, const float *w, float *dx, const xfiq_conv_desc *d,
+                                            int n, int accumulate, float *ws, size_t ws_bytes, cudaStream_t stream)
+{
+    (void)dy, (void)w, (void)dx, (void)d, (void)n, (void)accumulate, (void)ws, (void)ws_bytes, (void)stream;
+    return xfiq_error(XFIQ_ERR_UNSUPPORTED, "conv2d_bwd_data_cuda: not implemented yet");
+}
+
+extern "C" xfiq_status conv2d_bwd_data_cuda_workspace(const xfiq_conv_desc *d, int n, int param_align, size_t *bytes)
+{
+    (void)d, (void)n, (void)param_align;
+    *bytes = 0;
+    return XFIQ_OK;
+}
+
+extern "C" xfiq_status xfiq_cudnn_set_precision(cudaStream_t stream, int precision)
+{
+    (void)stream;
+    if (precision != 0)
+        return xfiq_error(XFIQ_ERR_UNSUPPORTED, "cuDNN: only fp32 is implemented yet");
+    return XFIQ_OK;
+}

@@ -61,6 +61,21 @@ xfiq_status conv2d_fwd_cuda_workspace(const xfiq_conv_desc *d, int n, int act, i
  * device. Lets the tests check the description where there is no GPU. */
 xfiq_status xfiq_cudnn_conv_describe(const xfiq_conv_desc *d, int n, int act, int has_bias, int fused);
 
+/* Backward-data of the convolution (cuDNN graph CONVOLUTION_BACKWARD_DATA):
+ * dx (n, cin, ih, iw) = conv_transpose(dy (n, cout, oh, ow), w); with
+ * accumulate != 0, dx += that instead. The CPU counterpart is
+ * conv2d_bwd_data_cpu (host/ops/ops_bwd_cpu.h); ws/ws_bytes as for
+ * conv2d_fwd_cuda. Plans are cached on the stream like the forward ones. */
+xfiq_status conv2d_bwd_data_cuda(const float *dy, const float *w, float *dx, const xfiq_conv_desc *d,
+                                 int n, int accumulate, float *ws, size_t ws_bytes, cudaStream_t stream);
+xfiq_status conv2d_bwd_data_cuda_workspace(const xfiq_conv_desc *d, int n, int param_align,
+                                           size_t *bytes);
+
+/* Arithmetic of the stream's cuDNN / cuBLAS work (xfiq_precision of
+ * include/xfiq.h; FP32, the default, admits no tensor-core engine). */
+xfiq_status xfiq_cudnn_set_precision(cudaStream_t stream, int precision);
+xfiq_status xfiq_cublas_set_precision(cudaStream_t stream, int precision);
+
 /* ---------------------------------------------------------------- gemm */
 /* y(n, m) = x(n, k) . w(m, k)^T + b(m), then the fused activation (cuBLAS). */
 xfiq_status gemm_fwd_cuda(const float *x, const float *w, const float *b, float *y, int n, int k,

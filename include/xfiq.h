@@ -54,6 +54,31 @@ int xfiq_backend_available(xfiq_backend_kind kind);
 /* num_threads <= 0: use all cores (CPU backend). */
 xfiq_status xfiq_backend_init(xfiq_backend_t *out, xfiq_backend_kind kind, int num_threads);
 void xfiq_backend_free(xfiq_backend_t be);
+
+/* Arithmetic of the GPU backend (the CPU backend is always FP32). FP32 is
+ * the default and the parity mode (results match the CPU to ~1e-4); TF32,
+ * BF16 and FP16 use the tensor cores at the cost of precision (README). */
+typedef enum xfiq_precision {
+    XFIQ_PRECISION_FP32 = 0,
+    XFIQ_PRECISION_TF32 = 1,
+    XFIQ_PRECISION_BF16 = 2,
+    XFIQ_PRECISION_FP16 = 3
+} xfiq_precision;
+
+/* "fp32", "tf32", "bf16", "fp16" (NULL when unknown). */
+const char *xfiq_precision_name(xfiq_precision p);
+xfiq_status xfiq_precision_parse(const char *name, xfiq_precision *out);
+
+typedef struct xfiq_backend_opts {
+    int num_threads;          /* CPU threads; <= 0: all cores */
+    int device;               /* CUDA device ordinal (ignored by the CPU backend) */
+    xfiq_precision precision; /* CUDA only; the CPU backend refuses anything but FP32 */
+    int reserved[8];          /* zero */
+} xfiq_backend_opts;
+
+void xfiq_backend_opts_default(xfiq_backend_opts *o);
+/* xfiq_backend_init with options (opts NULL: the defaults). */
+xfiq_status xfiq_backend_init_opts(xfiq_backend_t *out, xfiq_backend_kind kind, const xfiq_backend_opts *opts);
 const char *xfiq_backend_name(xfiq_backend_t be);
 
 /* ------------------------------------------------------------------ models */

@@ -19,6 +19,7 @@
 
 static const xfiq_backend_ops *g_ops;
 static void *g_ctx;
+static const xfiq_backend_opts g_opts = {.num_threads = 1};
 static cudaStream_t g_stream;
 
 /* ------------------------------------------------------------ helpers */
@@ -453,7 +454,7 @@ int main(void)
         TEST_END();
 
     int devices = xfiq_cuda_device_count();
-    xfiq_status st = g_ops->init(&g_ctx, 1);
+    xfiq_status st = g_ops->init(&g_ctx, &g_opts);
     if (devices <= 0 || st != XFIQ_OK) {
         if (st == XFIQ_OK)
             g_ops->destroy(g_ctx);

@@ -1,6 +1,7 @@
 /* backend.c - the public backend calls: pick a table, create its context. */
 #include <omp.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "backend/backend.h"
 #include "core/status.h"
@@ -16,8 +17,46 @@ int xfiq_backend_available(xfiq_backend_kind kind)
     return 0;
 }
 
+void xfiq_backend_opts_default(xfiq_backend_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->precision = XFIQ_PRECISION_FP32;
+}
+
+static const char *const k_precision_names[] = {"fp32", "tf32", "bf16", "fp16"};
+
+const char *xfiq_precision_name(xfiq_precision p)
+{
+    return (unsigned)p < 4 ? k_precision_names[p] : NULL;
+}
+
+xfiq_status xfiq_precision_parse(const char *name, xfiq_precision *out)
+{
+    for (int i = 0; name && i < 4; i++)
+        if (!strcmp(name, k_precision_names[i])) {
+            *out = (xfiq_precision)i;
+            return XFIQ_OK;
+        }
+    return xfiq_error(XFIQ_ERR_ARG, "unknown precision '%s' (fp32, tf32, bf16 or fp16)", name ? name : "(null)");
+}
+
 xfiq_status xfiq_backend_init(xfiq_backend_t *out, xfiq_backend_kind kind, int num_threads)
 {
+    xfiq_backend_opts o;
+    xfiq_backend_opts_default(&o);
+    o.num_threads = num_threads;
+    return xfiq_backend_init_opts(out, kind, &o);
+}
+
+xfiq_status xfiq_backend_init_opts(xfiq_backend_t *out, xfiq_backend_kind kind, const xfiq_backend_opts *opts)
+{
+    xfiq_backend_opts o;
+    if (opts)
+        o = *opts;
+    else
+        xfiq_backend_opts_default(&o);
+    if (!xfiq_precision_name(o.precision))
+        return xfiq_error(XFIQ_ERR_ARG, "xfiq_backend_init: unknown precision %d", (int)o.precision);
     if (!out)
         return xfiq_error(XFIQ_ERR_ARG, "xfiq_backend_init: out is NULL");
     *out = NULL;
@@ -35,8 +74,9 @@ xfiq_status xfiq_backend_init(xfiq_backend_t *out, xfiq_backend_kind kind, int n
     if (!be)
         return xfiq_error(XFIQ_ERR_NOMEM, "out of memory");
     be->ops = ops;
-    be->num_threads = num_threads > 0 ? num_threads : omp_get_num_procs();
-    xfiq_status st = ops->init(&be->ctx, be->num_threads);
+    be->num_threads = o.num_threads > 0 ? o.num_threads : omp_get_num_procs();
+    o.num_threads = be->num_threads;
+    xfiq_status st = ops->init(&be->ctx, &o);
     if (st != XFIQ_OK) {
         free(be);
         return st;

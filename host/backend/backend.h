@@ -63,7 +63,8 @@ typedef struct xfiq_backend_ops {
                            int with_bwd, int num_threads);
     /* Scratch one node needs at this batch and thread count, forward or backward (bytes). */
     size_t (*workspace_bytes)(const xfiq_graph *g, const xfiq_node *nd, int batch, int num_threads);
-    xfiq_status (*init)(void **ctx, int num_threads);
+    /* o: the caller's options, num_threads already resolved (> 0). */
+    xfiq_status (*init)(void **ctx, const xfiq_backend_opts *o);
     void (*destroy)(void *ctx);
     xfiq_status (*mem_alloc)(void *ctx, size_t bytes, void **out);
     void (*mem_free)(void *ctx, void *p);

@@ -116,10 +116,12 @@ static size_t cpu_workspace_bytes(const xfiq_graph *g, const xfiq_node *nd, int 
     return f > b ? f : b;
 }
 
-static xfiq_status cpu_init(void **ctx, int num_threads)
+static xfiq_status cpu_init(void **ctx, const xfiq_backend_opts *o)
 {
-    (void)num_threads;
     *ctx = NULL;
+    if (o->precision != XFIQ_PRECISION_FP32)
+        return xfiq_error(XFIQ_ERR_ARG, "the CPU backend computes in fp32 only (asked for %s)",
+                          xfiq_precision_name(o->precision));
     return XFIQ_OK;
 }
 
