@@ -8,6 +8,7 @@
 #include <new>
 
 #include "check.h"
+#include "elem_cuda.h"
 #include "ops_cuda.h"
 
 extern "C" {
@@ -21,11 +22,26 @@ extern "C" {
 
 namespace {
 
+/* Model input staging: pinned host buffers and device u8 buffers, two of
+ * each, used in turn. The copy stream uploads batch k+1 while the compute
+ * stream still works on batch k; events order the reuse of each pair. */
+struct staging {
+    uint8_t *host = nullptr;   /* pinned */
+    uint8_t *dev = nullptr;
+    size_t bytes = 0;
+    cudaEvent_t uploaded = nullptr; /* copy stream: this buffer's upload done */
+    cudaEvent_t consumed = nullptr; /* compute stream: its preprocess done */
+    bool used = false;
+};
+
 struct cuda_ctx {
     int device;
     int precision; /* xfiq_precision */
     cudaStream_t stream;
     bool cublas, cudnn; /* attached */
+    cudaStream_t copy = nullptr;
+    staging stage[2];
+    int next = 0;
 };
 
 int64_t spatial_of(const xfiq_graph *g, const xfiq_node *nd)
@@ -88,9 +104,112 @@ xfiq_status cuda_view(const xfiq_exec *ex, const xfiq_graph *g, const xfiq_node 
     return XFIQ_OK;
 }
 
-/* Every op of the IR has a forward kernel here; the table's bwd stays NULL
- * (no backward-data on CUDA yet: that comes with the CUDA issue). */
-int cuda_supports_op(xfiq_op op) { return (unsigned)op < XFIQ_OP_COUNT; }
+/* ---------------------------------------------------- backward-data
+ * The same adapters as host/backend/backend_cpu_bwd.c: each input's gradient
+ * is written by its first contribution and accumulated by later ones. */
+float *grad_in(const xfiq_exec *ex, const xfiq_graph *g, const xfiq_node *nd, int k, int *acc)
+{
+    int s = g->values[nd->in[k]].storage;
+    *acc = ex->grad_written[s];
+    ex->grad_written[s] = 1;
+    return xfiq_exec_grad(ex, nd->in[k]);
+}
+
+#define DY(ex, nd) xfiq_exec_grad(ex, (nd)->out)
+
+xfiq_status need_unfused(const xfiq_node *nd)
+{
+    return nd->act == XFIQ_ACT_NONE
+               ? XFIQ_OK
+               : xfiq_error(XFIQ_ERR_INTERNAL, "backward of node '%s' with a fused activation", nd->name);
+}
+
+xfiq_status bwd_conv(const xfiq_exec *ex, const xfiq_graph *g, const xfiq_node *nd)
+{
+    int acc;
+    XFIQ_TRY(need_unfused(nd));
+    float *dx = grad_in(ex, g, nd, 0, &acc);
+    return conv2d_bwd_data_cuda(DY(ex, nd), P(ex, nd->w), dx, &nd->d.conv, ex->batch, acc, ex->workspace,
+                                ex->workspace_bytes, STREAM(ex));
+}
+
+xfiq_status bwd_gemm(const xfiq_exec *ex, const xfiq_graph *g, const xfiq_node *nd)
+{
+    int acc;
+    XFIQ_TRY(need_unfused(nd));
+    float *dx = grad_in(ex, g, nd, 0, &acc);
+    return gemm_bwd_data_cuda(DY(ex, nd), P(ex, nd->w), dx, ex->batch, nd->d.gemm.k, nd->d.gemm.m, acc, STREAM(ex));
+}
+
+xfiq_status bwd_affine(const xfiq_exec *ex, const xfiq_graph *g, const xfiq_node *nd)
+{
+    int acc;
+    float *dx = grad_in(ex, g, nd, 0, &acc);
+    return affine_bwd_cuda(DY(ex, nd), P(ex, nd->w), dx, ex->batch, nd->channels, spatial_of(g, nd), acc, STREAM(ex));
+}
+
+xfiq_status bwd_prelu(const xfiq_exec *ex, const xfiq_graph *g, const xfiq_node *nd)
+{
+    int acc;
+    float *dx = grad_in(ex, g, nd, 0, &acc);
+    return prelu_bwd_cuda(DY(ex, nd), IN0(ex, nd), P(ex, nd->slope), nd->slope_per_channel, dx, ex->batch,
+                          nd->channels, spatial_of(g, nd), acc, STREAM(ex));
+}
+
+xfiq_status bwd_relu(const xfiq_exec *ex, const xfiq_graph *g, const xfiq_node *nd)
+{
+    int acc;
+    float *dx = grad_in(ex, g, nd, 0, &acc);
+    return relu_bwd_cuda(DY(ex, nd), IN0(ex, nd), dx, g->values[nd->in[0]].numel * ex->batch, acc, STREAM(ex));
+}
+
+xfiq_status bwd_binary(const xfiq_exec *ex, const xfiq_graph *g, const xfiq_node *nd)
+{
+    int64_t count = g->values[nd->in[0]].numel * ex->batch;
+    const float *a = IN0(ex, nd), *b = xfiq_exec_value(ex, nd->in[1]);
+    int acc_a, acc_b;
+    float *da = grad_in(ex, g, nd, 0, &acc_a);
+    if (g->values[nd->in[0]].storage == g->values[nd->in[1]].storage) {
+        /* x op x: two contributions into one buffer, one after the other. */
+        XFIQ_TRY(binary_bwd_cuda(nd->bin, DY(ex, nd), a, b, da, nullptr, count, acc_a, 0, STREAM(ex)));
+        return binary_bwd_cuda(nd->bin, DY(ex, nd), a, b, nullptr, da, count, 0, 1, STREAM(ex));
+    }
+    float *db = grad_in(ex, g, nd, 1, &acc_b);
+    return binary_bwd_cuda(nd->bin, DY(ex, nd), a, b, da, db, count, acc_a, acc_b, STREAM(ex));
+}
+
+xfiq_status bwd_binconst(const xfiq_exec *ex, const xfiq_graph *g, const xfiq_node *nd)
+{
+    int acc;
+    float *dx = grad_in(ex, g, nd, 0, &acc);
+    return binconst_bwd_cuda(nd->bin, nd->const_first, DY(ex, nd), IN0(ex, nd), P(ex, nd->w), dx, ex->batch,
+                             g->values[nd->in[0]].numel, acc, STREAM(ex));
+}
+
+xfiq_status bwd_gap(const xfiq_exec *ex, const xfiq_graph *g, const xfiq_node *nd)
+{
+    int acc;
+    const xfiq_value *x = &g->values[nd->in[0]];
+    float *dx = grad_in(ex, g, nd, 0, &acc);
+    return gap_bwd_cuda(DY(ex, nd), dx, ex->batch, (int)x->dims[1], x->numel / x->dims[1], acc, STREAM(ex));
+}
+
+xfiq_status bwd_view(const xfiq_exec *ex, const xfiq_graph *g, const xfiq_node *nd)
+{
+    (void)ex, (void)g, (void)nd; /* the gradient buffer is shared with the input's, like the storage */
+    return XFIQ_OK;
+}
+
+xfiq_node_fn g_bwd[XFIQ_OP_COUNT];
+xfiq_backend_ops make_ops();
+
+/* An op is supported when it has both a forward and a backward-data kernel
+ * (the runner refuses a graph with any other op before doing any work). */
+int cuda_supports_op(xfiq_op op)
+{
+    static const xfiq_backend_ops &o = *xfiq_backend_cuda_ops();
+    return (unsigned)op < XFIQ_OP_COUNT && o.fwd[op] && g_bwd[op];
+}
 
 /* Byte alignment of a parameter at float offset off in the device copy of
  * graph->params (cudaMalloc'd, so 256-byte aligned), capped at 16 as cuDNN sees it. */
@@ -115,10 +234,27 @@ size_t cuda_workspace_bytes(const xfiq_graph *g, const xfiq_node *nd, int batch,
     int pa = param_align(nd->w);
     if (nd->b >= 0 && param_align(nd->b) < pa)
         pa = param_align(nd->b);
-    size_t bytes = 0;
+    size_t bytes = 0, bwd = 0;
     if (conv2d_fwd_cuda_workspace(&nd->d.conv, batch, nd->act, nd->b >= 0, pa, &bytes) != XFIQ_OK)
-        return 0;
-    return bytes;
+        bytes = 0;
+    /* Unfused graphs are the ones that run backward (PLQ). */
+    if (nd->act == XFIQ_ACT_NONE && conv2d_bwd_data_cuda_workspace(&nd->d.conv, batch, param_align(nd->w), &bwd) != XFIQ_OK)
+        bwd = 0;
+    xfiq_error_clear();
+    return bytes > bwd ? bytes : bwd;
+}
+
+void staging_free(staging *s)
+{
+    if (s->host)
+        cudaFreeHost(s->host);
+    if (s->dev)
+        cudaFree(s->dev);
+    if (s->uploaded)
+        cudaEventDestroy(s->uploaded);
+    if (s->consumed)
+        cudaEventDestroy(s->consumed);
+    *s = staging();
 }
 
 void cuda_destroy(void *vctx)
@@ -129,6 +265,12 @@ void cuda_destroy(void *vctx)
     cudaSetDevice(c->device);
     if (c->stream)
         cudaStreamSynchronize(c->stream);
+    if (c->copy) {
+        cudaStreamSynchronize(c->copy);
+        cudaStreamDestroy(c->copy);
+    }
+    for (staging &s : c->stage)
+        staging_free(&s);
     if (c->cudnn)
         xfiq_cudnn_detach(c->stream);
     if (c->cublas)
@@ -143,6 +285,11 @@ xfiq_status cuda_init_ctx(cuda_ctx *c)
 {
     XFIQ_CUDA_CHECK(cudaSetDevice(c->device));
     XFIQ_CUDA_CHECK(cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking));
+    XFIQ_CUDA_CHECK(cudaStreamCreateWithFlags(&c->copy, cudaStreamNonBlocking));
+    for (staging &s : c->stage) {
+        XFIQ_CUDA_CHECK(cudaEventCreateWithFlags(&s.uploaded, cudaEventDisableTiming));
+        XFIQ_CUDA_CHECK(cudaEventCreateWithFlags(&s.consumed, cudaEventDisableTiming));
+    }
     XFIQ_TRY(xfiq_cublas_attach(c->stream));
     c->cublas = true;
     XFIQ_TRY(xfiq_cublas_set_precision(c->stream, c->precision));
@@ -165,7 +312,13 @@ xfiq_status cuda_init(void **ctx, const xfiq_backend_opts *o)
     if (o->device < 0 || o->device >= count)
         return xfiq_error(XFIQ_ERR_ARG, "CUDA backend: device %d does not exist (%d device%s)", o->device, count,
                           count == 1 ? "" : "s");
-    cuda_ctx *c = new (std::nothrow) cuda_ctx{o->device, (int)o->precision, nullptr, false, false};
+    cuda_ctx *c = new (std::nothrow) cuda_ctx;
+    if (c) {
+        c->device = o->device;
+        c->precision = (int)o->precision;
+        c->stream = nullptr;
+        c->cublas = c->cudnn = false;
+    }
     if (!c)
         return xfiq_error(XFIQ_ERR_NOMEM, "CUDA backend: out of memory");
     xfiq_status st = cuda_init_ctx(c);
@@ -226,6 +379,79 @@ xfiq_status cuda_sync(void *vctx)
 
 void *cuda_stream(void *vctx) { return vctx ? (void *)((cuda_ctx *)vctx)->stream : nullptr; }
 
+xfiq_status cuda_zero(void *vctx, void *dst, size_t bytes)
+{
+    cuda_ctx *c = (cuda_ctx *)vctx;
+    XFIQ_CUDA_CHECK(cudaMemsetAsync(dst, 0, bytes, c->stream));
+    return XFIQ_OK;
+}
+
+/* 8-bit images -> model input on the device. The host copies the pixels
+ * into the next pinned buffer (after that buffer's previous upload), the copy
+ * stream uploads them, the compute stream waits for the upload and converts;
+ * nothing here waits for the compute stream, so the copy of batch k+1
+ * overlaps the network's work on batch k. */
+xfiq_status cuda_input_u8(void *vctx, const uint8_t *pixels, int n, int h, int w, int order, const float mean[3],
+                          const float scale[3], float *dst)
+{
+    cuda_ctx *c = (cuda_ctx *)vctx;
+    const size_t bytes = (size_t)n * h * w * 3;
+    if (n <= 0)
+        return XFIQ_OK;
+    staging &s = c->stage[c->next];
+    c->next ^= 1;
+    if (s.used)
+        XFIQ_CUDA_CHECK(cudaEventSynchronize(s.uploaded)); /* its last upload has left the pinned buffer */
+    if (bytes > s.bytes) {
+        /* Grows to the largest batch once, outside any forward pass. */
+        XFIQ_CUDA_CHECK(cudaStreamSynchronize(c->stream));
+        if (s.host)
+            XFIQ_CUDA_CHECK(cudaFreeHost(s.host));
+        if (s.dev)
+            XFIQ_CUDA_CHECK(cudaFree(s.dev));
+        s.host = s.dev = nullptr;
+        s.bytes = 0;
+        XFIQ_CUDA_CHECK(cudaHostAlloc((void **)&s.host, bytes, cudaHostAllocDefault));
+        XFIQ_CUDA_CHECK(cudaMalloc((void **)&s.dev, bytes));
+        s.bytes = bytes;
+    }
+    memcpy(s.host, pixels, bytes);
+    if (s.used)
+        XFIQ_CUDA_CHECK(cudaStreamWaitEvent(c->copy, s.consumed, 0)); /* the device buffer is free again */
+    XFIQ_CUDA_CHECK(cudaMemcpyAsync(s.dev, s.host, bytes, cudaMemcpyHostToDevice, c->copy));
+    XFIQ_CUDA_CHECK(cudaEventRecord(s.uploaded, c->copy));
+    XFIQ_CUDA_CHECK(cudaStreamWaitEvent(c->stream, s.uploaded, 0));
+    XFIQ_TRY(input_preprocess_cuda(s.dev, dst, n, h, w, (xfiq_channel_order)order, mean, scale, c->stream));
+    XFIQ_CUDA_CHECK(cudaEventRecord(s.consumed, c->stream));
+    s.used = true;
+    return XFIQ_OK;
+}
+
+/* ------------------------------------------------------ quality stages */
+xfiq_status cuda_heads_input(void *vctx, const serfiq_dropout *cfg, const uint64_t *ids, const float *x, int B, int T,
+                             float *out)
+{
+    return serfiq_heads_input_cuda(cfg, ids, x, B, T, out, ((cuda_ctx *)vctx)->stream);
+}
+
+xfiq_status cuda_serfiq_quality(void *vctx, const float *emb, const float *z, int B, int T, int D, double alpha,
+                                double r, double *work, serfiq_image_result *res)
+{
+    return serfiq_quality_batch_cuda(emb, z, B, T, D, alpha, r, work, res, ((cuda_ctx *)vctx)->stream);
+}
+
+xfiq_status cuda_plq_seed(void *vctx, int mode, const float *z, int B, int D, serfiq_image_result *res, float *seed)
+{
+    return plq_seed_batch_cuda(mode, z, B, D, res, seed, ((cuda_ctx *)vctx)->stream);
+}
+
+xfiq_status cuda_plq_map(void *vctx, const float *gx, int B, int C, int H, int W, int order, const float scale[3],
+                         float a, float b, const uint8_t *mask, float *maps, float *grad_mag, serfiq_image_result *res)
+{
+    return plq_map_batch_cuda(gx, B, C, H, W, order, scale, a, b, mask, maps, grad_mag, res,
+                              ((cuda_ctx *)vctx)->stream);
+}
+
 xfiq_backend_ops make_ops()
 {
     xfiq_backend_ops o;
@@ -251,6 +477,25 @@ xfiq_backend_ops make_ops()
     o.download = cuda_download;
     o.sync = cuda_sync;
     o.stream = cuda_stream;
+    o.mem_zero = cuda_zero;
+    o.input_u8 = cuda_input_u8;
+    o.heads_input = cuda_heads_input;
+    o.serfiq_quality = cuda_serfiq_quality;
+    o.plq_seed = cuda_plq_seed;
+    o.plq_map = cuda_plq_map;
+    /* Large batches keep the GPU busy (SPEC 9); PLQ retains every activation. */
+    o.chunk = 256;
+    o.plq_chunk = 64;
+    g_bwd[XFIQ_OP_CONV] = bwd_conv;
+    g_bwd[XFIQ_OP_AFFINE] = bwd_affine;
+    g_bwd[XFIQ_OP_PRELU] = bwd_prelu;
+    g_bwd[XFIQ_OP_RELU] = bwd_relu;
+    g_bwd[XFIQ_OP_BINARY] = bwd_binary;
+    g_bwd[XFIQ_OP_BINCONST] = bwd_binconst;
+    g_bwd[XFIQ_OP_GEMM] = bwd_gemm;
+    g_bwd[XFIQ_OP_GAP] = bwd_gap;
+    g_bwd[XFIQ_OP_VIEW] = bwd_view;
+    o.bwd = g_bwd;
     return o;
 }
 

@@ -9,9 +9,11 @@
 
 #include <string.h>
 
-#include <cublas_v2.h>
+#include <cublas_v2.h> /* the real header, or cuda/emu/include's shim over OpenBLAS */
 #include <cuda_runtime_api.h>
+#ifndef XFIQ_CUDA_EMU
 #include <cudnn.h>
+#endif
 
 extern "C" {
 #include "core/status.h"
@@ -55,6 +57,7 @@ static inline const char *xfiq_cuda_src_name(const char *path)
                               cublasGetStatusName(xfiq_bs_), cublasGetStatusString(xfiq_bs_)); \
     } while (0)
 
+#ifndef XFIQ_CUDA_EMU
 /* cuDNN keeps a more specific reason than the status name; both are reported. */
 #define XFIQ_CUDNN_CHECK(stmt)                                                          \
     do {                                                                                \
@@ -68,5 +71,7 @@ static inline const char *xfiq_cuda_src_name(const char *path)
                               xfiq_dmsg_[0] ? ": " : "", xfiq_dmsg_);                   \
         }                                                                               \
     } while (0)
+
+#endif /* XFIQ_CUDA_EMU */
 
 #endif

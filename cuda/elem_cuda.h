@@ -1,4 +1,6 @@
-/* elem_cuda.h - includes host/ops/elem.h for the CUDA files. The shared
+/* elem_cuda.h - includes the shared per-element headers (ops/elem.h,
+ * ops/elem_bwd.h, quality/elem_quality.h, quality/philox.h, eval/elem_eval.h)
+ * for the CUDA files. The shared
  * header marks its functions "static inline XFIQ_HD" with XFIQ_HD ending in
  * __forceinline__, which itself expands to __inline__: nvcc rejects the
  * doubled inline ("duplicate specifier"). Until that header drops one of the
@@ -11,7 +13,11 @@
 #undef __forceinline__
 #define __forceinline__ __attribute__((always_inline))
 extern "C" {
+#include "eval/elem_eval.h"
 #include "ops/elem.h"
+#include "ops/elem_bwd.h"
+#include "quality/elem_quality.h"
+#include "quality/philox.h"
 }
 #pragma pop_macro("__forceinline__")
 

@@ -19,6 +19,7 @@ extern "C" {
 #endif
 
 #include "graph/graph.h"
+#include "quality/serfiq.h"
 #include "xfiq.h"
 
 /* ------------------------------------------------------------- streams */
@@ -100,12 +101,59 @@ xfiq_status bias_act_fwd_cuda(float *y, const float *b, int act, const float *sl
                               int slope_per_channel, int n, int c, int64_t spatial,
                               cudaStream_t stream);
 /* Model input: pixels are n images of h x w interleaved 8-bit RGB (as
- * xfiq_model_embed takes them); y (n, 3, h, w) gets xfiq_preprocess(p, mean[c],
- * scale[c]) with the channels in the model's order (RGB or BGR). Grey models
- * are not handled yet (XFIQ_ERR_UNSUPPORTED). mean/scale are host arrays. */
+ * xfiq_model_embed takes them, device memory); y (n, C, h, w) gets
+ * xfiq_preprocess(p, mean[c], scale[c]) with the channels in the model's
+ * order (RGB or BGR, C = 3; GREY: C = 1 from the BT.601 luma, as the CPU
+ * path). mean/scale are host arrays. */
 xfiq_status input_preprocess_cuda(const uint8_t *pixels, float *y, int n, int h, int w,
                                   xfiq_channel_order order, const float mean[3],
                                   const float scale[3], cudaStream_t stream);
+
+/* ------------------------------------------------------ backward-data */
+/* The backward-data launchers of host/ops/ops_bwd_cpu.h (same arguments,
+ * minus num_threads, plus the stream); accumulate != 0 adds into dx. */
+xfiq_status affine_bwd_cuda(const float *dy, const float *scale, float *dx, int n, int c, int64_t spatial,
+                            int accumulate, cudaStream_t stream);
+xfiq_status prelu_bwd_cuda(const float *dy, const float *x, const float *slope, int per_channel, float *dx,
+                           int n, int c, int64_t spatial, int accumulate, cudaStream_t stream);
+xfiq_status relu_bwd_cuda(const float *dy, const float *x, float *dx, int64_t count, int accumulate,
+                          cudaStream_t stream);
+xfiq_status binary_bwd_cuda(int op, const float *dy, const float *a, const float *b, float *da, float *db,
+                            int64_t count, int acc_a, int acc_b, cudaStream_t stream);
+xfiq_status binconst_bwd_cuda(int op, int const_first, const float *dy, const float *x, const float *k,
+                              float *dx, int n, int64_t per_sample, int accumulate, cudaStream_t stream);
+xfiq_status gap_bwd_cuda(const float *dy, float *dx, int n, int c, int64_t spatial, int accumulate,
+                         cudaStream_t stream);
+/* dx(n, k) (+)= dy(n, m) . w(m, k) (cuBLAS; gemm_bwd_data_cpu). */
+xfiq_status gemm_bwd_data_cuda(const float *dy, const float *w, float *dx, int n, int k, int m, int accumulate,
+                               cudaStream_t stream);
+
+/* ------------------------------------------------- SER-FIQ, PLQ, scores */
+/* The batched quality stages of host/quality/ (serfiq.h, plq_regress.h,
+ * plq_map.h; their CPU forms are in host/backend/backend_cpu_quality.c).
+ * Every pointer is device memory. */
+/* serfiq_heads_input: out (B*T, dim) = x (B, dim) times the Philox masks of
+ * (cfg->seed, image_ids[b], t): bit-identical to the CPU's. */
+xfiq_status serfiq_heads_input_cuda(const serfiq_dropout *cfg, const uint64_t *image_ids, const float *x, int B,
+                                    int T, float *out, cudaStream_t stream);
+/* Per image b: SER-FIQ of rows b*T .. b*T+T-1 of emb (B*T, D), and the
+ * magnitude and sum(e) of its deterministic embedding z (B, D). work: B*T*2
+ * doubles. A non-finite embedding gives NaN in res[b].q. */
+xfiq_status serfiq_quality_batch_cuda(const float *emb, const float *z, int B, int T, int D, double alpha,
+                                      double r, double *work, serfiq_image_result *res, cudaStream_t stream);
+/* Per image b: seed (B, D) of the PLQ regression (mode: plq_mode) for the
+ * quality res[b].q from z (B, D); res[b].plq_denom gets its denominator.
+ * No direction (zero or non-finite z, zero denominator): zero seed and
+ * plq_denom = 0. */
+xfiq_status plq_seed_batch_cuda(int mode, const float *z, int B, int D, serfiq_image_result *res, float *seed,
+                                cudaStream_t stream);
+/* PLQ maps from the model-input gradient gx (B, C, H, W): per pixel m =
+ * mean |dQ/dpixel| over RGB (the card's order and scale in the chain rule)
+ * and P = a m^b / (1 + a m^b); maps / grad_mag (B, H, W) (either may be
+ * NULL), and res[b].mean_plq = mean of P where mask (H, W) != 0. */
+xfiq_status plq_map_batch_cuda(const float *gx, int B, int C, int H, int W, int order, const float scale[3],
+                               float a, float b, const uint8_t *mask, float *maps, float *grad_mag,
+                               serfiq_image_result *res, cudaStream_t stream);
 
 #ifdef __cplusplus
 }

@@ -5,27 +5,16 @@
  * allows it (64-bit division costs several times more on the GPU). */
 #include "check.h"
 #include "elem_cuda.h"
+#include "launch.h"
 #include "ops_cuda.h"
+
+using xfiq_cuda::blocks_for;
+using xfiq_cuda::fits_i32;
+using xfiq_cuda::kThreads;
 
 namespace {
 
-const int kThreads = 256;
-const int64_t kMaxBlocks = 65536;
-
-/* Enough blocks to fill the GPU several times over; the grid-stride loop does the rest. */
-unsigned blocks_for(int64_t count)
-{
-    int64_t b = (count + kThreads - 1) / kThreads;
-    return (unsigned)(b < 1 ? 1 : b > kMaxBlocks ? kMaxBlocks : b);
-}
-
-/* 32-bit indices only where i + grid stride cannot pass INT32_MAX either. */
-bool fits_i32(int64_t count) { return count <= INT32_MAX - kMaxBlocks * kThreads; }
-
-/* for (i = global thread index; i < count; i += threads in the grid), in type I */
-#define GRID_LOOP(I, i, count)                                             \
-    for (I i = (I)blockIdx.x * (I)blockDim.x + (I)threadIdx.x, stride_ = (I)gridDim.x * (I)blockDim.x; \
-         i < (count); i += stride_)
+#define GRID_LOOP XFIQ_GRID_LOOP
 
 template <typename I>
 __global__ void affine_kernel(const float *x, const float *scale, const float *shift, float *y,
@@ -103,17 +92,21 @@ __global__ void gap_kernel(const float *x, float *y, int64_t rows, int64_t spati
 struct preprocess_args {
     float mean[3], scale[3];
     int src[3];   /* source channel of the RGB pixel for model channel c */
+    int grey;     /* one channel: BT.601 luma of the pixel */
 };
 
+/* y (n, C, h, w) from n interleaved RGB images; C = 1 for grey models. */
 __global__ void preprocess_kernel(const unsigned char *pixels, float *y, int64_t count, int64_t hw,
                                   preprocess_args a)
 {
+    const int C = a.grey ? 1 : 3;
     GRID_LOOP(int64_t, i, count) {
-        int64_t img = i / (3 * hw);
-        int c = (int)((i / hw) % 3);
+        int64_t img = i / (C * hw);
+        int c = (int)((i / hw) % C);
         int64_t px = i % hw;
-        unsigned char p = pixels[(img * hw + px) * 3 + a.src[c]];
-        y[i] = xfiq_preprocess(p, a.mean[c], a.scale[c]);
+        const unsigned char *p = pixels + (img * hw + px) * 3;
+        unsigned char v = a.grey ? xfiq_luma_u8(p[0], p[1], p[2]) : p[a.src[c]];
+        y[i] = xfiq_preprocess(v, a.mean[c], a.scale[c]);
     }
 }
 
@@ -131,9 +124,9 @@ extern "C" xfiq_status affine_fwd_cuda(const float *x, const float *scale, const
     if (count <= 0)
         return XFIQ_OK;
     if (fits_i32(count))
-        affine_kernel<int><<<blocks_for(count), kThreads, 0, stream>>>(x, scale, shift, y, (int)count, c, (int)spatial);
+        XFIQ_LAUNCH(affine_kernel<int>, blocks_for(count), kThreads, 0, stream)(x, scale, shift, y, (int)count, c, (int)spatial);
     else
-        affine_kernel<int64_t><<<blocks_for(count), kThreads, 0, stream>>>(x, scale, shift, y, count, c, spatial);
+        XFIQ_LAUNCH(affine_kernel<int64_t>, blocks_for(count), kThreads, 0, stream)(x, scale, shift, y, count, c, spatial);
     XFIQ_CUDA_CHECK_LAUNCH();
     return XFIQ_OK;
 }
@@ -145,9 +138,9 @@ extern "C" xfiq_status prelu_fwd_cuda(const float *x, const float *slope, int pe
     if (count <= 0)
         return XFIQ_OK;
     if (fits_i32(count))
-        prelu_kernel<int><<<blocks_for(count), kThreads, 0, stream>>>(x, slope, per_channel, y, (int)count, c, (int)spatial);
+        XFIQ_LAUNCH(prelu_kernel<int>, blocks_for(count), kThreads, 0, stream)(x, slope, per_channel, y, (int)count, c, (int)spatial);
     else
-        prelu_kernel<int64_t><<<blocks_for(count), kThreads, 0, stream>>>(x, slope, per_channel, y, count, c, spatial);
+        XFIQ_LAUNCH(prelu_kernel<int64_t>, blocks_for(count), kThreads, 0, stream)(x, slope, per_channel, y, count, c, spatial);
     XFIQ_CUDA_CHECK_LAUNCH();
     return XFIQ_OK;
 }
@@ -157,9 +150,9 @@ extern "C" xfiq_status relu_fwd_cuda(const float *x, float *y, int64_t count, cu
     if (count <= 0)
         return XFIQ_OK;
     if (fits_i32(count))
-        relu_kernel<int><<<blocks_for(count), kThreads, 0, stream>>>(x, y, (int)count);
+        XFIQ_LAUNCH(relu_kernel<int>, blocks_for(count), kThreads, 0, stream)(x, y, (int)count);
     else
-        relu_kernel<int64_t><<<blocks_for(count), kThreads, 0, stream>>>(x, y, count);
+        XFIQ_LAUNCH(relu_kernel<int64_t>, blocks_for(count), kThreads, 0, stream)(x, y, count);
     XFIQ_CUDA_CHECK_LAUNCH();
     return XFIQ_OK;
 }
@@ -172,9 +165,9 @@ extern "C" xfiq_status binary_fwd_cuda(int op, const float *a, const float *b, f
     if (count <= 0)
         return XFIQ_OK;
     if (fits_i32(count))
-        binary_kernel<int><<<blocks_for(count), kThreads, 0, stream>>>(op, a, b, y, (int)count);
+        XFIQ_LAUNCH(binary_kernel<int>, blocks_for(count), kThreads, 0, stream)(op, a, b, y, (int)count);
     else
-        binary_kernel<int64_t><<<blocks_for(count), kThreads, 0, stream>>>(op, a, b, y, count);
+        XFIQ_LAUNCH(binary_kernel<int64_t>, blocks_for(count), kThreads, 0, stream)(op, a, b, y, count);
     XFIQ_CUDA_CHECK_LAUNCH();
     return XFIQ_OK;
 }
@@ -188,9 +181,9 @@ extern "C" xfiq_status binconst_fwd_cuda(int op, int const_first, const float *x
     if (count <= 0)
         return XFIQ_OK;
     if (fits_i32(count))
-        binconst_kernel<int><<<blocks_for(count), kThreads, 0, stream>>>(op, const_first, x, k, y, (int)count, (int)per_sample);
+        XFIQ_LAUNCH(binconst_kernel<int>, blocks_for(count), kThreads, 0, stream)(op, const_first, x, k, y, (int)count, (int)per_sample);
     else
-        binconst_kernel<int64_t><<<blocks_for(count), kThreads, 0, stream>>>(op, const_first, x, k, y, count, per_sample);
+        XFIQ_LAUNCH(binconst_kernel<int64_t>, blocks_for(count), kThreads, 0, stream)(op, const_first, x, k, y, count, per_sample);
     XFIQ_CUDA_CHECK_LAUNCH();
     return XFIQ_OK;
 }
@@ -205,10 +198,10 @@ extern "C" xfiq_status bias_act_fwd_cuda(float *y, const float *b, int act, cons
     if (count <= 0 || (!b && act == XFIQ_ACT_NONE))
         return XFIQ_OK;
     if (fits_i32(count))
-        bias_act_kernel<int><<<blocks_for(count), kThreads, 0, stream>>>(y, b, act, slope, slope_per_channel,
+        XFIQ_LAUNCH(bias_act_kernel<int>, blocks_for(count), kThreads, 0, stream)(y, b, act, slope, slope_per_channel,
                                                                          (int)count, c, (int)spatial);
     else
-        bias_act_kernel<int64_t><<<blocks_for(count), kThreads, 0, stream>>>(y, b, act, slope, slope_per_channel,
+        XFIQ_LAUNCH(bias_act_kernel<int64_t>, blocks_for(count), kThreads, 0, stream)(y, b, act, slope, slope_per_channel,
                                                                              count, c, spatial);
     XFIQ_CUDA_CHECK_LAUNCH();
     return XFIQ_OK;
@@ -221,7 +214,7 @@ extern "C" xfiq_status gap_fwd_cuda(const float *x, float *y, int n, int c, int6
         return XFIQ_OK;
     if (spatial <= 0)
         return bad_arg("gap_fwd_cuda", "empty spatial extent");
-    gap_kernel<<<blocks_for(rows * 32), kThreads, 0, stream>>>(x, y, rows, spatial);
+    XFIQ_LAUNCH(gap_kernel, blocks_for(rows * 32), kThreads, 0, stream)(x, y, rows, spatial);
     XFIQ_CUDA_CHECK_LAUNCH();
     return XFIQ_OK;
 }
@@ -230,10 +223,7 @@ extern "C" xfiq_status input_preprocess_cuda(const uint8_t *pixels, float *y, in
                                              xfiq_channel_order order, const float mean[3],
                                              const float scale[3], cudaStream_t stream)
 {
-    if (order == XFIQ_ORDER_GREY)
-        return xfiq_error(XFIQ_ERR_UNSUPPORTED,
-                          "input_preprocess_cuda: grey models are not handled on CUDA yet");
-    if (order != XFIQ_ORDER_RGB && order != XFIQ_ORDER_BGR)
+    if (order != XFIQ_ORDER_RGB && order != XFIQ_ORDER_BGR && order != XFIQ_ORDER_GREY)
         return bad_arg("input_preprocess_cuda", "unknown channel order");
     preprocess_args a;
     for (int c = 0; c < 3; c++) {
@@ -241,10 +231,11 @@ extern "C" xfiq_status input_preprocess_cuda(const uint8_t *pixels, float *y, in
         a.scale[c] = scale[c];
         a.src[c] = order == XFIQ_ORDER_BGR ? 2 - c : c;
     }
-    int64_t hw = (int64_t)h * w, count = (int64_t)n * 3 * hw;
+    a.grey = order == XFIQ_ORDER_GREY;
+    int64_t hw = (int64_t)h * w, count = (int64_t)n * (a.grey ? 1 : 3) * hw;
     if (count <= 0)
         return XFIQ_OK;
-    preprocess_kernel<<<blocks_for(count), kThreads, 0, stream>>>(pixels, y, count, hw, a);
+    XFIQ_LAUNCH(preprocess_kernel, blocks_for(count), kThreads, 0, stream)(pixels, y, count, hw, a);
     XFIQ_CUDA_CHECK_LAUNCH();
     return XFIQ_OK;
 }

@@ -121,6 +121,23 @@ void xfiq_model_free(xfiq_model_t m);
 xfiq_status xfiq_model_embed(xfiq_model_t m, const uint8_t *pixels, int n,
                              float *embeddings, float *magnitudes);
 
+/* ------------------------------------------------------------- pools */
+/* One model on several backends (e.g. every GPU of a machine): a call splits
+ * its n images into contiguous parts, one per model, runs them concurrently
+ * (one thread per model) and writes each part's outputs in place. Every
+ * per-image result is the one that part's model gives alone; SER-FIQ masks
+ * are keyed by image id, so they do not depend on the split. */
+typedef struct xfiq_pool *xfiq_pool_t;
+
+/* Loads onnx_path (and card, as xfiq_model_load) once per backend. */
+xfiq_status xfiq_pool_create(const xfiq_backend_t *backends, int count, const char *onnx_path,
+                             const char *card_path, xfiq_pool_t *out);
+void xfiq_pool_free(xfiq_pool_t p);
+int xfiq_pool_size(xfiq_pool_t p);
+/* Model i of the pool (owned by the pool). */
+xfiq_model_t xfiq_pool_model(xfiq_pool_t p, int i);
+xfiq_status xfiq_pool_embed(xfiq_pool_t p, const uint8_t *pixels, int n, float *embeddings, float *magnitudes);
+
 /* Same on already-preprocessed NCHW float input (n x C x H x W). */
 xfiq_status xfiq_model_forward(xfiq_model_t m, const float *input_nchw, int n,
                                float *embeddings);

@@ -63,6 +63,14 @@ xfiq_status xfiq_plq_mode_parse(const char *name, xfiq_plq_mode *mode);
  * NULL): n x D deterministic raw embeddings. The network runs once per image
  * up to the embedding layer; the T dropout passes of the head run as one
  * GEMM over the batch. */
+/* Several devices (xfiq_pool_t of xfiq.h): the images are split into
+ * contiguous parts run concurrently, one per model of the pool; ids NULL
+ * means 0..n-1 for the whole call, so masks do not depend on the split. */
+xfiq_status xfiq_pool_serfiq(xfiq_pool_t p, const uint8_t *pixels, int n, const uint64_t *ids,
+                             const xfiq_serfiq_opts *o, xfiq_quality *out, float *embeddings);
+xfiq_status xfiq_pool_plq(xfiq_pool_t p, const uint8_t *pixels, int n, const uint64_t *ids,
+                          const xfiq_plq_opts *o, xfiq_quality *out, float *maps, float *grad_mag);
+
 xfiq_status xfiq_model_serfiq(xfiq_model_t m, const uint8_t *pixels, int n, const uint64_t *ids,
                               const xfiq_serfiq_opts *o, xfiq_quality *out, float *embeddings);
 

@@ -446,7 +446,8 @@ int main(void)
     g_ops = xfiq_backend_cuda_ops();
     CHECK(g_ops && g_ops->kind == XFIQ_BACKEND_CUDA && strcmp(g_ops->name, "cuda") == 0);
     for (int op = 0; op < XFIQ_OP_COUNT; op++)
-        CHECK_MSG(g_ops->supports_op((xfiq_op)op) && g_ops->fwd[op], "op %d has no CUDA forward", op);
+        CHECK_MSG(g_ops->supports_op((xfiq_op)op) && g_ops->fwd[op] && g_ops->bwd && g_ops->bwd[op],
+                  "op %d has no CUDA forward or backward-data", op);
     CHECK(g_ops->init && g_ops->destroy && g_ops->mem_alloc && g_ops->mem_free && g_ops->upload &&
           g_ops->download && g_ops->sync && g_ops->stream && g_ops->workspace_bytes);
     test_describe();
@@ -454,11 +455,13 @@ int main(void)
         TEST_END();
 
     int devices = xfiq_cuda_device_count();
+    if (devices <= 0)
+        SKIP("no CUDA device (%d found)", devices);
+    /* A device exists: a setup that fails is a failure, never a skip. */
     xfiq_status st = g_ops->init(&g_ctx, &g_opts);
-    if (devices <= 0 || st != XFIQ_OK) {
-        if (st == XFIQ_OK)
-            g_ops->destroy(g_ctx);
-        SKIP("no CUDA device (%d found; %s)", devices, st == XFIQ_OK ? "init succeeded" : xfiq_last_error());
+    if (st != XFIQ_OK) {
+        fprintf(stderr, "FAILED: %d CUDA device(s) but the backend does not start: %s\n", devices, xfiq_last_error());
+        return 1;
     }
     g_stream = (cudaStream_t)g_ops->stream(g_ctx);
     CHECK(g_stream != NULL);

@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "graph/graph.h"
+#include "quality/serfiq.h"
 #include "xfiq.h"
 
 /* What one forward/backward call sees. All pointers are backend memory
@@ -72,7 +73,37 @@ typedef struct xfiq_backend_ops {
     xfiq_status (*download)(void *ctx, void *dst, const void *src, size_t bytes);
     xfiq_status (*sync)(void *ctx);
     void *(*stream)(void *ctx);
+    xfiq_status (*mem_zero)(void *ctx, void *dst, size_t bytes);
+    /* Model input from n host images of h x w interleaved 8-bit RGB: dst
+     * (n, C, h, w) in backend memory = xfiq_preprocess per the card's order
+     * (xfiq_channel_order), mean and scale (C = 1 for GREY, else 3). CUDA
+     * copies through pinned staging and converts on the device. */
+    xfiq_status (*input_u8)(void *ctx, const uint8_t *pixels, int n, int h, int w, int order, const float mean[3],
+                            const float scale[3], float *dst);
+    /* The quality stages, on backend memory: the batched forms of
+     * host/quality/'s serfiq_heads_input, serfiq_quality (+ magnitude and
+     * sum(e) of z), plq_regression_seed and the PLQ map (see cuda/ops_cuda.h
+     * for the exact contracts; the CPU forms are backend_cpu_quality.c).
+     * work: serfiq_work_floats(B, T, D) floats. ids: B image ids. */
+    xfiq_status (*heads_input)(void *ctx, const serfiq_dropout *cfg, const uint64_t *ids, const float *x, int B,
+                               int T, float *out);
+    xfiq_status (*serfiq_quality)(void *ctx, const float *emb, const float *z, int B, int T, int D, double alpha,
+                                  double r, double *work, serfiq_image_result *res);
+    xfiq_status (*plq_seed)(void *ctx, int mode, const float *z, int B, int D, serfiq_image_result *res,
+                            float *seed);
+    xfiq_status (*plq_map)(void *ctx, const float *gx, int B, int C, int H, int W, int order, const float scale[3],
+                           float a, float b, const uint8_t *mask, float *maps, float *grad_mag,
+                           serfiq_image_result *res);
+    /* Images per chunk of the engine's forward (embed, SER-FIQ) and PLQ passes. */
+    int chunk, plq_chunk;
 } xfiq_backend_ops;
+
+/* Doubles of the work buffer the serfiq_quality stage needs. */
+static inline size_t serfiq_work_doubles(int B, int T, int D)
+{
+    size_t dev = (size_t)2 * B * T, cpu = (size_t)T * D + T;
+    return dev > cpu ? dev : cpu;
+}
 
 struct xfiq_backend {
     const xfiq_backend_ops *ops;
@@ -82,6 +113,19 @@ struct xfiq_backend {
 
 const xfiq_backend_ops *xfiq_backend_cpu_ops(void);
 extern const xfiq_node_fn xfiq_cpu_bwd[XFIQ_OP_COUNT]; /* backend/backend_cpu_bwd.c */
+/* backend/backend_cpu_quality.c: the CPU quality stages and model input
+ * (ctx: the CPU context, whose first member is the thread count). */
+xfiq_status xfiq_cpu_input_u8(void *ctx, const uint8_t *pixels, int n, int h, int w, int order, const float mean[3],
+                              const float scale[3], float *dst);
+xfiq_status xfiq_cpu_heads_input(void *ctx, const serfiq_dropout *cfg, const uint64_t *ids, const float *x, int B,
+                                 int T, float *out);
+xfiq_status xfiq_cpu_serfiq_quality(void *ctx, const float *emb, const float *z, int B, int T, int D, double alpha,
+                                    double r, double *work, serfiq_image_result *res);
+xfiq_status xfiq_cpu_plq_seed(void *ctx, int mode, const float *z, int B, int D, serfiq_image_result *res,
+                              float *seed);
+xfiq_status xfiq_cpu_plq_map(void *ctx, const float *gx, int B, int C, int H, int W, int order, const float scale[3],
+                             float a, float b, const uint8_t *mask, float *maps, float *grad_mag,
+                             serfiq_image_result *res);
 #ifdef XFIQ_HAVE_CUDA
 /* cuda/backend_cuda.cu */
 const xfiq_backend_ops *xfiq_backend_cuda_ops(void);

@@ -116,16 +116,29 @@ static size_t cpu_workspace_bytes(const xfiq_graph *g, const xfiq_node *nd, int 
     return f > b ? f : b;
 }
 
+/* The CPU context is its thread count (the quality stages need it). */
 static xfiq_status cpu_init(void **ctx, const xfiq_backend_opts *o)
 {
     *ctx = NULL;
     if (o->precision != XFIQ_PRECISION_FP32)
         return xfiq_error(XFIQ_ERR_ARG, "the CPU backend computes in fp32 only (asked for %s)",
                           xfiq_precision_name(o->precision));
+    int *threads = malloc(sizeof *threads);
+    if (!threads)
+        return xfiq_error(XFIQ_ERR_NOMEM, "out of memory");
+    *threads = o->num_threads;
+    *ctx = threads;
     return XFIQ_OK;
 }
 
-static void cpu_destroy(void *ctx) { (void)ctx; }
+static void cpu_destroy(void *ctx) { free(ctx); }
+
+static xfiq_status cpu_zero(void *ctx, void *dst, size_t bytes)
+{
+    (void)ctx;
+    memset(dst, 0, bytes);
+    return XFIQ_OK;
+}
 
 static xfiq_status cpu_alloc(void *ctx, size_t bytes, void **out)
 {
@@ -185,6 +198,14 @@ static const xfiq_backend_ops cpu_ops = {
     .download = cpu_copy,
     .sync = cpu_sync,
     .stream = cpu_stream,
+    .mem_zero = cpu_zero,
+    .input_u8 = xfiq_cpu_input_u8,
+    .heads_input = xfiq_cpu_heads_input,
+    .serfiq_quality = xfiq_cpu_serfiq_quality,
+    .plq_seed = xfiq_cpu_plq_seed,
+    .plq_map = xfiq_cpu_plq_map,
+    .chunk = 64,
+    .plq_chunk = 16,
 };
 
 const xfiq_backend_ops *xfiq_backend_cpu_ops(void) { return &cpu_ops; }

@@ -25,18 +25,24 @@ enum { XFIQ_EXIT_OK = 0, XFIQ_EXIT_FATAL = 1, XFIQ_EXIT_SOME_FAILED = 2 };
 const char *xfiq_cli_default_model(void);
 
 /* Options every model-running command takes. */
+#define XFIQ_CLI_MAX_DEVICES 16
 typedef struct xfiq_cli_model_opts {
-    const char *model, *card, *backend;
+    const char *model, *card, *backend, *precision;
     int threads, batch;
+    int devices[XFIQ_CLI_MAX_DEVICES], n_devices; /* --devices (CUDA); none: device 0 */
 } xfiq_cli_model_opts;
 
 void xfiq_cli_model_opts_init(xfiq_cli_model_opts *o);
 /* Consumes argv[*i] (and its value) when it is one of --model/-m, --card,
- * --backend, --threads/-t, --batch/-b. Returns 1 when consumed, 0 when not,
- * -1 on a bad value (message printed). */
+ * --backend, --threads/-t, --batch/-b, --precision, --devices. Returns 1 when
+ * consumed, 0 when not, -1 on a bad value (message printed). */
 int xfiq_cli_model_opt(xfiq_cli_model_opts *o, int argc, char **argv, int *i);
-/* Opens backend + model; prints the error and returns non-zero on failure. */
+/* Opens backend + model (the first device of --devices); prints the error
+ * and returns non-zero on failure. */
 int xfiq_cli_open_model(const xfiq_cli_model_opts *o, xfiq_backend_t *be, xfiq_model_t *m);
+/* Opens one backend per device of --devices (one when none) into bes and the
+ * model on each as a pool; non-zero (message printed) on failure. */
+int xfiq_cli_open_pool(const xfiq_cli_model_opts *o, xfiq_backend_t *bes, int *n_be, xfiq_pool_t *pool);
 
 /* Expands inputs: files as given, folders recursively (sorted), @file lists. */
 int xfiq_cli_gather_inputs(char **inputs, int n, xfiq_pathlist *out);
@@ -94,8 +100,11 @@ typedef struct xfiq_cli_job {
     /* filled by xfiq_cli_job_open */
     xfiq_pathlist paths;
     xfiq_landmarks_set *lms;
-    xfiq_backend_t be;
-    xfiq_model_t m;
+    xfiq_backend_t be;         /* the first of bes */
+    xfiq_model_t m;            /* the pool's first model (info, options) */
+    xfiq_backend_t bes[XFIQ_CLI_MAX_DEVICES];
+    int n_be;
+    xfiq_pool_t pool;          /* the model on every device of --devices */
     xfiq_model_info info;
 } xfiq_cli_job;
 

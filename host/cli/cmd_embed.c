@@ -34,7 +34,7 @@ static int embed_batch(void *vctx, size_t s, int k, const xfiq_cli_item *it, con
 {
     embed_ctx *c = vctx;
     (void)ids;
-    if (ng && (xfiq_model_embed(c->job->m, faces, ng, c->emb, c->mag) != XFIQ_OK ||
+    if (ng && (xfiq_pool_embed(c->job->pool, faces, ng, c->emb, c->mag) != XFIQ_OK ||
                xfiq_npy_writer_append(&c->we, c->emb, ng) != XFIQ_OK ||
                xfiq_npy_writer_append(&c->wm, c->mag, ng) != XFIQ_OK)) {
         fprintf(stderr, "xfiq: %s\n", xfiq_last_error());

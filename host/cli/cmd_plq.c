@@ -71,7 +71,7 @@ static int plq_batch(void *vctx, size_t s, int k, const xfiq_cli_item *it, const
 {
     plq_ctx *c = vctx;
     size_t hw = (size_t)c->job->info.input_height * (size_t)c->job->info.input_width;
-    if (ng && xfiq_model_plq(c->job->m, faces, ng, ids, &c->o, c->q, c->maps, NULL) != XFIQ_OK) {
+    if (ng && xfiq_pool_plq(c->job->pool, faces, ng, ids, &c->o, c->q, c->maps, NULL) != XFIQ_OK) {
         fprintf(stderr, "xfiq: %s\n", xfiq_last_error());
         return XFIQ_EXIT_FATAL;
     }

@@ -30,7 +30,7 @@ static int quality_batch(void *vctx, size_t s, int k, const xfiq_cli_item *it, c
                          const uint64_t *ids, int ng)
 {
     quality_ctx *c = vctx;
-    if (ng && xfiq_model_serfiq(c->job->m, faces, ng, ids, &c->o.serfiq, c->q, NULL) != XFIQ_OK) {
+    if (ng && xfiq_pool_serfiq(c->job->pool, faces, ng, ids, &c->o.serfiq, c->q, NULL) != XFIQ_OK) {
         fprintf(stderr, "xfiq: %s\n", xfiq_last_error());
         return XFIQ_EXIT_FATAL;
     }

@@ -61,7 +61,37 @@ int xfiq_cli_model_opt(xfiq_cli_model_opts *o, int argc, char **argv, int *i)
         r = int_value(a, v, 0, 1024, &o->threads);
     else if (!strcmp(a, "--batch") || !strcmp(a, "-b"))
         r = int_value(a, v, 1, 4096, &o->batch);
-    else
+    else if (!strcmp(a, "--precision")) {
+        xfiq_precision pr;
+        r = v ? 1 : -1;
+        if (v && xfiq_precision_parse(v, &pr) != XFIQ_OK) {
+            fprintf(stderr, "xfiq: %s\n", xfiq_last_error());
+            r = -1;
+        }
+        o->precision = v;
+    } else if (!strcmp(a, "--devices")) {
+        r = v ? 1 : -1;
+        o->n_devices = 0;
+        for (const char *p = v; p && *p && r > 0;) {
+            char *end;
+            long d = strtol(p, &end, 10);
+            if (end == p || d < 0 || d > 1023 || (*end && *end != ',') || o->n_devices == XFIQ_CLI_MAX_DEVICES) {
+                fprintf(stderr, "xfiq: --devices needs a comma-separated list of device numbers (at most %d), got '%s'\n",
+                        XFIQ_CLI_MAX_DEVICES, v);
+                r = -1;
+                break;
+            }
+            for (int k = 0; k < o->n_devices; k++)
+                if (o->devices[k] == (int)d) {
+                    fprintf(stderr, "xfiq: device %ld is listed twice in --devices\n", d);
+                    r = -1;
+                }
+            o->devices[o->n_devices++] = (int)d;
+            p = *end ? end + 1 : end;
+        }
+        if (r > 0 && !strcmp(o->backend, "cpu"))
+            o->backend = "cuda"; /* devices are GPUs */
+    } else
         return 0;
     if (r < 0 && !v)
         fprintf(stderr, "xfiq: %s needs a value\n", a);
@@ -70,7 +100,8 @@ int xfiq_cli_model_opt(xfiq_cli_model_opts *o, int argc, char **argv, int *i)
     return r;
 }
 
-int xfiq_cli_open_model(const xfiq_cli_model_opts *o, xfiq_backend_t *be, xfiq_model_t *m)
+/* Backend of device slot k of o (--devices, else device 0). */
+static int open_backend(const xfiq_cli_model_opts *o, int k, xfiq_backend_t *be)
 {
     xfiq_backend_kind kind;
     if (!strcmp(o->backend, "cpu"))
@@ -81,12 +112,48 @@ int xfiq_cli_open_model(const xfiq_cli_model_opts *o, xfiq_backend_t *be, xfiq_m
         fprintf(stderr, "xfiq: unknown backend '%s' (cpu or cuda)\n", o->backend);
         return 1;
     }
-    const char *model = o->model ? o->model : xfiq_cli_default_model();
-    xfiq_status st = xfiq_backend_init(be, kind, o->threads);
-    if (st != XFIQ_OK) {
+    xfiq_backend_opts bo;
+    xfiq_backend_opts_default(&bo);
+    bo.num_threads = o->threads;
+    bo.device = o->n_devices ? o->devices[k] : 0;
+    if (o->precision && xfiq_precision_parse(o->precision, &bo.precision) != XFIQ_OK) {
         fprintf(stderr, "xfiq: %s\n", xfiq_last_error());
         return 1;
     }
+    if (xfiq_backend_init_opts(be, kind, &bo) != XFIQ_OK) {
+        fprintf(stderr, "xfiq: %s\n", xfiq_last_error());
+        return 1;
+    }
+    return 0;
+}
+
+int xfiq_cli_open_pool(const xfiq_cli_model_opts *o, xfiq_backend_t *bes, int *n_be, xfiq_pool_t *pool)
+{
+    int n = o->n_devices ? o->n_devices : 1;
+    *n_be = 0;
+    *pool = NULL;
+    for (int k = 0; k < n; k++) {
+        if (open_backend(o, k, &bes[k]))
+            return 1;
+        (*n_be)++;
+    }
+    const char *model = o->model ? o->model : xfiq_cli_default_model();
+    xfiq_status st = xfiq_pool_create(bes, n, model, o->card, pool);
+    if (st != XFIQ_OK) {
+        fprintf(stderr, "xfiq: %s\n", xfiq_last_error());
+        if (st == XFIQ_ERR_IO && !o->model)
+            fprintf(stderr, "xfiq: fetch the default model first: models/fetch_default.sh\n");
+        return 1;
+    }
+    return 0;
+}
+
+int xfiq_cli_open_model(const xfiq_cli_model_opts *o, xfiq_backend_t *be, xfiq_model_t *m)
+{
+    const char *model = o->model ? o->model : xfiq_cli_default_model();
+    if (open_backend(o, 0, be))
+        return 1;
+    xfiq_status st;
     st = xfiq_model_load(*be, model, o->card, m);
     if (st != XFIQ_OK) {
         fprintf(stderr, "xfiq: %s\n", xfiq_last_error());
@@ -241,6 +308,8 @@ void xfiq_cli_job_help(FILE *f)
                "  -b, --batch N       images per batch (default 32)\n"
                "  -t, --threads N     CPU threads (default: all cores)\n"
                "      --backend B     cpu (default) or cuda\n"
+               "      --precision P   GPU arithmetic: fp32 (default), tf32, bf16 or fp16\n"
+               "      --devices LIST  GPUs to split the job over, e.g. 0,1 (implies --backend cuda)\n"
                "  -q, --quiet         no progress on stderr\n");
 }
 
@@ -262,16 +331,19 @@ int xfiq_cli_job_open(xfiq_cli_job *j, int out_is_dir)
         fprintf(stderr, "xfiq: %s\n", xfiq_last_error());
         return 1;
     }
-    if (xfiq_cli_open_model(&j->model, &j->be, &j->m))
+    if (xfiq_cli_open_pool(&j->model, j->bes, &j->n_be, &j->pool))
         return 1;
+    j->be = j->bes[0];
+    j->m = xfiq_pool_model(j->pool, 0);
     xfiq_model_get_info(j->m, &j->info);
     return 0;
 }
 
 void xfiq_cli_job_close(xfiq_cli_job *j)
 {
-    xfiq_model_free(j->m);
-    xfiq_backend_free(j->be);
+    xfiq_pool_free(j->pool);
+    for (int k = 0; k < j->n_be; k++)
+        xfiq_backend_free(j->bes[k]);
     xfiq_landmarks_free(j->lms);
     xfiq_pathlist_free(&j->paths);
     free(j->inputs);

@@ -107,9 +107,12 @@ void xfiq_model_free(xfiq_model_t m)
 {
     if (!m)
         return;
-    xfiq_runner_free(&m->full);
+    if (m->qblock)
+        m->be->ops->mem_free(m->be->ctx, m->qblock);
+    /* Runners sharing the full runner's parameters go first. */
     xfiq_runner_free(&m->head_run);
     xfiq_runner_free(&m->back);
+    xfiq_runner_free(&m->full);
     xfiq_graph_free(&m->head);
     xfiq_graph_free(&m->gb);
     for (int i = 0; i < 4; i++)
@@ -146,7 +149,7 @@ xfiq_status xfiq_model_prepare_head(xfiq_model_t m)
     xfiq_status st = xfiq_graph_subgraph(&m->g, m->embedding_value, &m->head);
     if (st != XFIQ_OK)
         return xfiq_error_prefix(st, "%s: SER-FIQ head after embedding layer '%s'", m->path, m->card.embedding_layer);
-    if ((st = xfiq_runner_init(&m->head_run, m->be, &m->head, m->path, 0)) != XFIQ_OK)
+    if ((st = xfiq_runner_init_shared(&m->head_run, m->be, &m->head, m->path, 0, &m->full)) != XFIQ_OK)
         xfiq_graph_free(&m->head);
     return st;
 }
@@ -164,7 +167,7 @@ xfiq_status xfiq_model_prepare_backward(xfiq_model_t m)
     else {
         m->gb.values[m->gb_embedding_value].keep = 1;
         if ((st = xfiq_graph_optimize(&m->gb, 0)) == XFIQ_OK)
-            st = xfiq_runner_init(&m->back, m->be, &m->gb, m->path, 1);
+            st = xfiq_runner_init_shared(&m->back, m->be, &m->gb, m->path, 1, &m->full);
     }
     if (st != XFIQ_OK)
         xfiq_graph_free(&m->gb);
@@ -179,9 +182,8 @@ void xfiq_model_preprocess(const xfiq_card *card, const uint8_t *rgb, int n, flo
         float *dst = out + (size_t)i * (size_t)hw * (size_t)card->channels;
         if (card->order == XFIQ_ORDER_GREY) {
             for (int64_t p = 0; p < hw; p++) {
-                /* ITU-R BT.601 luma, rounded to 8 bits as an image decoder would. */
-                int y = (299 * src[3 * p] + 587 * src[3 * p + 1] + 114 * src[3 * p + 2] + 500) / 1000;
-                dst[p] = xfiq_preprocess((unsigned char)y, card->mean[0], card->scale[0]);
+                dst[p] = xfiq_preprocess(xfiq_luma_u8(src[3 * p], src[3 * p + 1], src[3 * p + 2]), card->mean[0],
+                                         card->scale[0]);
             }
             continue;
         }
@@ -198,11 +200,14 @@ xfiq_status xfiq_model_forward(xfiq_model_t m, const float *input_nchw, int n, f
     if (!m || !input_nchw || !embeddings || n < 1)
         return xfiq_error(XFIQ_ERR_ARG, "xfiq_model_forward: NULL argument or n < 1");
     int64_t in_numel = m->g.values[m->g.input].numel, d = m->g.values[m->g.output].numel;
-    for (int s = 0; s < n; s += XFIQ_MAX_CHUNK) {
-        int k = n - s < XFIQ_MAX_CHUNK ? n - s : XFIQ_MAX_CHUNK;
+    const int chunk = m->be->ops->chunk;
+    for (int s = 0; s < n; s += chunk) {
+        int k = n - s < chunk ? n - s : chunk;
         XFIQ_TRY(xfiq_runner_reserve(&m->full, k));
-        memcpy(xfiq_runner_input_host(&m->full), input_nchw + (size_t)s * (size_t)in_numel,
-               (size_t)k * (size_t)in_numel * sizeof(float));
+        float *in = xfiq_runner_input_host(&m->full);
+        if (!in)
+            return xfiq_error(XFIQ_ERR_NOMEM, "out of memory for the input staging buffer");
+        memcpy(in, input_nchw + (size_t)s * (size_t)in_numel, (size_t)k * (size_t)in_numel * sizeof(float));
         XFIQ_TRY(xfiq_runner_run(&m->full, k));
         XFIQ_TRY(xfiq_runner_read(&m->full, m->g.output, k, embeddings + (size_t)s * (size_t)d));
     }
@@ -218,11 +223,19 @@ xfiq_status xfiq_model_embed(xfiq_model_t m, const uint8_t *pixels, int n, float
                           "order GREY); use xfiq_model_forward", m->path, m->card.channels);
     int64_t d = m->g.values[m->g.output].numel;
     size_t img_bytes = (size_t)m->card.width * (size_t)m->card.height * 3;
-    for (int s = 0; s < n; s += XFIQ_MAX_CHUNK) {
-        int k = n - s < XFIQ_MAX_CHUNK ? n - s : XFIQ_MAX_CHUNK;
-        XFIQ_TRY(xfiq_runner_reserve(&m->full, k));
-        xfiq_model_preprocess(&m->card, pixels + (size_t)s * img_bytes, k, xfiq_runner_input_host(&m->full));
+    const int chunk = m->be->ops->chunk, h = m->card.height, w = m->card.width, order = (int)m->card.order;
+    XFIQ_TRY(xfiq_runner_reserve(&m->full, n < chunk ? n : chunk));
+    /* The next chunk's pixels are staged and uploaded (on CUDA, a second
+     * stream) before this chunk's result is read: the copy overlaps the
+     * network's work. The planner keeps the input buffer apart from every
+     * other value, so the next input never overwrites this output. */
+    XFIQ_TRY(xfiq_runner_input_u8(&m->full, pixels, n < chunk ? n : chunk, h, w, order, m->card.mean, m->card.scale));
+    for (int s = 0; s < n; s += chunk) {
+        int k = n - s < chunk ? n - s : chunk, next = s + chunk;
         XFIQ_TRY(xfiq_runner_run(&m->full, k));
+        if (next < n)
+            XFIQ_TRY(xfiq_runner_input_u8(&m->full, pixels + (size_t)next * img_bytes, n - next < chunk ? n - next : chunk,
+                                          h, w, order, m->card.mean, m->card.scale));
         XFIQ_TRY(xfiq_runner_read(&m->full, m->g.output, k, embeddings + (size_t)s * (size_t)d));
     }
     if (magnitudes)

@@ -9,7 +9,8 @@
 #include "engine/runner.h"
 #include "graph/graph.h"
 
-/* Images per forward call; larger requests are split so memory stays bounded. */
+/* Images per forward call on the CPU (the backend table's chunk); larger
+ * requests are split so memory stays bounded. */
 #define XFIQ_MAX_CHUNK 64
 
 struct xfiq_model {
@@ -30,6 +31,15 @@ struct xfiq_model {
     /* Host scratch of the quality paths, grown on demand outside forward/backward. */
     float *scratch[4];
     size_t scratch_bytes[4];
+    /* Backend memory of the quality stages, one block grown on demand
+     * outside forward/backward and carved into: */
+    char *qblock;
+    size_t qbytes;
+    uint64_t *q_ids;             /* (images) image ids of the chunk */
+    serfiq_image_result *q_res;  /* (images) per-image results */
+    double *q_work;              /* serfiq_work_doubles(head images, T, D) */
+    float *q_maps, *q_gmag;      /* (plq images, H, W) PLQ maps and gradient magnitudes */
+    uint8_t *q_mask;             /* (H, W) face region of the map mean */
 };
 
 /* Lazily builds the SER-FIQ head / the backward graph. */

@@ -43,7 +43,9 @@ xfiq_status xfiq_plan_build(xfiq_plan *p, const xfiq_graph *g, const xfiq_backen
             continue;
         bufs[nb].value = v;
         bufs[nb].start = v == g->input ? -1 : val->producer;
-        bufs[nb].end = val->last_use;
+        /* The input stays live to the end: the next batch's input may be
+         * written while this batch's output is still to be read. */
+        bufs[nb].end = v == g->input ? g->n_nodes : val->last_use;
         bufs[nb].size = align_up((size_t)val->numel * (size_t)batch * sizeof(float));
         nb++;
     }

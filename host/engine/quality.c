@@ -79,51 +79,102 @@ static xfiq_status check_opts(const xfiq_serfiq_opts *o)
     return XFIQ_OK;
 }
 
-/* SER-FIQ of the k images whose forward pass runner r has just run: reads
- * the deterministic output z (k x D) and the embedding-layer activation. */
-static xfiq_status serfiq_after_run(xfiq_model_t m, xfiq_runner *r, int emb_value, int k, const uint64_t *ids,
-                                    const xfiq_serfiq_opts *o, xfiq_quality *out, float *z)
+/* Backend buffers of the quality stages for `images` images per chunk,
+ * `head` images per head pass of T rows, D-dimensional embeddings and maps
+ * of hw pixels: one block, carved in 256-byte aligned pieces, grown only when
+ * a larger job arrives (never inside a forward or backward pass). */
+static xfiq_status qbuf_reserve(xfiq_model_t m, int images, int head, int T, int D, int hw)
 {
+    const xfiq_backend_ops *ops = m->be->ops;
+    size_t sizes[6] = {(size_t)images * sizeof(uint64_t), (size_t)images * sizeof(serfiq_image_result),
+                       serfiq_work_doubles(head, T, D) * sizeof(double), (size_t)images * hw * sizeof(float),
+                       (size_t)images * hw * sizeof(float), (size_t)hw};
+    size_t off[6], total = 0;
+    for (int i = 0; i < 6; i++) {
+        off[i] = total;
+        total += (sizes[i] + XFIQ_ALIGN - 1) & ~(size_t)(XFIQ_ALIGN - 1);
+    }
+    if (total > m->qbytes) {
+        if (m->qblock)
+            ops->mem_free(m->be->ctx, m->qblock);
+        m->qblock = NULL;
+        m->qbytes = 0;
+        XFIQ_TRY(ops->mem_alloc(m->be->ctx, total, (void **)&m->qblock));
+        m->qbytes = total;
+        m->q_mask = NULL; /* uploaded again below */
+    }
+    m->q_ids = (uint64_t *)(m->qblock + off[0]);
+    m->q_res = (serfiq_image_result *)(m->qblock + off[1]);
+    m->q_work = (double *)(m->qblock + off[2]);
+    m->q_maps = (float *)(m->qblock + off[3]);
+    m->q_gmag = (float *)(m->qblock + off[4]);
+    uint8_t *mask = (uint8_t *)(m->qblock + off[5]);
+    if (hw > 0 && m->q_mask != mask) {
+        uint8_t *h = malloc((size_t)hw);
+        if (!h)
+            return xfiq_error(XFIQ_ERR_NOMEM, "out of memory");
+        plq_face_mask_default(m->card.height, m->card.width, h);
+        xfiq_status st = ops->upload(m->be->ctx, mask, h, (size_t)hw);
+        free(h);
+        XFIQ_TRY(st);
+        m->q_mask = mask;
+    }
+    return XFIQ_OK;
+}
+
+/* Head images per pass: whole images, about HEAD_ROWS rows on the CPU; the
+ * whole chunk on backends that want large batches. */
+static int head_images(xfiq_model_t m, int k, int T)
+{
+    int per = m->be->ops->kind == XFIQ_BACKEND_CPU ? HEAD_ROWS / T : k;
+    per = per > 0 ? per : 1;
+    return per < k ? per : k;
+}
+
+/* SER-FIQ of the k images whose forward pass runner r has just run (chunk of
+ * the job starting at `first`): the dropout rows of the embedding-layer
+ * activation go straight into the head runner's input, the head runs for
+ * per*T rows, and the quality stage leaves one result per image in
+ * m->q_res (backend memory); out gets the copy on the host. */
+static xfiq_status serfiq_stage(xfiq_model_t m, xfiq_runner *r, int emb_value, int k, const uint64_t *ids,
+                                const xfiq_serfiq_opts *o, serfiq_image_result *out)
+{
+    const xfiq_backend_ops *ops = m->be->ops;
     const xfiq_value *ev = &r->g->values[emb_value];
-    int E = (int)ev->numel, D = (int)r->g->values[r->g->output].numel, T = o->T;
+    const int E = (int)ev->numel, D = (int)r->g->values[r->g->output].numel, T = o->T;
     serfiq_dropout cfg = {.seed = o->seed, .p = o->p, .kind = o->channel_wise ? SERFIQ_MASK_CHANNEL : SERFIQ_MASK_ELEMENT,
                           .dim = E, .spatial = o->channel_wise && ev->ndim > 2 ? (int)(E / ev->dims[1]) : 1};
     XFIQ_TRY(serfiq_dropout_check(&cfg));
-    XFIQ_TRY(xfiq_runner_read(r, r->g->output, k, z));
-    float *x = scratch(m, 1, (size_t)k * (size_t)E);
-    int per = HEAD_ROWS / T > 0 ? HEAD_ROWS / T : 1;
-    per = per < k ? per : k;
-    float *y = scratch(m, 2, (size_t)per * (size_t)T * (size_t)D);
-    void *work = scratch(m, 3, (serfiq_workspace_bytes(T, D) + sizeof(float) - 1) / sizeof(float));
-    if (!x || !y || !work)
-        return xfiq_error(XFIQ_ERR_NOMEM, "out of memory for SER-FIQ buffers");
-    XFIQ_TRY(xfiq_runner_read(r, emb_value, k, x));
+    const int per = head_images(m, k, T);
     XFIQ_TRY(xfiq_runner_reserve(&m->head_run, per * T));
+    XFIQ_TRY(qbuf_reserve(m, k, per, T, D, m->card.width * m->card.height));
+    XFIQ_TRY(ops->upload(m->be->ctx, m->q_ids, ids, (size_t)k * sizeof *ids));
+    const float *x = xfiq_runner_value(r, emb_value), *z = xfiq_runner_value(r, r->g->output);
+    float *head_in = xfiq_runner_value(&m->head_run, m->head.input);
     for (int s = 0; s < k; s += per) {
         int c = k - s < per ? k - s : per;
-        XFIQ_TRY(serfiq_heads_input(&cfg, ids + s, x + (size_t)s * (size_t)E, c, T,
-                                    xfiq_runner_input_host(&m->head_run), m->be->num_threads));
+        XFIQ_TRY(ops->heads_input(m->be->ctx, &cfg, m->q_ids + s, x + (size_t)s * E, c, T, head_in));
+        m->head_run.input_resident = 1;
         XFIQ_TRY(xfiq_runner_run(&m->head_run, c * T));
-        XFIQ_TRY(xfiq_runner_read(&m->head_run, m->head.output, c * T, y));
-        for (int i = 0; i < c; i++) {
-            serfiq_result res;
-            XFIQ_TRY(serfiq_quality(y + (size_t)i * (size_t)T * (size_t)D, T, D, o->alpha, o->r, work, &res));
-            xfiq_quality *q = &out[s + i];
-            const float *zi = z + (size_t)(s + i) * (size_t)D;
-            double ss = 0, sum = 0;
-            for (int j = 0; j < D; j++) {
-                ss += (double)zi[j] * zi[j];
-                sum += zi[j];
-            }
-            q->serfiq_raw = (float)res.q_raw;
-            q->serfiq = (float)res.q;
-            q->magnitude = (float)sqrt(ss);
-            q->sum_e = ss > 0 ? (float)(sum / sqrt(ss)) : 0.0f;
-            q->unstable = fabs(q->sum_e) < 0.1;
-            q->mean_plq = NAN;
-        }
+        XFIQ_TRY(ops->serfiq_quality(m->be->ctx, xfiq_runner_value(&m->head_run, m->head.output), z + (size_t)s * D, c,
+                                     T, D, o->alpha, o->r, m->q_work, m->q_res + s));
     }
+    XFIQ_TRY(ops->download(m->be->ctx, out, m->q_res, (size_t)k * sizeof *out));
+    for (int i = 0; i < k; i++)
+        if (!isfinite(out[i].r.q_raw))
+            return xfiq_error(XFIQ_ERR_ARG, "%s: the network gives a non-finite embedding for image %d of the batch "
+                              "(id %llu): no SER-FIQ quality", m->path, i, (unsigned long long)ids[i]);
     return XFIQ_OK;
+}
+
+static void quality_from(const serfiq_image_result *r, xfiq_quality *q)
+{
+    q->serfiq_raw = (float)r->r.q_raw;
+    q->serfiq = (float)r->r.q;
+    q->magnitude = (float)r->magnitude;
+    q->sum_e = (float)r->sum_e;
+    q->unstable = fabs(q->sum_e) < 0.1;
+    q->mean_plq = NAN;
 }
 
 static uint64_t *default_ids(xfiq_model_t m, const uint64_t *ids, int n, uint64_t **owned)
@@ -140,50 +191,50 @@ static uint64_t *default_ids(xfiq_model_t m, const uint64_t *ids, int n, uint64_
     return v;
 }
 
+/* Images of this model can be fed (3 channels, or 1 with order GREY). */
+static xfiq_status check_image_model(xfiq_model_t m, const char *what)
+{
+    if (m->card.channels != 3 && !(m->card.channels == 1 && m->card.order == XFIQ_ORDER_GREY))
+        return xfiq_error(XFIQ_ERR_UNSUPPORTED, "%s: %s needs an image model (3 channels, or 1 with order GREY)",
+                          m->path, what);
+    return XFIQ_OK;
+}
+
+static xfiq_status feed(xfiq_model_t m, xfiq_runner *r, const uint8_t *pixels, int k)
+{
+    return xfiq_runner_input_u8(r, pixels, k, m->card.height, m->card.width, (int)m->card.order, m->card.mean,
+                                m->card.scale);
+}
+
 xfiq_status xfiq_model_serfiq(xfiq_model_t m, const uint8_t *pixels, int n, const uint64_t *ids,
                               const xfiq_serfiq_opts *o, xfiq_quality *out, float *embeddings)
 {
     if (!m || !pixels || n < 1 || !o || !out)
         return xfiq_error(XFIQ_ERR_ARG, "xfiq_model_serfiq: NULL argument or n < 1");
     XFIQ_TRY(check_opts(o));
+    XFIQ_TRY(check_image_model(m, "SER-FIQ"));
     XFIQ_TRY(xfiq_model_prepare_head(m));
     uint64_t *own;
     const uint64_t *id = default_ids(m, ids, n, &own);
-    int D = (int)m->g.values[m->g.output].numel;
-    size_t img = (size_t)m->card.width * (size_t)m->card.height * 3;
-    float *z = scratch(m, 0, (size_t)XFIQ_MAX_CHUNK * (size_t)D);
-    xfiq_status st = id && z ? XFIQ_OK : xfiq_error(XFIQ_ERR_NOMEM, "out of memory");
-    for (int s = 0; s < n && st == XFIQ_OK; s += XFIQ_MAX_CHUNK) {
-        int k = n - s < XFIQ_MAX_CHUNK ? n - s : XFIQ_MAX_CHUNK;
-        if ((st = xfiq_runner_reserve(&m->full, k)) != XFIQ_OK)
+    const int D = (int)m->g.values[m->g.output].numel, chunk = m->be->ops->chunk;
+    const size_t img = (size_t)m->card.width * (size_t)m->card.height * 3;
+    serfiq_image_result *res = (serfiq_image_result *)scratch(m, 0, (size_t)chunk * sizeof *res / sizeof(float) + 1);
+    xfiq_status st = id && res ? XFIQ_OK : xfiq_error(XFIQ_ERR_NOMEM, "out of memory");
+    if (st == XFIQ_OK)
+        st = xfiq_runner_reserve(&m->full, n < chunk ? n : chunk);
+    for (int s = 0; s < n && st == XFIQ_OK; s += chunk) {
+        int k = n - s < chunk ? n - s : chunk;
+        if ((st = feed(m, &m->full, pixels + (size_t)s * img, k)) != XFIQ_OK ||
+            (st = xfiq_runner_run(&m->full, k)) != XFIQ_OK ||
+            (st = serfiq_stage(m, &m->full, m->embedding_value, k, id + s, o, res)) != XFIQ_OK)
             break;
-        xfiq_model_preprocess(&m->card, pixels + (size_t)s * img, k, xfiq_runner_input_host(&m->full));
-        if ((st = xfiq_runner_run(&m->full, k)) != XFIQ_OK ||
-            (st = serfiq_after_run(m, &m->full, m->embedding_value, k, id + s, o, out + s, z)) != XFIQ_OK)
-            break;
+        for (int i = 0; i < k; i++)
+            quality_from(&res[i], &out[s + i]);
         if (embeddings)
-            memcpy(embeddings + (size_t)s * (size_t)D, z, (size_t)k * (size_t)D * sizeof(float));
+            st = xfiq_runner_read(&m->full, m->g.output, k, embeddings + (size_t)s * (size_t)D);
     }
     free(own);
     return st;
-}
-
-/* dQ/dx (model input, C x H x W) -> dQ/dpixel (RGB planar, 3 x H x W). */
-static void to_pixel_units(const xfiq_card *c, const float *gx, float *gp)
-{
-    size_t hw = (size_t)c->width * (size_t)c->height;
-    if (c->order == XFIQ_ORDER_GREY) {
-        static const float luma[3] = {0.299f, 0.587f, 0.114f};
-        for (int ch = 0; ch < 3; ch++)
-            for (size_t p = 0; p < hw; p++)
-                gp[ch * hw + p] = luma[ch] * c->scale[0] * gx[p];
-        return;
-    }
-    for (int ch = 0; ch < 3; ch++) {
-        int src = c->order == XFIQ_ORDER_BGR ? 2 - ch : ch;
-        for (size_t p = 0; p < hw; p++)
-            gp[(size_t)src * hw + p] = c->scale[ch] * gx[(size_t)ch * hw + p];
-    }
 }
 
 xfiq_status xfiq_model_plq(xfiq_model_t m, const uint8_t *pixels, int n, const uint64_t *ids,
@@ -191,66 +242,56 @@ xfiq_status xfiq_model_plq(xfiq_model_t m, const uint8_t *pixels, int n, const u
 {
     if (!m || !pixels || n < 1 || !o || !out)
         return xfiq_error(XFIQ_ERR_ARG, "xfiq_model_plq: NULL argument or n < 1");
-    if (m->card.channels != 3 && !(m->card.channels == 1 && m->card.order == XFIQ_ORDER_GREY))
-        return xfiq_error(XFIQ_ERR_UNSUPPORTED, "%s: PLQ needs an image model (3 channels, or 1 with order GREY)",
-                          m->path);
-    if (!(o->a >= 0) || !(o->b > 0))
-        return xfiq_error(XFIQ_ERR_ARG, "PLQ map constants need a >= 0 and b > 0 (got a=%g, b=%g)", o->a, o->b);
+    XFIQ_TRY(check_image_model(m, "PLQ"));
+    if (!(o->a >= 0) || !(o->b > 0) || isinf(o->a) || isinf(o->b))
+        return xfiq_error(XFIQ_ERR_ARG, "PLQ map constants need finite a >= 0 and b > 0 (got a=%g, b=%g)", o->a, o->b);
+    if (o->mode != XFIQ_PLQ_PAPER && o->mode != XFIQ_PLQ_SIGNED && o->mode != XFIQ_PLQ_MAGNITUDE)
+        return xfiq_error(XFIQ_ERR_ARG, "unknown PLQ regression mode %d", (int)o->mode);
     XFIQ_TRY(check_opts(&o->serfiq));
     XFIQ_TRY(xfiq_model_prepare_head(m));
     XFIQ_TRY(xfiq_model_prepare_backward(m));
+    const xfiq_backend_ops *ops = m->be->ops;
     uint64_t *own;
     const uint64_t *id = default_ids(m, ids, n, &own);
-    int D = (int)m->gb.values[m->gb.output].numel, H = m->card.height, W = m->card.width;
-    size_t img = (size_t)W * (size_t)H * 3, hw = (size_t)W * (size_t)H;
-    size_t in_numel = (size_t)m->gb.values[m->gb.input].numel;
-    float *z = scratch(m, 0, (size_t)PLQ_CHUNK * (size_t)D);
-    float *seeds = malloc((size_t)PLQ_CHUNK * (size_t)D * sizeof *seeds);
-    float *dx = malloc((size_t)PLQ_CHUNK * in_numel * sizeof *dx), *gp = malloc(3 * hw * sizeof *gp);
-    float *mm = malloc(hw * sizeof *mm), *pm = malloc(hw * sizeof *pm);
-    uint8_t *mask = malloc(hw);
-    xfiq_status st = id && z && seeds && dx && gp && mm && pm && mask ? XFIQ_OK
-                                                                       : xfiq_error(XFIQ_ERR_NOMEM, "out of memory");
-    if (mask)
-        plq_face_mask_default(H, W, mask);
-    for (int s = 0; s < n && st == XFIQ_OK; s += PLQ_CHUNK) {
-        int k = n - s < PLQ_CHUNK ? n - s : PLQ_CHUNK;
-        if ((st = xfiq_runner_reserve(&m->back, k)) != XFIQ_OK)
+    const int D = (int)m->gb.values[m->gb.output].numel, H = m->card.height, W = m->card.width;
+    const int C = (int)m->gb.values[m->gb.input].dims[1], chunk = ops->plq_chunk;
+    const size_t img = (size_t)W * (size_t)H * 3, hw = (size_t)W * (size_t)H;
+    serfiq_image_result *res = (serfiq_image_result *)scratch(m, 0, (size_t)chunk * sizeof *res / sizeof(float) + 1);
+    xfiq_status st = id && res ? XFIQ_OK : xfiq_error(XFIQ_ERR_NOMEM, "out of memory");
+    if (st == XFIQ_OK)
+        st = xfiq_runner_reserve(&m->back, n < chunk ? n : chunk);
+    for (int s = 0; s < n && st == XFIQ_OK; s += chunk) {
+        const int k = n - s < chunk ? n - s : chunk;
+        float *seed, *gx;
+        if ((st = feed(m, &m->back, pixels + (size_t)s * img, k)) != XFIQ_OK ||
+            (st = xfiq_runner_run(&m->back, k)) != XFIQ_OK ||
+            (st = serfiq_stage(m, &m->back, m->gb_embedding_value, k, id + s, &o->serfiq, res)) != XFIQ_OK)
             break;
-        xfiq_model_preprocess(&m->card, pixels + (size_t)s * img, k, xfiq_runner_input_host(&m->back));
-        if ((st = xfiq_runner_run(&m->back, k)) != XFIQ_OK ||
-            (st = serfiq_after_run(m, &m->back, m->gb_embedding_value, k, id + s, &o->serfiq, out + s, z)) != XFIQ_OK)
+        /* Seed on the device from z and Q, backward to the model input, then
+         * the maps: only the per-image numbers and the maps asked for come back. */
+        if ((st = xfiq_runner_backward_begin(&m->back, k, &seed)) != XFIQ_OK ||
+            (st = ops->plq_seed(m->be->ctx, (int)o->mode, xfiq_runner_value(&m->back, m->gb.output), k, D, m->q_res,
+                                seed)) != XFIQ_OK ||
+            (st = xfiq_runner_backward_run(&m->back, k, &gx)) != XFIQ_OK ||
+            (st = ops->plq_map(m->be->ctx, gx, k, C, H, W, (int)m->card.order, m->card.scale, (float)o->a,
+                               (float)o->b, m->q_mask, m->q_maps, grad_mag ? m->q_gmag : NULL, m->q_res)) != XFIQ_OK ||
+            (st = ops->download(m->be->ctx, res, m->q_res, (size_t)k * sizeof *res)) != XFIQ_OK)
             break;
-        for (int i = 0; i < k && st == XFIQ_OK; i++) {
-            plq_regress_info info;
-            st = plq_regression_seed((plq_mode)o->mode, z + (size_t)i * (size_t)D, D, out[s + i].serfiq,
-                                     seeds + (size_t)i * (size_t)D, &info);
-            if (st == XFIQ_ERR_ARG) {
-                /* sum(e) exactly 0 (paper mode): no regression weight exists; the map is undefined. */
-                memset(seeds + (size_t)i * (size_t)D, 0, (size_t)D * sizeof(float));
-                out[s + i].unstable = 1;
-                st = XFIQ_OK;
-            }
+        for (int i = 0; i < k; i++) {
+            quality_from(&res[i], &out[s + i]);
+            out[s + i].mean_plq = (float)res[i].mean_plq;
+            if (res[i].plq_denom == 0.0)
+                out[s + i].unstable = 1; /* no regression direction: the map is undefined (zero gradient) */
         }
-        if (st != XFIQ_OK || (st = xfiq_runner_backward(&m->back, k, seeds, dx)) != XFIQ_OK)
+        if (maps && (st = ops->download(m->be->ctx, maps + (size_t)s * hw, m->q_maps, (size_t)k * hw * sizeof(float))) !=
+                        XFIQ_OK)
             break;
-        for (int i = 0; i < k && st == XFIQ_OK; i++) {
-            to_pixel_units(&m->card, dx + (size_t)i * in_numel, gp);
-            st = plq_map_compute(gp, 3, H, W, (float)o->a, (float)o->b, mm, pm);
-            out[s + i].mean_plq = (float)plq_map_mean(pm, H, W, mask);
-            if (maps)
-                memcpy(maps + (size_t)(s + i) * hw, pm, hw * sizeof(float));
-            if (grad_mag)
-                memcpy(grad_mag + (size_t)(s + i) * hw, mm, hw * sizeof(float));
-        }
+        if (grad_mag &&
+            (st = ops->download(m->be->ctx, grad_mag + (size_t)s * hw, m->q_gmag, (size_t)k * hw * sizeof(float))) !=
+                XFIQ_OK)
+            break;
     }
     free(own);
-    free(seeds);
-    free(dx);
-    free(gp);
-    free(mm);
-    free(pm);
-    free(mask);
     return st;
 }
 

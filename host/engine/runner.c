@@ -39,8 +39,25 @@ static xfiq_status runner_prepare(xfiq_runner *r)
     return st;
 }
 
+/* share's device parameters serve g when they hold the same floats. */
+static int params_match(const xfiq_graph *g, const xfiq_runner *share)
+{
+    if (!share || !share->params || share->be == NULL)
+        return 0;
+    const xfiq_graph *h = share->g;
+    if (g->params == h->params && g->n_params <= h->n_params)
+        return 1;
+    return g->n_params == h->n_params && (!g->n_params || !memcmp(g->params, h->params, (size_t)g->n_params * sizeof(float)));
+}
+
 xfiq_status xfiq_runner_init(xfiq_runner *r, xfiq_backend_t be, const xfiq_graph *g, const char *label,
                              int retain_all)
+{
+    return xfiq_runner_init_shared(r, be, g, label, retain_all, NULL);
+}
+
+xfiq_status xfiq_runner_init_shared(xfiq_runner *r, xfiq_backend_t be, const xfiq_graph *g, const char *label,
+                                    int retain_all, const xfiq_runner *share)
 {
     memset(r, 0, sizeof *r);
     r->be = be;
@@ -54,6 +71,9 @@ xfiq_status xfiq_runner_init(xfiq_runner *r, xfiq_backend_t be, const xfiq_graph
                               g->nodes[i].name, xfiq_op_name(g->nodes[i].op), ops->name);
     if (ops->kind == XFIQ_BACKEND_CPU) {
         r->params = g->params;
+    } else if (share && share->be == be && params_match(g, share)) {
+        r->params = share->params;
+        r->params_shared = 1;
     } else {
         size_t bytes = (size_t)g->n_params * sizeof(float);
         XFIQ_TRY(ops->mem_alloc(be->ctx, bytes ? bytes : 4, (void **)&r->params));
@@ -89,9 +109,25 @@ void xfiq_runner_free(xfiq_runner *r)
     if (r->prep_block)
         r->be->ops->mem_free(r->be->ctx, r->prep_block);
     free(r->prepared);
-    if (r->params && r->params != r->g->params)
+    if (r->params && r->params != r->g->params && !r->params_shared)
         r->be->ops->mem_free(r->be->ctx, r->params);
     memset(r, 0, sizeof *r);
+}
+
+static int next_pow2(int n)
+{
+    int b = 1;
+    while (b < n && b < (1 << 30))
+        b <<= 1;
+    return b;
+}
+
+int xfiq_runner_bucket(const xfiq_runner *r, int n)
+{
+    if (r->be->ops->kind == XFIQ_BACKEND_CPU)
+        return n;
+    int b = next_pow2(n);
+    return b < r->plan.batch ? b : r->plan.batch;
 }
 
 xfiq_status xfiq_runner_reserve(xfiq_runner *r, int n)
@@ -99,6 +135,8 @@ xfiq_status xfiq_runner_reserve(xfiq_runner *r, int n)
     if (n <= r->plan.batch)
         return XFIQ_OK;
     const xfiq_backend_ops *ops = r->be->ops;
+    if (ops->kind != XFIQ_BACKEND_CPU)
+        n = next_pow2(n); /* whole buckets (xfiq_runner_bucket) */
     release_block(r);
     xfiq_graph tmp;
     const xfiq_graph *pg = r->g;
@@ -120,19 +158,36 @@ xfiq_status xfiq_runner_reserve(xfiq_runner *r, int n)
     free(saved);
     XFIQ_TRY(st);
     st = ops->mem_alloc(r->be->ctx, r->plan.total_bytes, (void **)&r->block);
-    if (st == XFIQ_OK && ops->kind != XFIQ_BACKEND_CPU) {
-        r->staging = malloc((size_t)r->g->values[r->g->input].numel * (size_t)n * sizeof(float));
-        if (!r->staging)
-            st = xfiq_error(XFIQ_ERR_NOMEM, "out of memory for the input staging buffer");
-    }
+    /* Rows past n of a bucket are computed and ignored: start them as zeros. */
+    if (st == XFIQ_OK && ops->kind != XFIQ_BACKEND_CPU)
+        st = ops->mem_zero(r->be->ctx, r->block, r->plan.total_bytes);
     if (st != XFIQ_OK)
         release_block(r);
     return st;
 }
 
+float *xfiq_runner_value(xfiq_runner *r, int v) { return (float *)(r->block + r->plan.offsets[v]); }
+
 float *xfiq_runner_input_host(xfiq_runner *r)
 {
-    return r->staging ? r->staging : (float *)(r->block + r->plan.offsets[r->g->input]);
+    if (r->be->ops->kind == XFIQ_BACKEND_CPU)
+        return xfiq_runner_value(r, r->g->input);
+    if (!r->staging)
+        r->staging = malloc((size_t)r->g->values[r->g->input].numel * (size_t)r->plan.batch * sizeof(float));
+    r->input_resident = 0;
+    return r->staging;
+}
+
+xfiq_status xfiq_runner_input_u8(xfiq_runner *r, const uint8_t *pixels, int n, int h, int w, int order,
+                                 const float mean[3], const float scale[3])
+{
+    if (n < 1 || n > r->plan.batch)
+        return xfiq_error(XFIQ_ERR_INTERNAL, "%s: input of %d images but the plan holds %d", r->label, n,
+                          r->plan.batch);
+    XFIQ_TRY(r->be->ops->input_u8(r->be->ctx, pixels, n, h, w, order, mean, scale,
+                                  xfiq_runner_value(r, r->g->input)));
+    r->input_resident = 1;
+    return XFIQ_OK;
 }
 
 xfiq_exec xfiq_runner_exec(xfiq_runner *r, int n)
@@ -156,18 +211,21 @@ xfiq_status xfiq_runner_run(xfiq_runner *r, int n)
     const xfiq_backend_ops *ops = r->be->ops;
     if (n < 1 || n > r->plan.batch)
         return xfiq_error(XFIQ_ERR_INTERNAL, "%s: run of %d images but the plan holds %d", r->label, n, r->plan.batch);
-    xfiq_exec ex = xfiq_runner_exec(r, n);
+    xfiq_exec ex = xfiq_runner_exec(r, xfiq_runner_bucket(r, n));
     const xfiq_graph *g = r->g;
-    if (r->staging)
+    if (r->staging && !r->input_resident)
         XFIQ_TRY(ops->upload(r->be->ctx, xfiq_exec_value(&ex, g->input), r->staging,
                              (size_t)g->values[g->input].numel * (size_t)n * sizeof(float)));
+    r->input_resident = 0;
     for (int i = 0; i < g->n_nodes; i++) {
         const xfiq_node *nd = &g->nodes[i];
         xfiq_status st = ops->fwd[nd->op](&ex, g, nd);
         if (st != XFIQ_OK)
             return xfiq_error_prefix(st, "%s: node '%s'", r->label, nd->name);
     }
-    return ops->sync(r->be->ctx);
+    /* No wait here: reading a result (download) waits for the work, and the
+     * next batch's input may be queued meanwhile. */
+    return XFIQ_OK;
 }
 
 xfiq_status xfiq_runner_read(xfiq_runner *r, int value, int n, float *dst)
@@ -207,10 +265,10 @@ static xfiq_status grad_reserve(xfiq_runner *r)
     return ops->mem_alloc(r->be->ctx, r->grad_bytes, (void **)&r->grad_block);
 }
 
-xfiq_status xfiq_runner_backward(xfiq_runner *r, int n, const float *seed, float *dinput)
+xfiq_status xfiq_runner_backward_begin(xfiq_runner *r, int n, float **seed)
 {
     const xfiq_backend_ops *ops = r->be->ops;
-    const xfiq_graph *g = r->g;
+    *seed = NULL;
     if (!r->retain_all)
         return xfiq_error(XFIQ_ERR_INTERNAL, "%s: backward needs a runner that retains activations", r->label);
     if (!ops->bwd)
@@ -219,13 +277,22 @@ xfiq_status xfiq_runner_backward(xfiq_runner *r, int n, const float *seed, float
         return xfiq_error(XFIQ_ERR_INTERNAL, "%s: backward of %d images but the plan holds %d", r->label, n,
                           r->plan.batch);
     XFIQ_TRY(grad_reserve(r));
-    xfiq_exec ex = xfiq_runner_exec(r, n);
+    *seed = (float *)(r->grad_block + r->grad_offsets[r->g->output]);
+    return XFIQ_OK;
+}
+
+xfiq_status xfiq_runner_backward_run(xfiq_runner *r, int n, float **dinput)
+{
+    const xfiq_backend_ops *ops = r->be->ops;
+    const xfiq_graph *g = r->g;
+    *dinput = NULL;
+    if (!r->grad_block || n < 1 || n > r->plan.batch)
+        return xfiq_error(XFIQ_ERR_INTERNAL, "%s: backward run without xfiq_runner_backward_begin", r->label);
+    xfiq_exec ex = xfiq_runner_exec(r, xfiq_runner_bucket(r, n));
     ex.grad_arena = r->grad_block;
     ex.grad_offsets = r->grad_offsets;
     ex.grad_written = r->grad_written;
     memset(r->grad_written, 0, (size_t)g->n_values);
-    XFIQ_TRY(ops->upload(r->be->ctx, xfiq_exec_grad(&ex, g->output), seed,
-                         (size_t)g->values[g->output].numel * (size_t)n * sizeof(float)));
     r->grad_written[g->values[g->output].storage] = 1;
     for (int i = g->n_nodes - 1; i >= 0; i--) {
         const xfiq_node *nd = &g->nodes[i];
@@ -238,11 +305,20 @@ xfiq_status xfiq_runner_backward(xfiq_runner *r, int n, const float *seed, float
         if (st != XFIQ_OK)
             return xfiq_error_prefix(st, "%s: backward of node '%s'", r->label, nd->name);
     }
-    XFIQ_TRY(ops->sync(r->be->ctx));
-    size_t bytes = (size_t)g->values[g->input].numel * (size_t)n * sizeof(float);
-    if (!r->grad_written[g->values[g->input].storage]) {
-        memset(dinput, 0, bytes); /* the output does not depend on the input at all */
-        return XFIQ_OK;
-    }
-    return ops->download(r->be->ctx, dinput, xfiq_exec_grad(&ex, g->input), bytes);
+    *dinput = xfiq_exec_grad(&ex, g->input);
+    if (!r->grad_written[g->values[g->input].storage]) /* the output does not depend on the input at all */
+        XFIQ_TRY(ops->mem_zero(r->be->ctx, *dinput,
+                               (size_t)g->values[g->input].numel * (size_t)n * sizeof(float)));
+    return XFIQ_OK;
+}
+
+xfiq_status xfiq_runner_backward(xfiq_runner *r, int n, const float *seed, float *dinput)
+{
+    const xfiq_backend_ops *ops = r->be->ops;
+    const xfiq_graph *g = r->g;
+    float *dseed, *dx;
+    XFIQ_TRY(xfiq_runner_backward_begin(r, n, &dseed));
+    XFIQ_TRY(ops->upload(r->be->ctx, dseed, seed, (size_t)g->values[g->output].numel * (size_t)n * sizeof(float)));
+    XFIQ_TRY(xfiq_runner_backward_run(r, n, &dx));
+    return ops->download(r->be->ctx, dinput, dx, (size_t)g->values[g->input].numel * (size_t)n * sizeof(float));
 }

@@ -46,4 +46,11 @@ static inline XFIQ_HD float xfiq_preprocess(unsigned char p, float mean, float s
     return ((float)p - mean) * scale;
 }
 
+/* ITU-R BT.601 luma of an 8-bit RGB pixel, rounded to 8 bits as an image
+ * decoder would (grey models). */
+static inline XFIQ_HD unsigned char xfiq_luma_u8(unsigned char r, unsigned char g, unsigned char b)
+{
+    return (unsigned char)((299 * r + 587 * g + 114 * b + 500) / 1000);
+}
+
 #endif

@@ -70,6 +70,60 @@ static inline XFIQ_HD float xfiq_act_backward(int act, float x, float slope, flo
          : act == XFIQ_ACT_PRELU ? xfiq_prelu_backward(x, slope, dy) : dy;
 }
 
+/* The quality Q the PLQ regression reproduces: the published (float) scaled
+ * SER-FIQ of the image, as a double. */
+static inline XFIQ_HD double xfiq_plq_target(double q) { return (double)(float)q; }
+
+/* PLQ quality regression (quality/plq_regress.h), one element at a time, in
+ * double from the raw embedding z with e = z/||z|| (mode: plq_mode, 0 PAPER,
+ * 1 SIGNED, 2 MAGNITUDE). The regression's denominator is the sum of
+ * xfiq_plq_denom_term over the elements (MAGNITUDE: ||z|| instead). */
+static inline XFIQ_HD double xfiq_plq_denom_term(int mode, double e)
+{
+    return mode == 0 ? e : mode == 1 ? fabs(e) : 0.0;
+}
+
+/* Seed on e of one element for weight w = Q / denom: the paper's all-ones
+ * direction or its sign-corrected form. */
+static inline XFIQ_HD double xfiq_plq_seed_dir(int mode, double e, double w)
+{
+    return mode == 0 ? w : e > 0 ? w : e < 0 ? -w : 0.0;
+}
+
+/* Seed on z of one element: MAGNITUDE w e; else the seed on e pushed
+ * through the L2 normalisation, (v - e (e . v)) / ||z|| with dot = e . v. */
+static inline XFIQ_HD float xfiq_plq_seed_value(int mode, double e, double w, double dot, double norm)
+{
+    return mode == 2 ? (float)(w * e) : (float)((xfiq_plq_seed_dir(mode, e, w) - e * dot) / norm);
+}
+
+/* Gradient per 8-bit pixel unit of pixel channel pc (0 R, 1 G, 2 B) from the
+ * model-input gradient gx (planar, channels of the model's order) at plane
+ * offset p, plane size hw: the card's scaling is part of the chain rule
+ * (order: 0 RGB, 1 BGR, 2 GREY with BT.601 luma weights). */
+static inline XFIQ_HD float xfiq_plq_pixel_grad(int order, const float *gx, size_t hw, size_t p, int pc,
+                                                float s0, float s1, float s2)
+{
+    if (order == 2) {
+        const float luma = pc == 0 ? 0.299f : pc == 1 ? 0.587f : 0.114f;
+        return luma * s0 * gx[p];
+    }
+    const int ch = order == 1 ? 2 - pc : pc;
+    const float s = ch == 0 ? s0 : ch == 1 ? s1 : s2;
+    return s * gx[(size_t)ch * hw + p];
+}
+
+/* PLQ m of one pixel: mean over the C planes of |g| (C = 3 pixel channels),
+ * summed in plane order in float as plq_map_compute does. */
+static inline XFIQ_HD float xfiq_plq_mean_abs3(float g0, float g1, float g2)
+{
+    float s = 0.0f;
+    s += fabsf(g0);
+    s += fabsf(g1);
+    s += fabsf(g2);
+    return s * (1.0f / 3.0f);
+}
+
 /* Backward-data of the L2 normalisation e = z/||z||, one element:
  * dz_k = (g_k - e_k * (e . g)) / ||z||, with dot = e . g and inv_norm = 1/||z||
  * computed once per vector. */

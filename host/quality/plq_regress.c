@@ -107,28 +107,22 @@ xfiq_status plq_regression_seed(plq_mode mode, const float *z, int D, double Q, 
      * smaller than the rounding of a float e, so e is never rounded here. */
     double denom = 0;
     for (int k = 0; k < D; k++)
-        denom += mode == PLQ_MODE_PAPER ? z[k] / n : mode == PLQ_MODE_SIGNED ? fabs(z[k] / n) : 0.0;
+        denom += xfiq_plq_denom_term((int)mode, z[k] / n);
     if (mode == PLQ_MODE_MAGNITUDE)
         denom = n;
     if (denom == 0.0)
         return xfiq_error(XFIQ_ERR_ARG, "plq: %s regression weight undefined: denominator is 0",
                           plq_mode_name(mode));
     const double w = Q / denom;
-    if (mode == PLQ_MODE_MAGNITUDE) {
-        for (int k = 0; k < D; k++)
-            out_seed[k] = (float)(w * (z[k] / n));
-    } else {
-        /* seed_e = w * (1 or sign(e)); seed_z = (seed_e - e (e . seed_e)) / ||z||. */
-        double dot = 0;
+    /* seed_e = w * (1 or sign(e)); seed_z = (seed_e - e (e . seed_e)) / ||z|| (MAGNITUDE: w e on z). */
+    double dot = 0;
+    if (mode != PLQ_MODE_MAGNITUDE)
         for (int k = 0; k < D; k++) {
             double e = z[k] / n;
-            dot += e * (mode == PLQ_MODE_PAPER ? w : e > 0 ? w : e < 0 ? -w : 0.0);
+            dot += e * xfiq_plq_seed_dir((int)mode, e, w);
         }
-        for (int k = 0; k < D; k++) {
-            double e = z[k] / n, v = mode == PLQ_MODE_PAPER ? w : e > 0 ? w : e < 0 ? -w : 0.0;
-            out_seed[k] = (float)((v - e * dot) / n);
-        }
-    }
+    for (int k = 0; k < D; k++)
+        out_seed[k] = xfiq_plq_seed_value((int)mode, z[k] / n, w, dot, n);
     if (info) {
         info->denom = denom;
         info->weight = w;

@@ -51,6 +51,16 @@ typedef struct serfiq_result {
     double q;         /* 1 / (1 + exp(-alpha (q_raw - r))) */
 } serfiq_result;
 
+/* Everything the quality stages compute for one image, laid out identically
+ * in host and device memory (the CUDA stages fill an array of these). */
+typedef struct serfiq_image_result {
+    serfiq_result r;   /* SER-FIQ: mean distance, raw and scaled quality */
+    double magnitude;  /* ||z|| of the deterministic embedding */
+    double sum_e;      /* sum of z / ||z|| (0 for z = 0) */
+    double plq_denom;  /* PLQ regression denominator (0: no direction, zero seed) */
+    double mean_plq;   /* mean of the PLQ map over the face region */
+} serfiq_image_result;
+
 /* Bytes of `work` serfiq_quality needs for T embeddings of length D. */
 size_t serfiq_workspace_bytes(int T, int D);
 
