@@ -147,9 +147,11 @@ struct dev_ctx {
     xfiq_tune_map tune;
 };
 
+struct dev_ctx;
 struct cudnn_ctx {
     cudnnHandle_t h = nullptr;
     int device = 0;
+    dev_ctx *dc = nullptr; /* the device's plans, found at attach */
     int precision = XFIQ_PRECISION_FP32;
     std::mutex m; /* one host thread at a time per handle (cuDNN rule) */
     std::vector<const conv_plan *> used; /* distinct plans this stream ran */
@@ -935,7 +937,8 @@ xfiq_status launch_ctx(const char *fn, cudaStream_t stream, cudnn_ctx **c, dev_c
     if (cur != (*c)->device)
         return xfiq_error(XFIQ_ERR_BACKEND, "%s: stream attached on device %d, current device is %d", fn,
                           (*c)->device, cur);
-    return dev_current(dc);
+    *dc = (*c)->dc;
+    return XFIQ_OK;
 }
 
 __global__ void add_kernel(float *__restrict__ y, const float *__restrict__ t, int64_t count)
@@ -965,6 +968,11 @@ extern "C" xfiq_status xfiq_cudnn_attach(cudaStream_t stream)
     if (st != CUDNN_STATUS_SUCCESS) {
         cudnn_ctx_free(c);
         return xfiq_error(XFIQ_ERR_BACKEND, "cuDNN handle setup failed: %s (%d)", cudnnGetErrorString(st), (int)st);
+    }
+    xfiq_status xs = dev_current(&c->dc);
+    if (xs != XFIQ_OK) {
+        cudnn_ctx_free(c);
+        return xs;
     }
     if (!g_cudnn.add(stream, c)) {
         cudnn_ctx_free(c);
@@ -1007,8 +1015,7 @@ extern "C" xfiq_status xfiq_cudnn_set_precision(cudaStream_t stream, int precisi
         c->precision = precision;
     }
     /* Workspace queries have no stream: they plan for the last precision set on the device. */
-    dev_ctx *dc = nullptr;
-    XFIQ_TRY(dev_current(&dc));
+    dev_ctx *dc = c->dc;
     std::lock_guard<std::mutex> g(dc->m);
     dc->query_precision = precision;
     return XFIQ_OK;

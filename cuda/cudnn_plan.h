@@ -20,7 +20,7 @@ enum { XFIQ_CUDNN_FWD = 0, XFIQ_CUDNN_BWD_DATA = 1 };
 
 /* What one plan build chose. */
 typedef struct xfiq_cudnn_plan_info {
-    char engine[96];   /* "eng<global index>" then "_k<knob type>=<value>" per knob */
+    char engine[128];   /* "eng<global index>" then "_k<knob type>=<value>" per knob */
     size_t workspace;  /* bytes the launcher needs (engine workspace + any scratch) */
     int fused;         /* forward: bias/ReLU done inside cuDNN's graph */
     int scratch;       /* backward, accumulate: cuDNN took no beta = 1 graph, so

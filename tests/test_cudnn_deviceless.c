@@ -31,12 +31,14 @@ typedef struct shape {
 } shape;
 
 typedef struct engine_count {
-    char name[96];
+    char name[128];
     int dir, prec, count;
 } engine_count;
 
 static engine_count g_eng[MAX_ENGINES];
 static int g_n_eng;
+/* [dir][prec]: most configs of other numerics ranked ahead of the one taken, and requests */
+static int g_max_skipped[2][2], g_requests[2][2];
 static char g_json[4096];
 
 static void count_engine(const char *name, int dir, int prec)
@@ -105,7 +107,7 @@ static void plan_model(const char *label, const char *path)
     static const int batches[2] = {1, 64};
     for (int pi = 0; pi < 2; pi++) {
         const int prec = pi ? XFIQ_PRECISION_TF32 : XFIQ_PRECISION_FP32;
-        int plans = 0, failed = 0, fused = 0, scratch = 0, tensor_free = 0;
+        int plans = 0, failed = 0, fused = 0, scratch = 0;
         for (int s = 0; s < ns; s++)
             for (int b = 0; b < 2; b++)
                 for (int v = 0; v < 3; v++) { /* fwd, bwd, bwd accumulate */
@@ -122,8 +124,10 @@ static void plan_model(const char *label, const char *path)
                     plans++;
                     fused += info.fused;
                     scratch += info.scratch;
-                    tensor_free += info.rejected_numerics == 0;
                     count_engine(info.engine, dir, prec);
+                    g_requests[dir][pi]++;
+                    if (info.rejected_numerics > g_max_skipped[dir][pi])
+                        g_max_skipped[dir][pi] = info.rejected_numerics;
                 }
         printf("  %s: %d plans (fwd + bwd + bwd accumulate, batch 1 and 64), %d failed, %d fwd fused with "
                "bias/ReLU, %d accumulating through scratch\n",
@@ -206,13 +210,29 @@ int main(void)
     snprintf(p, sizeof p, "%s/iresnet100/iresnet100.onnx", fix);
     plan_model("iResNet-100", p);
 
-    printf("plans built in all: %ld\nengines chosen (direction, precision, engine: plans):\n", xfiq_cudnn_plans_built());
+    printf("distinct plans built in all (cached across models): %ld\n", xfiq_cudnn_plans_built());
     for (int dir = 0; dir < 2; dir++)
-        for (int prec = 0; prec < 2; prec++)
+        for (int prec = 0; prec < 2; prec++) {
+            int distinct = 0;
             for (int i = 0; i < g_n_eng; i++)
-                if (g_eng[i].dir == dir && g_eng[i].prec == prec)
-                    printf("  %-8s %s %-40s %d\n", dir ? "bwd_data" : "fwd", prec_str(prec), g_eng[i].name,
-                           g_eng[i].count);
+                distinct += g_eng[i].dir == dir && g_eng[i].prec == prec;
+            printf("%s %s: %d requests, %d distinct engine configs; at most %d configs with other numerics ranked "
+                   "ahead of the one taken\n",
+                   dir ? "bwd_data" : "fwd", prec_str(prec), g_requests[dir][prec], distinct,
+                   g_max_skipped[dir][prec]);
+            /* most used first */
+            for (int done = 0; done < distinct; done++) {
+                int best = -1;
+                for (int i = 0; i < g_n_eng; i++)
+                    if (g_eng[i].dir == dir && g_eng[i].prec == prec && g_eng[i].count > 0 &&
+                        (best < 0 || g_eng[i].count > g_eng[best].count))
+                        best = i;
+                if (best < 0)
+                    break;
+                printf("  %5d  %s\n", g_eng[best].count, g_eng[best].name);
+                g_eng[best].count = -g_eng[best].count; /* printed */
+            }
+        }
     TEST_END();
 }
 
