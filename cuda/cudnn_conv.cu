@@ -1000,10 +1000,15 @@ extern "C" int xfiq_cudnn_plan_count(cudaStream_t stream)
 extern "C" xfiq_status xfiq_cudnn_set_precision(cudaStream_t stream, int precision)
 {
     if (precision == XFIQ_PRECISION_BF16 || precision == XFIQ_PRECISION_FP16)
+        /* Checked deviceless on sm_90 with cuDNN 9.19: heuristics modes A and
+         * FALLBACK return no config for a conv whose FP32 operands are cast
+         * to BF16/FP16 by pointwise ops inside the graph, nor for BF16/FP16
+         * inputs with an FP32 output; only all-BF16/FP16 tensors plan. */
         return xfiq_error(XFIQ_ERR_UNSUPPORTED,
-                          "cuDNN: %s is not available for convolutions: the graph API offers it only on %s "
-                          "tensors in memory (the CUDA backend keeps fp32 activations); use fp32 or tf32",
-                          prec_name(precision), prec_name(precision));
+                          "cuDNN: %s convolutions need %s tensors in memory (cuDNN offers no engine for FP32 "
+                          "tensors cast to %s inside the graph, nor for an FP32 output), and the CUDA backend "
+                          "keeps FP32 activations; use fp32 or tf32",
+                          prec_name(precision), prec_name(precision), prec_name(precision));
     if (precision != XFIQ_PRECISION_FP32 && precision != XFIQ_PRECISION_TF32)
         return xfiq_error(XFIQ_ERR_ARG, "xfiq_cudnn_set_precision: unknown precision %d", precision);
     cudnn_ctx *c = g_cudnn.find(stream);

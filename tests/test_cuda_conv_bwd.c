@@ -150,6 +150,20 @@ static void run_case(const bwd_case *c, int precision)
     free(dyh);
 }
 
+/* Every case's backward workspace query, fp32 then tf32 (the plans the
+ * first pass timed, built again); the stream ends in fp32. */
+static void requery_all(void)
+{
+    for (int p = 1; p >= 0; p--) {
+        CHECK_OK(xfiq_cudnn_set_precision(g_stream, p ? XFIQ_PRECISION_TF32 : XFIQ_PRECISION_FP32));
+        for (size_t i = 0; i < sizeof g_cases / sizeof g_cases[0]; i++) {
+            const xfiq_conv_desc d = desc_of(&g_cases[i]);
+            size_t ws = 0;
+            CHECK_OK(conv2d_bwd_data_cuda_workspace(&d, g_cases[i].n, 16, &ws));
+        }
+    }
+}
+
 static char *read_text(const char *path)
 {
     FILE *f = fopen(path, "rb");
@@ -205,9 +219,14 @@ int main(void)
     printf("timing cache %s: %s\n", tune, text ? "written" : "missing");
     free(text);
     xfiq_cudnn_forget_plans();
+    long built = xfiq_cudnn_plans_built();
+    requery_all();
+    CHECK_MSG(xfiq_cudnn_plans_built() > built, "forgotten plans were not rebuilt");
+    printf("plans rebuilt from the timing cache:\n");
+    for (size_t i = 0; i < sizeof g_cases / sizeof g_cases[0]; i++)
+        run_case(&g_cases[i], XFIQ_PRECISION_FP32);
     const xfiq_conv_desc d = desc_of(&g_cases[10]);
     size_t ws = 0;
-    CHECK_OK(conv2d_bwd_data_cuda_workspace(&d, g_cases[10].n, 16, &ws));
     CHECK_OK(conv2d_fwd_cuda_workspace(&d, g_cases[10].n, XFIQ_ACT_NONE, 0, 16, &ws));
     text = read_text(log_path);
     CHECK_MSG(text && strstr(text, "choice=cached"), "no plan took its engine from the timing cache (log %s)",
@@ -220,15 +239,19 @@ int main(void)
         fputs("{ not json", f);
         fclose(f);
     }
+    printf("(a warning about a corrupt timing cache is expected next)\n");
+    fflush(stdout);
     xfiq_cudnn_forget_plans();
-    CHECK_OK(conv2d_fwd_cuda_workspace(&d, g_cases[10].n, XFIQ_ACT_NONE, 0, 16, &ws));
+    requery_all();
     text = read_text(tune);
     CHECK_MSG(text && strstr(text, "xfiq-cudnn-tune"), "corrupt timing cache was not rewritten");
     free(text);
-    /* XFIQ_CUDNN_TUNE=0: heuristic order, no file use. */
+    /* XFIQ_CUDNN_TUNE=0: heuristic order, no timing, no file. */
     setenv("XFIQ_CUDNN_TUNE", "0", 1);
+    unlink(tune);
     xfiq_cudnn_forget_plans();
-    CHECK_OK(conv2d_fwd_cuda_workspace(&d, g_cases[10].n, XFIQ_ACT_NONE, 0, 16, &ws));
+    requery_all();
+    CHECK_MSG(!test_file_exists(tune), "XFIQ_CUDNN_TUNE=0 still wrote %s", tune);
     unsetenv("XFIQ_CUDNN_TUNE");
 
     /* The device's own description, and a deviceless plan from it. */
