@@ -100,6 +100,7 @@ static const bwd_case g_cases[] = {
     {"3x3 dense", 2, 8, 16, 1, 12, 10, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
     {"3x3 stride 2", 3, 16, 32, 1, 14, 14, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1},
     {"3x3 stride 2 odd input", 2, 8, 8, 1, 13, 11, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1},
+    {"stride 2, last row uncovered", 2, 8, 8, 1, 14, 14, 3, 3, 2, 2, 1, 1, 0, 0, 0, 0},
     {"asymmetric pads", 2, 6, 10, 1, 9, 11, 3, 3, 1, 2, 1, 1, 0, 1, 2, 0},
     {"depthwise 3x3 stride 2", 2, 32, 32, 32, 14, 14, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1},
     {"grouped g4", 2, 16, 24, 4, 10, 10, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
@@ -107,8 +108,11 @@ static const bwd_case g_cases[] = {
     {"1x1", 4, 64, 32, 1, 7, 7, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0},
     {"1x1 stride 2 (shortcut)", 2, 32, 64, 1, 14, 14, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0},
     {"7x7 depthwise valid (GDC)", 3, 64, 64, 64, 7, 7, 7, 7, 1, 1, 1, 1, 0, 0, 0, 0},
+    {"stem 7x7 stride 2", 2, 3, 8, 1, 20, 20, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3},
     {"iResNet 3x3 64ch", 2, 64, 64, 1, 28, 28, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
 };
+
+#define LAST (sizeof g_cases / sizeof g_cases[0] - 1)
 
 static void run_case(const bwd_case *c, int precision)
 {
@@ -225,9 +229,9 @@ int main(void)
     printf("plans rebuilt from the timing cache:\n");
     for (size_t i = 0; i < sizeof g_cases / sizeof g_cases[0]; i++)
         run_case(&g_cases[i], XFIQ_PRECISION_FP32);
-    const xfiq_conv_desc d = desc_of(&g_cases[10]);
+    const xfiq_conv_desc d = desc_of(&g_cases[LAST]);
     size_t ws = 0;
-    CHECK_OK(conv2d_fwd_cuda_workspace(&d, g_cases[10].n, XFIQ_ACT_NONE, 0, 16, &ws));
+    CHECK_OK(conv2d_fwd_cuda_workspace(&d, g_cases[LAST].n, XFIQ_ACT_NONE, 0, 16, &ws));
     text = read_text(log_path);
     CHECK_MSG(text && strstr(text, "choice=cached"), "no plan took its engine from the timing cache (log %s)",
               log_path);

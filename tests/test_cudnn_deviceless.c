@@ -93,17 +93,8 @@ static int conv_shapes(const char *path, shape *out, int max, int *layers)
 
 static const char *prec_str(int p) { return p == XFIQ_PRECISION_FP32 ? "fp32" : "tf32"; }
 
-static void plan_model(const char *label, const char *path)
+static void plan_shapes(const char *label, const shape *shapes, int ns)
 {
-    static shape shapes[MAX_SHAPES];
-    int layers = 0;
-    if (!test_file_exists(path)) {
-        CHECK_MSG(0, "%s: model %s missing (its fixture did not run?)", label, path);
-        return;
-    }
-    const int ns = conv_shapes(path, shapes, MAX_SHAPES, &layers);
-    printf("%s (%s): %d conv layers, %d distinct shapes\n", label, path, layers, ns);
-    CHECK_MSG(layers > 0, "%s: no convolution found", label);
     static const int batches[2] = {1, 64};
     for (int pi = 0; pi < 2; pi++) {
         const int prec = pi ? XFIQ_PRECISION_TF32 : XFIQ_PRECISION_FP32;
@@ -133,6 +124,56 @@ static void plan_model(const char *label, const char *path)
                "bias/ReLU, %d accumulating through scratch\n",
                prec_str(prec), plans, failed, fused, scratch);
     }
+}
+
+static void plan_model(const char *label, const char *path)
+{
+    static shape shapes[MAX_SHAPES];
+    int layers = 0;
+    if (!test_file_exists(path)) {
+        CHECK_MSG(0, "%s: model %s missing (its fixture did not run?)", label, path);
+        return;
+    }
+    const int ns = conv_shapes(path, shapes, MAX_SHAPES, &layers);
+    printf("%s (%s): %d conv layers, %d distinct shapes\n", label, path, layers, ns);
+    CHECK_MSG(layers > 0, "%s: no convolution found", label);
+    plan_shapes(label, shapes, ns);
+}
+
+/* The odd shapes of the GPU tests (tests/test_cuda_conv_bwd.c, test_cuda_ops.c):
+ * asymmetric pads, strides that leave rows uncovered, dilation, groups. */
+static void plan_odd_shapes(void)
+{
+    static const int c[][16] = {
+        /* cin cout g  ih  iw kh kw sh sw dh dw pt pl pb pr act */
+        {8, 16, 1, 12, 10, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, XFIQ_ACT_PRELU},
+        {16, 32, 1, 14, 14, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, XFIQ_ACT_RELU},
+        {8, 8, 1, 13, 11, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, XFIQ_ACT_NONE},
+        {8, 8, 1, 14, 14, 3, 3, 2, 2, 1, 1, 0, 0, 0, 0, XFIQ_ACT_NONE},
+        {6, 10, 1, 9, 11, 3, 3, 1, 2, 1, 1, 0, 1, 2, 0, XFIQ_ACT_RELU},
+        {32, 32, 32, 14, 14, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, XFIQ_ACT_PRELU},
+        {16, 24, 4, 10, 10, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, XFIQ_ACT_NONE},
+        {8, 8, 1, 15, 15, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, XFIQ_ACT_NONE},
+        {64, 32, 1, 7, 7, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, XFIQ_ACT_NONE},
+        {32, 64, 1, 14, 14, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0, XFIQ_ACT_NONE},
+        {64, 64, 64, 7, 7, 7, 7, 1, 1, 1, 1, 0, 0, 0, 0, XFIQ_ACT_NONE},
+        {3, 8, 1, 20, 20, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3, XFIQ_ACT_RELU},
+    };
+    shape shapes[sizeof c / sizeof c[0]];
+    const int ns = (int)(sizeof c / sizeof c[0]);
+    for (int i = 0; i < ns; i++) {
+        xfiq_conv_desc *d = &shapes[i].d;
+        memset(&shapes[i], 0, sizeof shapes[i]);
+        d->cin = c[i][0], d->cout = c[i][1], d->group = c[i][2], d->ih = c[i][3], d->iw = c[i][4];
+        d->kh = c[i][5], d->kw = c[i][6], d->sh = c[i][7], d->sw = c[i][8], d->dh = c[i][9], d->dw = c[i][10];
+        d->pad_t = c[i][11], d->pad_l = c[i][12], d->pad_b = c[i][13], d->pad_r = c[i][14];
+        d->oh = (d->ih + d->pad_t + d->pad_b - d->dh * (d->kh - 1) - 1) / d->sh + 1;
+        d->ow = (d->iw + d->pad_l + d->pad_r - d->dw * (d->kw - 1) - 1) / d->sw + 1;
+        shapes[i].act = c[i][15];
+        shapes[i].has_bias = i % 2;
+    }
+    printf("odd shapes of the GPU tests: %d\n", ns);
+    plan_shapes("odd shapes", shapes, ns);
 }
 
 /* The timing cache: entries survive a round trip, a second writer merges,
@@ -193,6 +234,7 @@ int main(void)
                                         &info));
     CHECK_MSG(xfiq_cudnn_plans_built() == built, "a cached plan was rebuilt");
 
+    plan_odd_shapes();
     char p[4400];
     snprintf(p, sizeof p, "%s/golden/iresnet_tiny.onnx", fix);
     plan_model("tiny iResNet", p);
