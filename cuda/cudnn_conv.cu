@@ -566,7 +566,7 @@ bool time_candidates(dev_ctx *dc, const conv_key &k, bool fused, std::vector<can
         (void)cudaGetLastError();
         if (e0)
             cudaEventDestroy(e0);
-        *why = "no device memory for timing";
+        *why = "no_device_memory_for_timing";
         return false;
     }
     const bool with_bias = fused && k.has_bias;
@@ -692,10 +692,10 @@ xfiq_status plan_build(dev_ctx *dc, const conv_key &key, size_t budget, bool all
                         xfiq_error_clear();
                     }
                 } else {
-                    choice = "heuristic (no candidate ran)";
+                    choice = "heuristic:no_candidate_ran";
                 }
             } else {
-                choice = "heuristic (" + why + ")";
+                choice = "heuristic:" + why;
             }
         }
         t.candidates = (int)cands.size();
