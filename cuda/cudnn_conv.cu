@@ -11,7 +11,10 @@
  * share it: a plan is built once per (direction, conv shape, batch,
  * epilogue, alignments, precision) and device. cudnnBackendExecute takes the
  * stream's handle at run time. (The handle attributes of the operation graph
- * and plan are deprecated in 9.19; nothing here uses them.)
+ * and plan are deprecated in 9.19; they are used only when
+ * XFIQ_CUDNN_PLAN_HANDLE=1 asks for plans bound to the device's own handle,
+ * the pre-9.8 way: a fallback to try on a GPU should plans made from a
+ * device description fail to run there.)
  *
  * A plan: tensors + convolution descriptor -> operation graph
  * (CONVOLUTION_FORWARD, then pointwise ADD bias and RELU_FWD when the
@@ -137,6 +140,7 @@ struct dev_ctx {
     cudaStream_t qs = nullptr;
     desc_list props;
     cudnnBackendDescriptor_t devprop = nullptr; /* owned by props */
+    cudnnHandle_t bind = nullptr;               /* qh when XFIQ_CUDNN_PLAN_HANDLE=1 */
     std::string name;
     std::mutex m; /* plans, tune map, query_precision */
     std::vector<conv_plan *> plans;
@@ -294,13 +298,27 @@ xfiq_status ops_build(const conv_key &k, bool fused, desc_list &L, cudnnBackendD
     return XFIQ_OK;
 }
 
-xfiq_status graph_build(const conv_key &k, bool fused, desc_list &L, cudnnBackendDescriptor_t *graph)
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+#endif
+const cudnnBackendAttributeName_t kGraphHandle = CUDNN_ATTR_OPERATIONGRAPH_HANDLE;
+const cudnnBackendAttributeName_t kPlanHandle = CUDNN_ATTR_EXECUTION_PLAN_HANDLE;
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+
+/* bind: the device's handle when plans are bound to it (XFIQ_CUDNN_PLAN_HANDLE=1), else NULL. */
+xfiq_status graph_build(const conv_key &k, bool fused, cudnnHandle_t bind, desc_list &L,
+                        cudnnBackendDescriptor_t *graph)
 {
     cudnnBackendDescriptor_t ops[3] = {nullptr, nullptr, nullptr};
     int64_t n_ops = 0;
     XFIQ_TRY(ops_build(k, fused, L, ops, &n_ops));
     XFIQ_TRY(desc_new(L, CUDNN_BACKEND_OPERATIONGRAPH_DESCRIPTOR, graph));
     SET_ATTR(*graph, CUDNN_ATTR_OPERATIONGRAPH_OPS, CUDNN_TYPE_BACKEND_DESCRIPTOR, n_ops, ops);
+    if (bind)
+        SET_ATTR(*graph, kGraphHandle, CUDNN_TYPE_HANDLE, 1, &bind);
     XFIQ_CUDNN_CHECK(cudnnBackendFinalize(*graph));
     return XFIQ_OK;
 }
@@ -407,7 +425,8 @@ void candidates_free(std::vector<candidate> &c)
  * fit the budget, in the heuristic's order: at most `want_count`, except that
  * the search goes on to the end for `want` (a timing-cache name), which, when
  * found, is returned alone. Configs stay in L (plans refer to them). */
-xfiq_status collect(cudnnBackendDescriptor_t devprop, cudnnBackendDescriptor_t graph, cudnnBackendHeurMode_t mode,
+xfiq_status collect(cudnnBackendDescriptor_t devprop, cudnnHandle_t bind, cudnnBackendDescriptor_t graph,
+                    cudnnBackendHeurMode_t mode,
                     const conv_key &k, size_t budget, int want_count, const std::string &want, desc_list &L,
                     std::vector<candidate> &out, xfiq_cudnn_plan_info *t)
 {
@@ -415,7 +434,8 @@ xfiq_status collect(cudnnBackendDescriptor_t devprop, cudnnBackendDescriptor_t g
     XFIQ_TRY(desc_new(L, CUDNN_BACKEND_ENGINEHEUR_DESCRIPTOR, &heur));
     SET_ATTR(heur, CUDNN_ATTR_ENGINEHEUR_OPERATION_GRAPH, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &graph);
     SET_ATTR(heur, CUDNN_ATTR_ENGINEHEUR_MODE, CUDNN_TYPE_HEUR_MODE, 1, &mode);
-    SET_ATTR(heur, CUDNN_ATTR_ENGINEHEUR_DEVICEPROP, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &devprop);
+    if (!bind)
+        SET_ATTR(heur, CUDNN_ATTR_ENGINEHEUR_DEVICEPROP, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &devprop);
     if (cudnnBackendFinalize(heur) != CUDNN_STATUS_SUCCESS)
         return XFIQ_OK; /* this mode has nothing for the graph */
 
@@ -464,8 +484,9 @@ xfiq_status collect(cudnnBackendDescriptor_t devprop, cudnnBackendDescriptor_t g
         cudnnBackendDescriptor_t p = nullptr;
         XFIQ_CUDNN_CHECK(cudnnBackendCreateDescriptor(CUDNN_BACKEND_EXECUTION_PLAN_DESCRIPTOR, &p));
         int64_t plan_ws = 0;
-        bool ok = cudnnBackendSetAttribute(p, CUDNN_ATTR_EXECUTION_PLAN_DEVICEPROP, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1,
-                                           &devprop) == CUDNN_STATUS_SUCCESS &&
+        bool ok = (bind ? cudnnBackendSetAttribute(p, kPlanHandle, CUDNN_TYPE_HANDLE, 1, &bind)
+                        : cudnnBackendSetAttribute(p, CUDNN_ATTR_EXECUTION_PLAN_DEVICEPROP,
+                                                   CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &devprop)) == CUDNN_STATUS_SUCCESS &&
                   cudnnBackendSetAttribute(p, CUDNN_ATTR_EXECUTION_PLAN_ENGINE_CONFIG, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1,
                                            &cfg) == CUDNN_STATUS_SUCCESS &&
                   cudnnBackendFinalize(p) == CUDNN_STATUS_SUCCESS &&
@@ -652,9 +673,9 @@ xfiq_status plan_build(dev_ctx *dc, const conv_key &key, size_t budget, bool all
         cudnnBackendDescriptor_t graph = nullptr;
         const cudnnBackendHeurMode_t mode =
             (attempt == 2 || attempt == 4) ? CUDNN_HEUR_MODE_FALLBACK : CUDNN_HEUR_MODE_A;
-        xfiq_status st = graph_build(k, fused, L, &graph);
+        xfiq_status st = graph_build(k, fused, dc->bind, L, &graph);
         if (st == XFIQ_OK)
-            st = collect(dc->devprop, graph, mode, k, scratch ? budget - dx_bytes : budget, want_count, want, L,
+            st = collect(dc->devprop, dc->bind, graph, mode, k, scratch ? budget - dx_bytes : budget, want_count, want, L,
                          cands, &t);
         if (st != XFIQ_OK && fused) { /* cuDNN will not describe or plan the fused graph: go unfused */
             candidates_free(cands);
@@ -725,7 +746,7 @@ xfiq_status plan_build(dev_ctx *dc, const conv_key &key, size_t budget, bool all
                  p->engine.c_str(), p->ws, (int)p->fused, (int)p->scratch, t.heur_mode ? "fallback" : "a",
                  choice.c_str(), ms, build_ms);
         xfiq_cudnn_log_line("cudnn_plan device=" + (dc->device >= 0 ? std::to_string(dc->device) : dc->json_path) +
-                            " " + kname + line);
+                            " " + kname + line + (dc->bind ? " bound=handle" : " bound=deviceprop"));
     }
     if (!p->plan) {
         const xfiq_cudnn_plan_info tc = t;
@@ -832,6 +853,9 @@ xfiq_status dev_current(dev_ctx **out)
     }
     if (st == XFIQ_OK)
         st = devprop_from_handle(dc->props, dc->qh, &dc->devprop);
+    const char *bind = getenv("XFIQ_CUDNN_PLAN_HANDLE");
+    if (bind && strcmp(bind, "1") == 0)
+        dc->bind = dc->qh;
     if (st != XFIQ_OK) {
         dev_ctx_free(dc);
         return st;
