@@ -467,12 +467,13 @@ static int bench_precision(const args *a, int precision, bufs *b, reference *ref
     xfiq_model_t m = NULL;
     xfiq_status st = xfiq_backend_init_opts(&be, a->kind, &o);
     if (st != XFIQ_OK) {
-        char msg[512];
-        snprintf(msg, sizeof msg, "xfiq_backend_init_opts(%s, %s): %s: %s",
-                 a->kind == XFIQ_BACKEND_CUDA ? "cuda" : "cpu", pname, xfiq_status_string(st), xfiq_last_error());
+        char msg[512], where[160];
+        snprintf(msg, sizeof msg, "%s", xfiq_last_error());
+        snprintf(where, sizeof where, "\"call\": \"xfiq_backend_init_opts(%s, %s)\", \"code\": \"%s\"",
+                 a->kind == XFIQ_BACKEND_CUDA ? "cuda" : "cpu", pname, xfiq_status_string(st));
         const char *kind = fail_kind(st, precision);
         for (int t = 0; t < a->n_tasks; t++)
-            emit(a, pname, a->tasks[t], kind, msg, NULL, 0, 0, 0, 0, "");
+            emit(a, pname, a->tasks[t], kind, msg, NULL, 0, 0, 0, 0, where);
         return strcmp(kind, "refused") != 0;
     }
     double t_load = now_s();
@@ -481,11 +482,12 @@ static int bench_precision(const args *a, int precision, bufs *b, reference *ref
     if (st == XFIQ_OK)
         st = xfiq_model_get_info(m, &info);
     if (st != XFIQ_OK) {
-        char msg[512];
-        snprintf(msg, sizeof msg, "loading %s: %s: %s", a->model, xfiq_status_string(st), xfiq_last_error());
+        char msg[512], where[160];
+        snprintf(msg, sizeof msg, "%s", xfiq_last_error());
+        snprintf(where, sizeof where, "\"call\": \"xfiq_model_load\", \"code\": \"%s\"", xfiq_status_string(st));
         const char *kind = fail_kind(st, precision);
         for (int t = 0; t < a->n_tasks; t++)
-            emit(a, pname, a->tasks[t], kind, msg, NULL, 0, 0, 0, 0, "");
+            emit(a, pname, a->tasks[t], kind, msg, NULL, 0, 0, 0, 0, where);
         xfiq_model_free(m);
         xfiq_backend_free(be);
         return strcmp(kind, "refused") != 0;
@@ -538,7 +540,10 @@ static int bench_precision(const args *a, int precision, bufs *b, reference *ref
         }
         if (st != XFIQ_OK) {
             char msg[512];
-            snprintf(msg, sizeof msg, "%s: %s: %s", k_task_names[task], xfiq_status_string(st), xfiq_last_error());
+            snprintf(msg, sizeof msg, "%s", xfiq_last_error());
+            size_t el = strlen(extra);
+            snprintf(extra + el, sizeof extra - el, ", \"call\": \"xfiq_model_%s\", \"code\": \"%s\"",
+                     k_task_names[task], xfiq_status_string(st));
             const char *kind = fail_kind(st, precision);
             failed |= strcmp(kind, "refused") != 0;
             emit(a, pname, task, kind, msg, &info, 0, 0, 0, 0, extra);

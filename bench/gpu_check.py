@@ -12,7 +12,7 @@ and the FLOP count, which need torch / onnx). Subcommands:
   tests   --bundle D --src S --log FILE --budget SECONDS [--dry-run]
       Runs the bundle's GPU tests. Exit 77 (skipped) is a failure on a GPU
       machine and accepted in a dry run.
-  export-iresnet --depth 100 --out X.onnx [--seed 0] [--layout magface]
+  export-iresnet --job 100:X.onnx [--job 50:Y.onnx] [--seed 0] [--layout magface] [--direct]
       models/export_iresnet.py with the TorchScript exporter (torch >= 2.9
       defaults to the dynamo exporter, which needs onnxscript); falls back to
       writing the ONNX graph directly from the module's weights.
@@ -73,6 +73,14 @@ def props(test):
     return {p["name"]: p["value"] for p in test.get("properties", [])}
 
 
+def listprop(p, name):
+    """A ctest property as a list (json-v1 gives lists or ';'-joined strings)."""
+    v = p.get(name, [])
+    if isinstance(v, list):
+        return [str(x) for x in v if str(x)]
+    return [x for x in str(v).split(";") if x]
+
+
 class Bundler:
     def __init__(self, build, src, dest):
         self.build = os.path.realpath(build)
@@ -111,6 +119,13 @@ class Bundler:
             log("bundle: warning: %s is in the build folder and is not carried" % s)
         return s
 
+    def rewrite_cwd(self, d):
+        """Working folders in the build folder become a scratch folder there."""
+        if not d:
+            return ""
+        real = os.path.realpath(d)
+        return "@WORK@" if real == self.build or real.startswith(self.build + "/") else self.rewrite(d)
+
     def rewrite_env(self, item):
         k, _, v = item.partition("=")
         return k + "=" + ";".join(self.rewrite(x) for x in v.split(";")) if ";" in v else k + "=" + self.rewrite(v)
@@ -119,20 +134,20 @@ class Bundler:
         dest = self.dest
         if os.path.exists(dest):
             shutil.rmtree(dest)
+        self.libs = []
         for d in ("bin", "lib", "models/samples", "fixtures"):
             os.makedirs(os.path.join(dest, d))
         alltests = ctest_json(self.build)["tests"]
         gpu = ctest_json(self.build, "gpu")["tests"]
         setups = {}
         for t in alltests:
-            for fx in str(props(t).get("FIXTURES_SETUP", "")).split(";"):
-                if fx:
-                    setups.setdefault(fx, []).append(t)
+            for fx in listprop(props(t), "FIXTURES_SETUP"):
+                setups.setdefault(fx, []).append(t)
         needed = {"golden"}  # the small test models travel in any case
         manifest = {"tests": [], "regenerate": [], "python": self.python}
         for t in gpu:
             p = props(t)
-            needed.update(x for x in str(p.get("FIXTURES_REQUIRED", "")).split(";") if x)
+            needed.update(listprop(p, "FIXTURES_REQUIRED"))
             cmd = t.get("command") or []
             if not cmd:
                 raise SystemExit("bundle: gpu test %s has no command" % t["name"])
@@ -144,8 +159,8 @@ class Bundler:
                 "env": [self.rewrite_env(e) for e in env],
                 "timeout": float(p.get("TIMEOUT", 300) or 300),
                 "skip_code": int(p.get("SKIP_RETURN_CODE", 77) or 77),
-                "cwd": self.rewrite(p["WORKING_DIRECTORY"]) if p.get("WORKING_DIRECTORY") else "",
-                "labels": p.get("LABELS", []),
+                "cwd": self.rewrite_cwd(p.get("WORKING_DIRECTORY", "")),
+                "labels": listprop(p, "LABELS"),
             })
         if not manifest["tests"]:
             log("bundle: warning: ctest lists no test with label gpu in %s" % self.build)
@@ -206,8 +221,15 @@ class Bundler:
                     libs[m.group(1)] = m.group(2)
                 elif "not found" in line:
                     raise SystemExit("bundle: %s: %s" % (b, line.strip()))
+        # Compressed (OpenBLAS alone is 36 MB): gpu_check.sh unpacks it there.
+        import tarfile
+        tmp = os.path.join(self.dest, "lib")
         for soname, path in sorted(libs.items()):
-            shutil.copy2(os.path.realpath(path), os.path.join(self.dest, "lib", soname))
+            shutil.copy2(os.path.realpath(path), os.path.join(tmp, soname))
+        with tarfile.open(os.path.join(self.dest, "lib.tar.gz"), "w:gz", compresslevel=6) as tf:
+            tf.add(tmp, arcname="lib")
+        self.libs = ["%s (%d)" % (n, os.path.getsize(os.path.join(tmp, n))) for n in sorted(libs)]
+        shutil.rmtree(tmp)
 
     def write_manifest(self, manifest):
         def flag(name):
@@ -219,7 +241,7 @@ class Bundler:
         except OSError:
             commit = "?"
         glibc = set()
-        for b in glob.glob(os.path.join(self.dest, "bin", "*")) + glob.glob(os.path.join(self.dest, "lib", "*")):
+        for b in glob.glob(os.path.join(self.dest, "bin", "*")):
             out = subprocess.run(["objdump", "-T", b], capture_output=True, text=True).stdout
             glibc.update(re.findall(r"GLIBC_(\d+\.\d+(?:\.\d+)?)", out))
         newest = max(glibc, key=lambda v: [int(x) for x in v.split(".")]) if glibc else "?"
@@ -229,9 +251,10 @@ class Bundler:
                  "build: %s CMAKE_BUILD_TYPE=%s XFIQ_NATIVE=%s XFIQ_CUDA=%s CMAKE_CUDA_ARCHITECTURES=%s" % (
                      self.build, flag("CMAKE_BUILD_TYPE"), flag("XFIQ_NATIVE"), flag("XFIQ_CUDA"),
                      flag("CMAKE_CUDA_ARCHITECTURES")),
-                 "needs: glibc >= %s; CUDA runtime 13, cuBLAS 13, cuDNN 9 from the GPU machine" % newest,
+                 "needs: glibc >= %s (executables); CUDA runtime 13, cuBLAS 13, cuDNN 9 from the GPU machine" % newest,
                  "gpu tests: %s" % ", ".join(t["name"] for t in manifest["tests"]),
                  "regenerated there: %s" % (", ".join(r["name"] for r in manifest["regenerate"]) or "none"),
+                 "lib.tar.gz: %s" % ", ".join(self.libs),
                  "", "size  sha256  path"]
         for root, _, files in sorted(os.walk(self.dest)):
             for f in sorted(files):
@@ -243,14 +266,16 @@ class Bundler:
 
 
 # ---------------------------------------------------------------- tests
-def subst(s, bundle, src, python):
-    return s.replace("@BUNDLE@", bundle).replace("@SRC@", src).replace("@PYTHON@", python)
+def subst(s, bundle, src, python, work=""):
+    return s.replace("@BUNDLE@", bundle).replace("@SRC@", src).replace("@PYTHON@", python).replace("@WORK@", work)
 
 
 def run_tests(a):
     bundle, src = os.path.realpath(a.bundle), os.path.realpath(a.src)
     man = json.load(open(os.path.join(bundle, "gpu_tests.json")))
     python = a.python or "python3"
+    work = os.path.realpath(a.work or os.path.dirname(os.path.realpath(a.log)))
+    os.makedirs(work, exist_ok=True)
     deadline = time.time() + a.budget
     failures = 0
     out = open(a.log, "a")
@@ -281,11 +306,13 @@ def run_tests(a):
         log("  fixture %-24s %s" % (r["name"], "made" if rc == 0 else "FAILED (%s)" % rc))
     for t in man["tests"]:
         env = os.environ.copy()
+        if a.ld_library_path:  # the bundle's libraries for the test binaries only
+            env["LD_LIBRARY_PATH"] = a.ld_library_path
         for e in t["env"]:
-            k, _, v = subst(e, bundle, src, python).partition("=")
+            k, _, v = subst(e, bundle, src, python, work).partition("=")
             env[k] = v
-        cmd = [subst(c, bundle, src, python) for c in t["command"]]
-        rc, dt = run(t["name"], cmd, env, subst(t["cwd"], bundle, src, python), t["timeout"])
+        cmd = [subst(c, bundle, src, python, work) for c in t["command"]]
+        rc, dt = run(t["name"], cmd, env, subst(t["cwd"], bundle, src, python, work), t["timeout"])
         if rc == 0:
             verdict = "passed"
         elif rc == t["skip_code"]:
@@ -313,39 +340,46 @@ def last_line(path):
 
 # ---------------------------------------------------------- iResNet export
 def export_iresnet(a):
+    """Each --job DEPTH:OUT in turn, in one process (torch is imported once)."""
     sys.path.insert(0, os.path.join(HERE, "..", "models"))
     import inspect
 
     import torch
     import export_iresnet as ei
 
-    t0 = time.time()
     orig = torch.onnx.export
     if "dynamo" in inspect.signature(orig).parameters:
         def legacy(*args, **kw):
             kw.setdefault("dynamo", False)
             return orig(*args, **kw)
         torch.onnx.export = legacy
-    argv = ["--depth", a.depth, "--layout", a.layout, "--out", a.out, "--seed", str(a.seed)]
-    try:
-        if a.direct:
-            raise RuntimeError("--direct asked for the direct writer")
-        ei.main(argv)
-        log("export-iresnet: models/export_iresnet.py %s: %.1f s" % (" ".join(argv), time.time() - t0))
-        return 0
-    except Exception as exc:  # noqa: BLE001 - the direct writer below is the fallback
-        log("export-iresnet: models/export_iresnet.py failed (%s: %s); writing the ONNX graph directly" %
-            (type(exc).__name__, str(exc)[:300]))
-    finally:
-        torch.onnx.export = orig
-    model = ei.randomize(ei.build_iresnet(a.depth, a.layout), a.seed)
-    write_iresnet_onnx(model, a.out)
-    name = "iresnet%s-%s" % ("-tiny" if a.depth == "tiny" else a.depth, a.layout)
-    ei.write_card(a.out, a.layout, name, model.input_size,
-                  "iResNet-%s %s layout, random weights (seed %d), models/export_iresnet.py module written by "
-                  "bench/gpu_check.py" % (a.depth, a.layout, a.seed))
-    log("export-iresnet: %s written directly in %.1f s" % (a.out, time.time() - t0))
-    return 0
+    rc = 0
+    for job in a.job:
+        depth, _, out = job.partition(":")
+        t0 = time.time()
+        argv = ["--depth", depth, "--layout", a.layout, "--out", out, "--seed", str(a.seed)]
+        try:
+            if a.direct:
+                raise RuntimeError("--direct asked for the direct writer")
+            ei.main(argv)
+            log("export-iresnet: %s: models/export_iresnet.py %s: %.1f s" % (os.path.basename(out), " ".join(argv),
+                                                                          time.time() - t0))
+            continue
+        except Exception as exc:  # noqa: BLE001 - the direct writer below is the fallback
+            log("export-iresnet: %s: models/export_iresnet.py failed (%s: %s); writing the ONNX graph directly" %
+                (os.path.basename(out), type(exc).__name__, str(exc)[:300]))
+        try:
+            model = ei.randomize(ei.build_iresnet(depth, a.layout), a.seed)
+            write_iresnet_onnx(model, out)
+            name = "iresnet%s-%s" % ("-tiny" if depth == "tiny" else depth, a.layout)
+            ei.write_card(out, a.layout, name, model.input_size,
+                          "iResNet-%s %s layout, random weights (seed %d), models/export_iresnet.py module written "
+                          "by bench/gpu_check.py" % (depth, a.layout, a.seed))
+            log("export-iresnet: %s: written directly in %.1f s" % (os.path.basename(out), time.time() - t0))
+        except Exception as exc:  # noqa: BLE001
+            log("export-iresnet: %s: FAILED (%s: %s)" % (os.path.basename(out), type(exc).__name__, str(exc)[:300]))
+            rc = 1
+    return rc
 
 
 def write_iresnet_onnx(model, out):
@@ -492,7 +526,7 @@ def table(a):
                         return "not run"
                     if r["status"] == "ok":
                         return fmt(r["img_per_s"])
-                    return "%s: %s" % (r["status"], r.get("message", "")[:90].replace("|", "/"))
+                    return "%s: %s" % (r["status"], r.get("message", "")[:70].replace("|", "/"))
                 xv = x["img_per_s"] if x and x["status"] == "ok" else None
                 pv = p["img_per_s"] if p and p["status"] == "ok" else None
                 ratio = xv / pv if xv and pv else None
@@ -573,10 +607,11 @@ def main(argv=None):
     t.add_argument("--log", required=True)
     t.add_argument("--budget", type=float, default=120)
     t.add_argument("--python")
+    t.add_argument("--work", help="scratch folder for tests whose working folder was in the build folder")
+    t.add_argument("--ld-library-path", default="", help="LD_LIBRARY_PATH of the test binaries")
     t.add_argument("--dry-run", action="store_true")
     e = sub.add_parser("export-iresnet")
-    e.add_argument("--depth", required=True)
-    e.add_argument("--out", required=True)
+    e.add_argument("--job", action="append", required=True, help="DEPTH:OUT.onnx (repeatable)")
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--layout", default="magface")
     e.add_argument("--direct", action="store_true", help="skip torch.onnx: write the graph directly")
