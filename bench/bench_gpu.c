@@ -13,9 +13,10 @@
  * img_per_s = batch / median call time.
  *
  * Checks on every result (never throughput of garbage): outputs finite and not
- * all equal; embeddings non-zero; SER-FIQ in (0, 1]; PLQ maps in [0, 1]. The
- * lower precisions are compared with the fp32 run of the same process (min
- * cosine of the embeddings, max |delta| raw SER-FIQ, mean |delta P|).
+ * all equal; embeddings non-zero; SER-FIQ in (0, 1]; PLQ maps in [0, 1]. At
+ * the end, the other precisions' outputs are compared with the fp32 run of the
+ * same process ("kind": "compare" lines: min cosine of the embeddings, max
+ * |delta| raw SER-FIQ, mean |delta P|), whatever order they ran in.
  *
  * A precision the build refuses (backend init or a model call returning
  * XFIQ_ERR_UNSUPPORTED, or any non-fp32 precision refused at backend init)
@@ -59,13 +60,15 @@ typedef struct args {
     int tasks[TASK_COUNT], n_tasks;
 } args;
 
-/* Results of the fp32 run, the reference of the other precisions. */
-typedef struct reference {
+/* Outputs of one precision's runs, kept to compare the precisions with fp32
+ * at the end (whatever order they ran in). */
+typedef struct kept {
     int have[TASK_COUNT];
-    float *emb;   /* batch x D */
-    float *q_raw; /* batch */
-    float *maps;  /* batch x H x W */
-} reference;
+    float *emb;   /* batch x D (embed) */
+    float *q_raw; /* batch (SER-FIQ) */
+    float *maps;  /* batch x H x W (PLQ) */
+    float *plq_q; /* batch (raw SER-FIQ of the PLQ call) */
+} kept;
 
 static double now_s(void)
 {
@@ -365,54 +368,68 @@ static const char *check_outputs(int task, int n, int dim, size_t hw, const bufs
     return "";
 }
 
-/* Comparison with the fp32 run ("" when there is none). */
-static void compare_ref(int task, int n, int dim, size_t hw, const bufs *b, const reference *r, char *out,
-                        size_t len)
+/* One comparison line of precision p's outputs against fp32's. */
+static void emit_compare(const args *a, int p, int task, int dim, size_t hw, const kept *x, const kept *r)
 {
-    out[0] = '\0';
-    if (!r->have[task])
-        return;
+    int n = a->batch;
+    printf("{\"peer\": \"xfiq\", \"kind\": \"compare\", \"model\": ");
+    json_str(stdout, a->name ? a->name : a->model);
+    printf(", \"task\": \"%s\", \"precision\": \"%s\", \"against\": \"fp32\"", k_task_names[task],
+           xfiq_precision_name((xfiq_precision)p));
     if (task == TASK_EMBED) {
         double worst = 1;
         for (int i = 0; i < n; i++) {
             double d = 0, na = 0, nb = 0;
             for (int k = 0; k < dim; k++) {
-                double x = b->emb[(size_t)i * dim + k], y = r->emb[(size_t)i * dim + k];
-                d += x * y, na += x * x, nb += y * y;
+                double u = x->emb[(size_t)i * dim + k], v = r->emb[(size_t)i * dim + k];
+                d += u * v, na += u * u, nb += v * v;
             }
             double c = d / sqrt(na * nb + 1e-300);
             if (c < worst)
                 worst = c;
         }
-        snprintf(out, len, "\"min_cos_vs_fp32\": %.6f", worst);
+        printf(", \"min_cos_vs_fp32\": %.6f", worst);
     } else {
+        const float *qx = task == TASK_SERFIQ ? x->q_raw : x->plq_q, *qr = task == TASK_SERFIQ ? r->q_raw : r->plq_q;
         double dq = 0;
         for (int i = 0; i < n; i++) {
-            double d = fabs((double)b->q[i].serfiq_raw - r->q_raw[i]);
+            double d = fabs((double)qx[i] - qr[i]);
             if (d > dq)
                 dq = d;
         }
-        if (task == TASK_SERFIQ) {
-            snprintf(out, len, "\"max_dq_raw_vs_fp32\": %.6f", dq);
-        } else {
+        printf(", \"max_dq_raw_vs_fp32\": %.6f", dq);
+        if (task == TASK_PLQ) {
             double dp = 0;
             for (size_t i = 0; i < (size_t)n * hw; i++)
-                dp += fabs((double)b->maps[i] - r->maps[i]);
-            snprintf(out, len, "\"max_dq_raw_vs_fp32\": %.6f, \"mean_dP_vs_fp32\": %.6f", dq, dp / ((double)n * hw));
+                dp += fabs((double)x->maps[i] - r->maps[i]);
+            printf(", \"mean_dP_vs_fp32\": %.6f", dp / ((double)n * hw));
         }
     }
+    printf("}\n");
+    fflush(stdout);
 }
 
-static void keep_ref(int task, int n, int dim, size_t hw, const bufs *b, reference *r)
+/* Keeps this run's outputs; 0 when out of memory (then just not compared). */
+static int keep(int task, int n, int dim, size_t hw, const bufs *b, kept *k)
 {
-    if (task == TASK_EMBED)
-        memcpy(r->emb, b->emb, (size_t)n * dim * sizeof *r->emb);
-    else
+    if (task == TASK_EMBED) {
+        if (!k->emb && !(k->emb = malloc((size_t)n * dim * sizeof *k->emb)))
+            return 0;
+        memcpy(k->emb, b->emb, (size_t)n * dim * sizeof *k->emb);
+    } else {
+        float **q = task == TASK_SERFIQ ? &k->q_raw : &k->plq_q;
+        if (!*q && !(*q = malloc((size_t)n * sizeof **q)))
+            return 0;
         for (int i = 0; i < n; i++)
-            r->q_raw[i] = b->q[i].serfiq_raw;
-    if (task == TASK_PLQ)
-        memcpy(r->maps, b->maps, (size_t)n * hw * sizeof *r->maps);
-    r->have[task] = 1;
+            (*q)[i] = b->q[i].serfiq_raw;
+        if (task == TASK_PLQ) {
+            if (!k->maps && !(k->maps = malloc((size_t)n * hw * sizeof *k->maps)))
+                return 0;
+            memcpy(k->maps, b->maps, (size_t)n * hw * sizeof *k->maps);
+        }
+    }
+    k->have[task] = 1;
+    return 1;
 }
 
 /* One result line. status: ok, refused, failed, skipped. */
@@ -449,7 +466,7 @@ static const char *fail_kind(xfiq_status st, int precision)
 }
 
 /* All tasks of one precision; returns 1 when something failed (not refused). */
-static int bench_precision(const args *a, int precision, bufs *b, reference *ref, size_t cap_hw, int cap_dim)
+static int bench_precision(const args *a, int precision, bufs *b, kept *k, size_t cap_hw, int cap_dim)
 {
     const char *pname = xfiq_precision_name((xfiq_precision)precision);
     int failed = 0;
@@ -555,10 +572,7 @@ static int bench_precision(const args *a, int precision, bufs *b, reference *ref
             failed = 1;
             continue;
         }
-        char cmp[160];
-        compare_ref(task, a->batch, info.embedding_dim, hw, b, ref, cmp, sizeof cmp);
-        if (precision == XFIQ_PRECISION_FP32)
-            keep_ref(task, a->batch, info.embedding_dim, hw, b, ref);
+        keep(task, a->batch, info.embedding_dim, hw, b, k);
         qsort(times, (size_t)n_done, sizeof *times, cmp_double);
         double med = times[n_done / 2]; /* upper median, as the other benchmarks */
         double q_mean = 0;
@@ -566,9 +580,7 @@ static int bench_precision(const args *a, int precision, bufs *b, reference *ref
             q_mean += b->q[i].serfiq_raw / a->batch;
         size_t el = strlen(extra);
         if (task != TASK_EMBED)
-            el += (size_t)snprintf(extra + el, sizeof extra - el, ", \"q_raw_mean\": %.4f", q_mean);
-        if (*cmp)
-            snprintf(extra + el, sizeof extra - el, ", %s", cmp);
+            snprintf(extra + el, sizeof extra - el, ", \"q_raw_mean\": %.4f", q_mean);
         emit(a, pname, task, "ok", "", &info, a->batch / med, 1e3 * med, n_done, first, extra);
     }
     free(times);
@@ -624,26 +636,30 @@ int main(int argc, char **argv)
     xfiq_backend_free(be);
 
     bufs b = {0};
-    reference ref = {{0}, NULL, NULL, NULL};
+    kept k[4];
+    memset(k, 0, sizeof k);
     size_t n = (size_t)a.batch;
     b.pixels = malloc(n * hw * 3);
     b.emb = malloc(n * (size_t)dim * sizeof *b.emb);
     b.mag = malloc(n * sizeof *b.mag);
     b.maps = malloc(n * hw * sizeof *b.maps);
     b.q = malloc(n * sizeof *b.q);
-    ref.emb = malloc(n * (size_t)dim * sizeof *ref.emb);
-    ref.q_raw = malloc(n * sizeof *ref.q_raw);
-    ref.maps = malloc(n * hw * sizeof *ref.maps);
     int rc = 0;
-    if (!b.pixels || !b.emb || !b.mag || !b.maps || !b.q || !ref.emb || !ref.q_raw || !ref.maps) {
+    if (!b.pixels || !b.emb || !b.mag || !b.maps || !b.q) {
         fprintf(stderr, "bench_gpu: out of memory for batch %d\n", a.batch);
         rc = 1;
     } else {
         fill_faces(b.pixels, n * hw * 3);
         for (int p = 0; p < a.n_precisions; p++)
-            rc |= bench_precision(&a, a.precisions[p], &b, &ref, hw, dim);
+            rc |= bench_precision(&a, a.precisions[p], &b, &k[a.precisions[p]], hw, dim);
+        const kept *r = &k[XFIQ_PRECISION_FP32];
+        for (int p = 1; p < 4; p++)
+            for (int t = 0; t < TASK_COUNT; t++)
+                if (k[p].have[t] && r->have[t])
+                    emit_compare(&a, p, t, dim, hw, &k[p], r);
     }
     free(b.pixels), free(b.emb), free(b.mag), free(b.maps), free(b.q);
-    free(ref.emb), free(ref.q_raw), free(ref.maps);
+    for (int p = 0; p < 4; p++)
+        free(k[p].emb), free(k[p].q_raw), free(k[p].maps), free(k[p].plq_q);
     return rc;
 }

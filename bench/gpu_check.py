@@ -150,7 +150,10 @@ class Bundler:
             needed.update(listprop(p, "FIXTURES_REQUIRED"))
             cmd = t.get("command") or []
             if not cmd:
-                raise SystemExit("bundle: gpu test %s has no command" % t["name"])
+                raise SystemExit("bundle: gpu test %s has no command in ctest: is its executable built?" % t["name"])
+            exe = os.path.realpath(cmd[0])
+            if exe.startswith(self.build + "/") and not os.path.isfile(exe):
+                raise SystemExit("bundle: gpu test %s: %s is not built" % (t["name"], cmd[0]))
             env = p.get("ENVIRONMENT", [])
             env = env if isinstance(env, list) else [env]
             manifest["tests"].append({
@@ -504,6 +507,7 @@ def table(a):
         except Exception as exc:  # noqa: BLE001 - FLOP of the head then unknown
             log("table: head MACs of %s: %s" % (name, exc))
     res = {(r["peer"], r["model"], r["task"], r["precision"]): r for r in rows if r.get("kind") == "result"}
+    cmp = {(r["model"], r["task"], r["precision"]): r for r in rows if r.get("kind") == "compare"}
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     cuda = "%s (driver %s)" % (versions.get("cuda_runtime", "n/a"), meta.get("cuda_driver", "n/a"))
     head = ["card", "driver", "CUDA", "cuDNN", "model", "task", "prec", "batch", "xfiq img/s", "PyTorch img/s",
@@ -559,10 +563,11 @@ def table(a):
                     target = ", ".join("%s %s" % (g, "✓" if ok else "✗") for g, ok in goals)
                     n_missed += sum(not ok for _, ok in goals)
                 chk = ""
-                if x:
-                    for k, lab in (("min_cos_vs_fp32", "cos "), ("max_dq_raw_vs_fp32", "dq ")):
-                        if k in x:
-                            chk += "%s%s%.2g" % (" " if chk else "", lab, x[k])
+                c = cmp.get((model, task, prec), {})
+                for k, lab in (("min_cos_vs_fp32", "cos ≥ "), ("max_dq_raw_vs_fp32", "|Δq| ≤ "),
+                               ("mean_dP_vs_fp32", "mean |ΔP| ")):
+                    if k in c:
+                        chk += "%s%s%.3g" % (", " if chk else "", lab, c[k])
                 cells = [card, meta.get("driver", "n/a"), cuda, versions.get("cudnn", "n/a"), model, task, prec,
                          str((x or p)["batch"]), cell(x), cell(p), "%.2f×" % ratio if ratio else "n/a",
                          cell(naive) if naive else "", fmt(flop / 1e9 if flop else None),
@@ -579,10 +584,10 @@ def table(a):
         "(extrapolated from a few passes); GFLOP/img: embed 2·MACs, SER-FIQ + T heads, PLQ + backward-data "
         "(= forward); min MB/img: pixels in + results out + weights once per batch (twice for PLQ); % of limit: "
         "xfiq's FLOP/s over the card's dense tensor-core limit of the precision (fp32: CUDA cores; SPEC 9); vs "
-        "fp32: min cosine of the embeddings / max |Δ raw SER-FIQ| against xfiq's fp32 run.",
+        "fp32: xfiq's outputs against its own fp32 run of the same faces (min cosine of the embeddings, max |Δ| raw SER-FIQ, mean |Δ| of the PLQ maps).",
     ]
     body = "\n".join(lines + notes) + "\n"
-    title = "### GPU check %s (%s)%s\n\n" % (when, card, " — DRY RUN, not a measurement" if a.dry_run else "")
+    title = "## GPU check %s (%s)%s\n\n" % (when, card, " — DRY RUN, not a measurement" if a.dry_run else "")
     with open(a.out_md, "w") as f:
         f.write(title + body)
     if a.append:
