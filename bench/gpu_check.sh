@@ -100,8 +100,9 @@ prepare() {
     local B=$SRC/build-gpu-bundle t0 targets
     t0=$(date +%s)
     echo "gpu_check --prepare: portable build (-DXFIQ_NATIVE=OFF -DXFIQ_CUDA=ON) in $B"
-    if ! cmake -S "$SRC" -B "$B" -DCMAKE_BUILD_TYPE=Release -DXFIQ_NATIVE=OFF -DXFIQ_CUDA=ON >"$B.configure.log" 2>&1; then
-        tail -n 20 "$B.configure.log"; echo "configure failed ($B.configure.log)"; return 1
+    mkdir -p "$B" || return 1
+    if ! cmake -S "$SRC" -B "$B" -DCMAKE_BUILD_TYPE=Release -DXFIQ_NATIVE=OFF -DXFIQ_CUDA=ON >"$B/prepare.configure.log" 2>&1; then
+        tail -n 20 "$B/prepare.configure.log"; echo "configure failed ($B/prepare.configure.log)"; return 1
     fi
     # The executables of the gpu-labelled tests, from ctest (not hard-coded).
     # ctest names a test's command only once it is built: until then the test's
@@ -114,10 +115,10 @@ for t in json.load(sys.stdin)["tests"]:
     targets=$(echo $targets)
     echo "gpu tests' targets: ${targets:-none}"
     # shellcheck disable=SC2086
-    if ! nice -n 10 cmake --build "$B" -j2 --target xfiq_cli test_elem bench_cuda bench_gpu $targets >"$B.build.log" 2>&1; then
+    if ! nice -n 10 cmake --build "$B" -j2 --target xfiq_cli test_elem bench_cuda bench_gpu $targets >"$B/prepare.build.log" 2>&1; then
         echo "building those targets failed: building everything"
-        if ! nice -n 10 cmake --build "$B" -j2 >>"$B.build.log" 2>&1; then
-            tail -n 30 "$B.build.log"; echo "build failed ($B.build.log)"; return 1
+        if ! nice -n 10 cmake --build "$B" -j2 >>"$B/prepare.build.log" 2>&1; then
+            tail -n 30 "$B/prepare.build.log"; echo "build failed ($B/prepare.build.log)"; return 1
         fi
     fi
     /usr/bin/python3 "$SRC/bench/gpu_check.py" bundle --build-dir "$B" --src "$SRC" --dest "$BUNDLE" || return 1

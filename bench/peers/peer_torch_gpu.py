@@ -78,6 +78,17 @@ def set_tf32(on):
     return "allow_tf32=%s" % on
 
 
+def cudnn_version():
+    """cuDNN as loaded by torch, "9.14.0" (cuDNN 9 encodes major*10000+minor*100+patch)."""
+    try:
+        v = torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None
+    except Exception:  # noqa: BLE001
+        v = None
+    if not v:
+        return "n/a"
+    return "%d.%d.%d" % (v // 10000, v % 10000 // 100, v % 100) if v >= 90000 else str(v)
+
+
 def autocast_ctx(device, precision):
     if precision == "bf16":
         return torch.autocast(device_type=device, dtype=torch.bfloat16)
@@ -280,7 +291,7 @@ def main(argv=None):
     torch.manual_seed(0)
     info = {"peer": "pytorch", "kind": "versions", "torch": torch.__version__, "device": a.device,
             "cuda": torch.version.cuda or "n/a",
-            "cudnn": str(torch.backends.cudnn.version()) if torch.backends.cudnn.is_available() else "n/a"}
+            "cudnn": cudnn_version()}
     if a.device == "cuda":
         if not torch.cuda.is_available():
             emit(dict(info, status="failed", message="torch.cuda.is_available() is False"))
