@@ -314,7 +314,48 @@ typedef struct bufs {
     uint8_t *pixels;
     float *emb, *mag, *maps;
     xfiq_quality *q;
+    int dim;   /* 0 until the first model load sized the buffers */
+    size_t hw;
 } bufs;
+
+/* Sizes the buffers at the first model load (and prints the model line);
+ * later loads must have the same shape. 0 on failure (message printed). */
+static int ensure_bufs(const args *a, const xfiq_model_info *info, bufs *b)
+{
+    size_t hw = (size_t)info->input_width * (size_t)info->input_height, n = (size_t)a->batch;
+    if (b->dim)
+        return b->dim == info->embedding_dim && b->hw == hw ? 1
+               : (fprintf(stderr, "bench_gpu: the model's shape changed between precisions\n"), 0);
+    if (info->input_channels > 3 || info->embedding_dim < 1 || hw == 0) {
+        fprintf(stderr, "bench_gpu: unexpected model shape\n");
+        return 0;
+    }
+    b->pixels = malloc(n * hw * 3);
+    b->emb = malloc(n * (size_t)info->embedding_dim * sizeof *b->emb);
+    b->mag = malloc(n * sizeof *b->mag);
+    b->maps = malloc(n * hw * sizeof *b->maps);
+    b->q = malloc(n * sizeof *b->q);
+    if (!b->pixels || !b->emb || !b->mag || !b->maps || !b->q) {
+        fprintf(stderr, "bench_gpu: out of memory for batch %d\n", a->batch);
+        return 0;
+    }
+    fill_faces(b->pixels, n * hw * 3);
+    b->dim = info->embedding_dim;
+    b->hw = hw;
+    printf("{\"peer\": \"xfiq\", \"kind\": \"model\", \"model\": ");
+    json_str(stdout, a->name ? a->name : a->model);
+    printf(", \"path\": ");
+    json_str(stdout, a->model);
+    printf(", \"family\": ");
+    json_str(stdout, info->family);
+    printf(", \"embedding_layer\": ");
+    json_str(stdout, info->embedding_layer);
+    printf(", \"macs_per_image\": %.0f, \"num_params\": %lld, \"embedding_dim\": %d, \"input\": [%d, %d, %d]}\n",
+           info->macs_per_image, (long long)info->num_params, info->embedding_dim, info->input_width,
+           info->input_height, info->input_channels);
+    fflush(stdout);
+    return 1;
+}
 
 static xfiq_status run_task(xfiq_model_t m, int task, int n, bufs *b, const xfiq_serfiq_opts *so,
                             const xfiq_plq_opts *po)
@@ -466,7 +507,7 @@ static const char *fail_kind(xfiq_status st, int precision)
 }
 
 /* All tasks of one precision; returns 1 when something failed (not refused). */
-static int bench_precision(const args *a, int precision, bufs *b, kept *k, size_t cap_hw, int cap_dim)
+static int bench_precision(const args *a, int precision, bufs *b, kept *k)
 {
     const char *pname = xfiq_precision_name((xfiq_precision)precision);
     int failed = 0;
@@ -510,13 +551,12 @@ static int bench_precision(const args *a, int precision, bufs *b, kept *k, size_
         return strcmp(kind, "refused") != 0;
     }
     t_load = now_s() - t_load;
-    size_t hw = (size_t)info.input_width * (size_t)info.input_height;
-    if (hw > cap_hw || info.embedding_dim > cap_dim || info.input_channels > 3) {
-        fprintf(stderr, "bench_gpu: the model's shape changed between precisions\n");
+    if (!ensure_bufs(a, &info, b)) {
         xfiq_model_free(m);
         xfiq_backend_free(be);
         return 1;
     }
+    size_t hw = b->hw;
     xfiq_serfiq_opts so;
     xfiq_plq_opts po;
     xfiq_serfiq_opts_default(m, 0, &so);
@@ -603,61 +643,19 @@ int main(int argc, char **argv)
     if (!a.model)
         return 0;
 
-    /* Buffers sized from a first load on the CPU backend (cheap, fp32). */
-    xfiq_backend_t be = NULL;
-    xfiq_model_t m = NULL;
-    xfiq_model_info info;
-    xfiq_status st = xfiq_backend_init(&be, XFIQ_BACKEND_CPU, 1);
-    if (st == XFIQ_OK)
-        st = xfiq_model_load(be, a.model, a.card, &m);
-    if (st == XFIQ_OK)
-        st = xfiq_model_get_info(m, &info);
-    if (st != XFIQ_OK) {
-        fprintf(stderr, "bench_gpu: %s: %s: %s\n", a.model, xfiq_status_string(st), xfiq_last_error());
-        xfiq_model_free(m);
-        xfiq_backend_free(be);
-        return 1;
-    }
-    printf("{\"peer\": \"xfiq\", \"kind\": \"model\", \"model\": ");
-    json_str(stdout, a.name ? a.name : a.model);
-    printf(", \"path\": ");
-    json_str(stdout, a.model);
-    printf(", \"family\": ");
-    json_str(stdout, info.family);
-    printf(", \"embedding_layer\": ");
-    json_str(stdout, info.embedding_layer);
-    printf(", \"macs_per_image\": %.0f, \"num_params\": %lld, \"embedding_dim\": %d, \"input\": [%d, %d, %d]}\n",
-           info.macs_per_image, (long long)info.num_params, info.embedding_dim, info.input_width, info.input_height,
-           info.input_channels);
-    fflush(stdout);
-    int dim = info.embedding_dim;
-    size_t hw = (size_t)info.input_width * (size_t)info.input_height;
-    xfiq_model_free(m);
-    xfiq_backend_free(be);
-
+    /* Buffers are sized at the first successful load (no extra load just for
+     * the shape: an iResNet-100 takes seconds to read). */
     bufs b = {0};
     kept k[4];
     memset(k, 0, sizeof k);
-    size_t n = (size_t)a.batch;
-    b.pixels = malloc(n * hw * 3);
-    b.emb = malloc(n * (size_t)dim * sizeof *b.emb);
-    b.mag = malloc(n * sizeof *b.mag);
-    b.maps = malloc(n * hw * sizeof *b.maps);
-    b.q = malloc(n * sizeof *b.q);
     int rc = 0;
-    if (!b.pixels || !b.emb || !b.mag || !b.maps || !b.q) {
-        fprintf(stderr, "bench_gpu: out of memory for batch %d\n", a.batch);
-        rc = 1;
-    } else {
-        fill_faces(b.pixels, n * hw * 3);
-        for (int p = 0; p < a.n_precisions; p++)
-            rc |= bench_precision(&a, a.precisions[p], &b, &k[a.precisions[p]], hw, dim);
-        const kept *r = &k[XFIQ_PRECISION_FP32];
-        for (int p = 1; p < 4; p++)
-            for (int t = 0; t < TASK_COUNT; t++)
-                if (k[p].have[t] && r->have[t])
-                    emit_compare(&a, p, t, dim, hw, &k[p], r);
-    }
+    for (int p = 0; p < a.n_precisions; p++)
+        rc |= bench_precision(&a, a.precisions[p], &b, &k[a.precisions[p]]);
+    const kept *r = &k[XFIQ_PRECISION_FP32];
+    for (int p = 1; p < 4; p++)
+        for (int t = 0; t < TASK_COUNT; t++)
+            if (k[p].have[t] && r->have[t])
+                emit_compare(&a, p, t, b.dim, b.hw, &k[p], r);
     free(b.pixels), free(b.emb), free(b.mag), free(b.maps), free(b.q);
     for (int p = 0; p < 4; p++)
         free(k[p].emb), free(k[p].q_raw), free(k[p].maps), free(k[p].plq_q);

@@ -291,13 +291,14 @@ sanitize() { # sanitize NAME CAP xfiq-args...
     local name=$1 c=$2 rc; shift 2
     if [ "$c" -lt 20 ]; then say "memcheck $name: skipped (out of time)"; return; fi
     echo "===== compute-sanitizer memcheck: xfiq $*" >>"$TESTS"
-    xrun timeout "$c" "$SAN" --tool memcheck --error-exitcode 99 --print-limit 20 "$BUNDLE/bin/xfiq" "$@" >>"$TESTS" 2>&1
+    xrun timeout "$c" "$SAN" --tool memcheck --error-exitcode 99 --print-limit 20 "$BUNDLE/bin/xfiq" "$@" >"$WORK/san.log" 2>&1
     rc=$?
+    cat "$WORK/san.log" >>"$TESTS"
     case $rc in
-    0) say "memcheck $name: clean ($(grep -o 'ERROR SUMMARY: [0-9]* errors' "$TESTS" | tail -n 1))" ;;
-    99) fail "memcheck $name found errors (tests.log)" ;;
+    0) say "memcheck $name: clean ($(grep -o 'ERROR SUMMARY: [0-9]* errors' "$WORK/san.log" | tail -n 1))" ;;
+    99) fail "memcheck $name found errors: $(grep -o 'ERROR SUMMARY: [0-9]* errors' "$WORK/san.log" | tail -n 1) (tests.log)" ;;
     124) say "memcheck $name: INCOMPLETE, timed out after $c s (no verdict; tests.log)" ;;
-    *) fail "memcheck $name: exit $rc (tests.log)" ;;
+    *) fail "memcheck $name: exit $rc: $(grep -v '^=========' "$WORK/san.log" | grep . | tail -n 1 | cut -c1-200) (tests.log)" ;;
     esac
 }
 if [ $DRY = 1 ]; then

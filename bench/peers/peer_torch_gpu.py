@@ -292,10 +292,21 @@ def main(argv=None):
     info = {"peer": "pytorch", "kind": "versions", "torch": torch.__version__, "device": a.device,
             "cuda": torch.version.cuda or "n/a",
             "cudnn": cudnn_version()}
+    def fail_all(message):
+        """Every configuration failed for one reason: one line each, so the table says why."""
+        for prec in precisions:
+            for task in tasks:
+                emit({"peer": "pytorch", "kind": "result", "model": a.name or os.path.basename(a.model),
+                      "task": task, "precision": prec, "backend": a.device, "batch": a.batch,
+                      "T": 0 if task == "embed" else a.T, "version": torch.__version__, "status": "failed",
+                      "message": message})
+        return 1
+
     if a.device == "cuda":
         if not torch.cuda.is_available():
-            emit(dict(info, status="failed", message="torch.cuda.is_available() is False"))
-            return 1
+            emit(info)
+            return fail_all("torch.cuda.is_available() is False (torch %s, CUDA %s)" % (torch.__version__,
+                                                                                      torch.version.cuda))
         torch.backends.cudnn.benchmark = not a.no_cudnn_benchmark
         info["gpu"] = torch.cuda.get_device_name(0)
         info["cudnn_benchmark"] = torch.backends.cudnn.benchmark
@@ -303,9 +314,7 @@ def main(argv=None):
     try:
         peer = Peer(a, a.device)
     except Exception as exc:  # noqa: BLE001
-        emit({"peer": "pytorch", "kind": "result", "model": a.name or os.path.basename(a.model), "task": "load",
-              "status": "failed", "message": "%s: %s" % (type(exc).__name__, str(exc)[:300])})
-        return 1
+        return fail_all("loading the model: %s: %s" % (type(exc).__name__, str(exc)[:300]))
     failed = 0
     for prec in precisions:
         for task in tasks:
