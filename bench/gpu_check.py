@@ -606,6 +606,47 @@ def table(a):
     return 0
 
 
+def table_selftest(a):
+    """The table on synthetic GPU rows (an H100, iResNet-100 at batch 256):
+    the columns a CPU dry run cannot reach. The FLOP of the head come from the
+    given ONNX file (any model whose embedding layer is /Flatten_output_0)."""
+    os.makedirs(a.work, exist_ok=True)
+    rows = [{"peer": "xfiq", "kind": "versions", "cuda_runtime": "13.0", "cudnn": "9.14.0"},
+            {"peer": "pytorch", "kind": "versions", "torch": "2.11.0", "cuda": "13.0", "cudnn": "9.14.0"},
+            {"peer": "xfiq", "kind": "model", "model": "iresnet100", "path": a.model,
+             "embedding_layer": "/Flatten_output_0", "macs_per_image": 12.09e9, "num_params": 65.2e6,
+             "embedding_dim": 512, "input": [112, 112, 3]}]
+    for task, xv, pv in (("embed", 16000, 5000), ("serfiq", 12000, 4000), ("plq", 4000, 1500)):
+        rows += [{"peer": "xfiq", "kind": "result", "model": "iresnet100", "task": task, "precision": "bf16",
+                  "batch": 256, "T": 100, "status": "ok", "img_per_s": xv},
+                 {"peer": "pytorch", "kind": "result", "model": "iresnet100", "task": task, "precision": "bf16",
+                  "batch": 256, "T": 100, "status": "ok", "img_per_s": pv},
+                 {"peer": "xfiq", "kind": "result", "model": "iresnet100", "task": task, "precision": "fp16",
+                  "batch": 256, "T": 100, "status": "refused", "message": "fp16: not in this build | test"},
+                 {"peer": "xfiq", "kind": "compare", "model": "iresnet100", "task": task, "precision": "bf16",
+                  "min_cos_vs_fp32": 0.9991, "max_dq_raw_vs_fp32": 0.0012}]
+    rows.append({"peer": "pytorch", "kind": "result", "model": "iresnet100", "task": "serfiq_naive",
+                 "precision": "bf16", "batch": 256, "T": 100, "status": "ok", "img_per_s": 55.5})
+    jl, meta, md = (os.path.join(a.work, f) for f in ("rows.jsonl", "meta.json", "table.md"))
+    with open(jl, "w") as f:
+        f.write("\n".join(json.dumps(r) for r in rows) + "\n")
+    with open(meta, "w") as f:
+        json.dump({"card": "NVIDIA H100 80GB HBM3", "driver": "580.65", "cuda_driver": "13.0",
+                   "models": ["iresnet100"]}, f)
+    table(argparse.Namespace(jsonl=jl, meta=meta, out_md=md, append=None, dry_run=False))
+    text = open(md).read()
+    want = ["| 16,000 | 5,000 | 3.20× |", "39.1%", "≥ 15,000 ✓, ≥ 2× PyTorch ✓", "≥ 0.8× embed ✗",
+            "≥ 5,000 ✗", "n/a (xfiq refused)", "cos ≥ 0.999", "| 55.5 |", "refused: fp16: not in this build / test"]
+    missing = [w for w in want if w not in text]
+    body = [x for x in text.splitlines() if x.startswith("| NVIDIA")]
+    if missing or len(body) != 6 or any(x.count("|") != 18 for x in body):
+        print("table-selftest: FAILED: missing %s, %d rows, cells per row %s" % (
+            missing, len(body), sorted({x.count("|") for x in body})))
+        return 1
+    print("table-selftest: ok")
+    return 0
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -633,7 +674,12 @@ def main(argv=None):
     g.add_argument("--out-md", required=True)
     g.add_argument("--append")
     g.add_argument("--dry-run", action="store_true")
+    st = sub.add_parser("table-selftest")
+    st.add_argument("--model", required=True)
+    st.add_argument("--work", required=True)
     a = ap.parse_args(argv)
+    if a.cmd == "table-selftest":
+        return table_selftest(a)
     if a.cmd == "bundle":
         return Bundler(a.build_dir, a.src, a.dest).run()
     if a.cmd == "tests":

@@ -74,11 +74,12 @@ cap() {
 }
 SUMMARY=/dev/null
 say() { printf '[%4s s] %s\n' "$(elapsed)" "$*" | tee -a "$SUMMARY"; }
-python_with() { # python_with IMPORTS: the first interpreter that runs "import IMPORTS" (prints its path)
+python_with() { # python_with MODULE...: the first interpreter that has them (found, not imported: torch is slow)
     local c
     for c in ${XFIQ_GPU_PYTHON:-} $PY_CANDIDATES; do
         command -v "$c" >/dev/null 2>&1 || continue
-        if "$c" -c "import $1" >/dev/null 2>&1; then command -v "$c"; return 0; fi
+        if "$c" -c 'import importlib.util, sys; sys.exit(any(importlib.util.find_spec(m) is None for m in sys.argv[1:]))' \
+            "$@" >/dev/null 2>&1; then command -v "$c"; return 0; fi
     done
     return 1
 }
@@ -186,14 +187,15 @@ head -n 7 "$BUNDLE/MANIFEST.txt" | sed 's/^/  /' | tee -a "$SUMMARY"
 
 # Interpreters: one with torch + onnx for the export and the peer, any python3 for the helpers.
 if [ $DRY = 1 ]; then PY_CANDIDATES="/usr/bin/python3 python3 python"; else PY_CANDIDATES="python3 /usr/bin/python3 python"; fi
-PYT=$(python_with "torch, onnx") || PYT=""
-PYH=$(python_with "json, tarfile") || { say "no Python 3 here: cannot run the helpers"; exit 1; }
+PYT=$(python_with torch onnx) || PYT=""
+PYH=$(python_with json tarfile) || { say "no Python 3 here: cannot run the helpers"; exit 1; }
 [ -n "$PYT" ] && say "python with torch and onnx: $PYT" \
     || say "no Python with torch and onnx: no iResNet export and no PyTorch peer (set XFIQ_GPU_PYTHON)"
 
 # 1. The GPU and the libraries -------------------------------------------
 CARD="" DRIVER="" CUDA_DRV=""
-if nvidia-smi >>"$ENVF" 2>&1; then
+if nvidia-smi >"$WORK/smi.txt" 2>&1; then
+    cat "$WORK/smi.txt" | tee -a "$ENVF" "$SUMMARY"
     IFS=, read -r CARD DRIVER < <(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null | head -n 1)
     DRIVER=${DRIVER# }
     CUDA_DRV=$(nvidia-smi 2>/dev/null | sed -n 's/.*CUDA Version: *\([0-9.]*\).*/\1/p' | head -n 1)
@@ -202,7 +204,8 @@ elif [ $DRY = 1 ]; then
     CARD="CPU dry run ($(sed -n 's/^model name[^:]*: *//p' /proc/cpuinfo | head -n 1))"
     say "nvidia-smi: none here (dry run)"
 else
-    say "nvidia-smi failed: no GPU here (env.txt); nothing else runs"
+    cat "$WORK/smi.txt" >>"$ENVF"
+    say "nvidia-smi failed: no GPU here ($(head -n 1 "$WORK/smi.txt" | cut -c1-120)); nothing else runs"
     exit 2
 fi
 nvidia_dirs() { # the pip nvidia-* packages' library folders
@@ -431,10 +434,17 @@ else
     RESULTS=$SRC/bench/RESULTS.md
 fi
 LINES_BEFORE=$(wc -l <"$RESULTS")
-"$PYH" "$SRC/bench/gpu_check.py" table --jsonl "$JSONL" --meta "$WORK/meta.json" --out-md "$OUTDIR/results.md" \
+"${PYT:-$PYH}" "$SRC/bench/gpu_check.py" table --jsonl "$JSONL" --meta "$WORK/meta.json" --out-md "$OUTDIR/results.md" \
     --append "$RESULTS" $( [ $DRY = 1 ] && echo --dry-run ) >"$WORK/table.txt" 2>&1 || fail "table (see below)"
 LINES_AFTER=$(wc -l <"$RESULTS")
 if [ $DRY = 1 ]; then
+    # The columns a CPU run cannot reach (targets, % of the tensor limit, vs fp32) on synthetic H100 rows.
+    if "${PYT:-$PYH}" "$SRC/bench/gpu_check.py" table-selftest --model "$BUNDLE/fixtures/golden/iresnet_tiny.onnx" \
+        --work "$WORK/selftest" >"$WORK/selftest.txt" 2>&1; then
+        say "table self-test on synthetic H100 rows (targets, % of limit, vs fp32): ok"
+    else
+        cat "$WORK/selftest.txt" >>"$SUMMARY"; fail "table self-test (summary.txt)"
+    fi
     [ "$(sha256sum "$SRC/bench/RESULTS.md" | cut -d' ' -f1)" = "$SUM_BEFORE" ] || fail "the dry run changed bench/RESULTS.md"
     [ "$LINES_AFTER" -gt "$LINES_BEFORE" ] && say "RESULTS.md appending: $(( LINES_AFTER - LINES_BEFORE )) lines into a temporary copy (bench/RESULTS.md untouched)" \
         || fail "nothing was appended to the RESULTS.md copy"
