@@ -16,9 +16,13 @@ and the FLOP count, which need torch / onnx). Subcommands:
       models/export_iresnet.py with the TorchScript exporter (torch >= 2.9
       defaults to the dynamo exporter, which needs onnxscript); falls back to
       writing the ONNX graph directly from the module's weights.
+  legacy-run SCRIPT ARGS...
+      Runs a fixture script with the TorchScript exporter as the default.
   table   --jsonl F --meta META.json --out-md F [--append RESULTS.md]
       The results table (xfiq beside PyTorch, FLOP and bytes per image,
       fraction of the tensor-core limit, targets), printed and written.
+  table-selftest --model TINY.onnx --work DIR
+      The table on synthetic H100 rows (run by the dry run).
 """
 import argparse
 import glob
@@ -37,7 +41,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # Libraries the GPU machine has itself (glibc, the compiler runtime, CUDA).
 SYSTEM_LIBS = re.compile(r"^(linux-vdso|ld-linux|libc\.so|libm\.so|libdl\.so|librt\.so|libpthread\.so|"
                          r"libgcc_s|libstdc\+\+|libcuda|libcudart|libcublas|libcudnn|libnv)")
-FIXTURE_CARRY_LIMIT = 16 << 20  # larger fixtures are regenerated on the GPU machine
+# Larger fixtures are regenerated on the GPU machine (XFIQ_BUNDLE_FIXTURE_LIMIT_MIB: tests of this path).
+FIXTURE_CARRY_LIMIT = int(os.environ.get("XFIQ_BUNDLE_FIXTURE_LIMIT_MIB", "16")) << 20
 
 
 def log(*a):
@@ -308,7 +313,9 @@ def run_tests(a):
         return rc, time.time() - t0
 
     for r in man.get("regenerate", []):
-        cmd = [subst(c, bundle, src, python) for c in r["command"]]
+        cmd = [subst(c, bundle, src, python, work) for c in r["command"]]
+        if len(cmd) > 1 and cmd[1].endswith(".py"):  # with the TorchScript ONNX exporter
+            cmd = [cmd[0], os.path.abspath(__file__), "legacy-run", cmd[1]] + cmd[2:]
         rc, _ = run("regenerate " + r["name"], cmd, os.environ.copy(), None, a.budget / 2)
         log("  fixture %-24s %s" % (r["name"], "made" if rc == 0 else "FAILED (%s)" % rc))
     for t in man["tests"]:
@@ -346,20 +353,40 @@ def last_line(path):
 
 
 # ---------------------------------------------------------- iResNet export
-def export_iresnet(a):
-    """Each --job DEPTH:OUT in turn, in one process (torch is imported once)."""
-    sys.path.insert(0, os.path.join(HERE, "..", "models"))
+def legacy_onnx_export():
+    """torch >= 2.9 exports with dynamo by default, which needs onnxscript (the
+    GPU machine may lack it): default to the TorchScript exporter instead."""
     import inspect
 
     import torch
-    import export_iresnet as ei
-
     orig = torch.onnx.export
     if "dynamo" in inspect.signature(orig).parameters:
         def legacy(*args, **kw):
             kw.setdefault("dynamo", False)
             return orig(*args, **kw)
         torch.onnx.export = legacy
+    return orig
+
+
+def legacy_run(a):
+    """Runs a fixture script (tests/ref/*.py) with legacy_onnx_export."""
+    import runpy
+    try:
+        legacy_onnx_export()
+    except ImportError:
+        pass
+    sys.argv = [a.script] + a.args
+    sys.path.insert(0, os.path.dirname(os.path.abspath(a.script)))
+    runpy.run_path(a.script, run_name="__main__")
+    return 0
+
+
+def export_iresnet(a):
+    """Each --job DEPTH:OUT in turn, in one process (torch is imported once)."""
+    sys.path.insert(0, os.path.join(HERE, "..", "models"))
+    import export_iresnet as ei
+
+    legacy_onnx_export()
     rc = 0
     for job in a.job:
         depth, _, out = job.partition(":")
@@ -674,10 +701,15 @@ def main(argv=None):
     g.add_argument("--out-md", required=True)
     g.add_argument("--append")
     g.add_argument("--dry-run", action="store_true")
+    lr = sub.add_parser("legacy-run")
+    lr.add_argument("script")
+    lr.add_argument("args", nargs=argparse.REMAINDER)
     st = sub.add_parser("table-selftest")
     st.add_argument("--model", required=True)
     st.add_argument("--work", required=True)
     a = ap.parse_args(argv)
+    if a.cmd == "legacy-run":
+        return legacy_run(a)
     if a.cmd == "table-selftest":
         return table_selftest(a)
     if a.cmd == "bundle":
