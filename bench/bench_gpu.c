@@ -285,7 +285,7 @@ static void print_versions(const args *a)
 static int dump_devprop(const args *a)
 {
     if (!xfiq_cudnn_dump_device_json) {
-        printf("devprop: not available in this build (xfiq_cudnn_dump_device_json is not in the CUDA backend yet)\n");
+        printf("devprop: not available in this build (no extern \"C\" xfiq_cudnn_dump_device_json in the CUDA backend)\n");
         return 0;
     }
     xfiq_status st = xfiq_cudnn_dump_device_json(a->device, a->dump_path);

@@ -174,8 +174,13 @@ class Bundler:
             log("bundle: warning: ctest lists no test with label gpu in %s" % self.build)
         # Fixtures: made here (ctest runs the setup test), carried when small.
         for fx in sorted(needed):
+            if fx not in setups:
+                log("bundle: warning: no ctest test sets up fixture %s" % fx)
             for t in setups.get(fx, []):
                 outdirs = [c for c in t["command"] if c.startswith(os.path.join(self.build, "fixtures"))]
+                if not outdirs:
+                    log("bundle: warning: fixture %s: the command of %s names no folder under fixtures/: "
+                        "not carried" % (fx, t["name"]))
                 if not all(os.path.isdir(d) and os.listdir(d) for d in outdirs):
                     log("bundle: making fixture %s (ctest -R ^%s$)" % (fx, t["name"]))
                     r = subprocess.run(["ctest", "-R", "^%s$" % t["name"], "--output-on-failure"], cwd=self.build,

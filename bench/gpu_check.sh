@@ -17,7 +17,8 @@
 # folder in a dry run), --budget SECONDS (default 450: the machine gives 8
 # minutes all-in), --bundle DIR (default build-gpu-bundle/bundle).
 # Environment: XFIQ_GPU_PYTHON (the Python with torch + onnx; default: the
-# first of python3, /usr/bin/python3, python that imports both).
+# first of python3, /usr/bin/python3, python that has both), XFIQ_GPU_TESTS_S
+# (the GPU tests' share, default 150 s).
 #
 # What runs on the GPU machine, in order, each step time-boxed (the budget is
 # printed; a step that no longer fits is skipped and the summary says so):
@@ -144,6 +145,9 @@ cleanup() {
     rm -rf "$WORK"
 }
 trap cleanup EXIT
+# The CUDA backend keeps its timed cuDNN engine choices under $XDG_CACHE_HOME/xfiq:
+# a fresh folder here, so this run times its own and cudnn_engines.log shows them.
+export XDG_CACHE_HOME=$WORK/xdg-cache
 if [ -z "$OUTDIR" ]; then
     [ $DRY = 1 ] && OUTDIR=$WORK/out || OUTDIR=$SRC/build-gpu-bundle/out
 fi
@@ -271,7 +275,7 @@ if [ -n "$PYT" ]; then
 fi
 
 # 3. GPU tests --------------------------------------------------------------
-T_CAP=$(cap 150 45)
+T_CAP=$(cap "${XFIQ_GPU_TESTS_S:-150}" 45)
 [ "$T_CAP" -lt 10 ] && say "GPU tests: out of time, not run"
 say "GPU tests from the bundle (at most $T_CAP s; SKIPPED is $( [ $DRY = 1 ] && echo 'accepted in a dry run' || echo 'a FAILURE here'))"
 "$PYH" "$SRC/bench/gpu_check.py" tests --bundle "$BUNDLE" --src "$SRC" --log "$TESTS" --budget "$T_CAP" \
@@ -406,6 +410,11 @@ for f in "$WORK"/cudnn_*.log; do
     cat "$f" >>"$OUTDIR/cudnn_engines.log"
 done
 [ -s "$OUTDIR/cudnn_engines.log" ] || echo "XFIQ_CUDNN_LOG produced nothing (not in this build yet, or no cuDNN plan was made)" >"$OUTDIR/cudnn_engines.log"
+for f in "$XDG_CACHE_HOME"/xfiq/*; do
+    [ -f "$f" ] || continue
+    echo "===== engine cache $(basename "$f") (\$XDG_CACHE_HOME/xfiq)" >>"$OUTDIR/cudnn_engines.log"
+    cat "$f" >>"$OUTDIR/cudnn_engines.log"
+done
 
 # 7. Op throughput, when time is left -----------------------------------------
 if [ $DRY = 0 ] && [ "$(left)" -gt 45 ]; then
