@@ -405,8 +405,8 @@ by = {}
 for r in rows:
     if r.get("kind") == "result":
         by.setdefault(r["status"], []).append("%s/%s" % (r["task"], r["precision"]))
-print("%s: %s" % (rows[0]["peer"] if rows else "?", "; ".join("%s %d (%s)" % (k, len(v), " ".join(v) if k != "ok" else "")
-                                                       for k, v in sorted(by.items())) or "no results"))
+parts = ["%s %d%s" % (k, len(v), "" if k == "ok" else " (%s)" % " ".join(v)) for k, v in sorted(by.items())]
+print("%s: %s" % (rows[0]["peer"] if rows else "?", "; ".join(parts) or "no results"))
 EOF
         rm -f "$WORK/$who.jsonl"
     done
