@@ -13,8 +13,8 @@
 #                                           without a GPU (bundle from B or
 #                                           from --prepare; CPU backend, tiny
 #                                           batch; GPU tests must say SKIPPED)
-# Options: --out DIR (default $OUT, else build-gpu-bundle/out or a temporary
-# folder in a dry run), --budget SECONDS (default 450: the machine gives 8
+# Options: --out DIR (default $OUT, else build-gpu-bundle/out, or in a dry run
+# a temporary folder removed at the end), --budget SECONDS (default 450: the machine gives 8
 # minutes all-in), --bundle DIR (default build-gpu-bundle/bundle).
 # Environment: XFIQ_GPU_PYTHON (the Python with torch + onnx; default: the
 # first of python3, /usr/bin/python3, python that has both), XFIQ_GPU_TESTS_S
@@ -465,7 +465,10 @@ if [ $DRY = 1 ]; then
     [ "$(sha256sum "$SRC/bench/RESULTS.md" | cut -d' ' -f1)" = "$SUM_BEFORE" ] || fail "the dry run changed bench/RESULTS.md"
     [ "$LINES_AFTER" -gt "$LINES_BEFORE" ] && say "RESULTS.md appending: $(( LINES_AFTER - LINES_BEFORE )) lines into a temporary copy (bench/RESULTS.md untouched)" \
         || fail "nothing was appended to the RESULTS.md copy"
-    grep -q '"status": "ok"' "$JSONL" || fail "no benchmark result at all"
+    grep '"peer": "xfiq"' "$JSONL" | grep -q '"status": "ok"' || fail "bench_gpu gave no result"
+    if [ -n "$PYT" ]; then
+        grep '"peer": "pytorch"' "$JSONL" | grep -q '"status": "ok"' || fail "the PyTorch peer gave no result"
+    fi
 else
     say "appended $(( LINES_AFTER - LINES_BEFORE )) lines to bench/RESULTS.md on this machine; the same section is \$OUT/results.md"
 fi
