@@ -18,9 +18,9 @@
  * same process ("kind": "compare" lines: min cosine of the embeddings, max
  * |delta| raw SER-FIQ, mean |delta P|), whatever order they ran in.
  *
- * A precision the build refuses (backend init or a model call returning
- * XFIQ_ERR_UNSUPPORTED, or any non-fp32 precision refused at backend init)
- * gives status "refused" with the library's message; other errors "failed".
+ * A precision other than fp32 that the build declines (XFIQ_ERR_UNSUPPORTED
+ * from any call, or XFIQ_ERR_ARG from the backend initialisation) gives status
+ * "refused" with the library's message; every other error "failed".
  *
  * Usage:
  *   bench_gpu --model M.onnx [--card C.json] [--name LABEL] [--backend cuda|cpu]
@@ -499,11 +499,13 @@ static void emit(const args *a, const char *prec, int task, const char *status, 
     fflush(stdout);
 }
 
-/* A failed call: "refused" for an unsupported precision, else "failed". */
-static const char *fail_kind(xfiq_status st, int precision)
+/* A failed call: "refused" when the build declines a precision other than
+ * fp32 (XFIQ_ERR_UNSUPPORTED anywhere, or XFIQ_ERR_ARG from the backend
+ * initialisation, as the CPU backend answers), else "failed". */
+static const char *fail_kind(xfiq_status st, int precision, int at_init)
 {
-    return st == XFIQ_ERR_UNSUPPORTED || (precision != XFIQ_PRECISION_FP32 && st == XFIQ_ERR_ARG) ? "refused"
-                                                                                                 : "failed";
+    int refused = precision != XFIQ_PRECISION_FP32 && (st == XFIQ_ERR_UNSUPPORTED || (at_init && st == XFIQ_ERR_ARG));
+    return refused ? "refused" : "failed";
 }
 
 /* All tasks of one precision; returns 1 when something failed (not refused). */
@@ -529,7 +531,7 @@ static int bench_precision(const args *a, int precision, bufs *b, kept *k)
         snprintf(msg, sizeof msg, "%s", xfiq_last_error());
         snprintf(where, sizeof where, "\"call\": \"xfiq_backend_init_opts(%s, %s)\", \"code\": \"%s\"",
                  a->kind == XFIQ_BACKEND_CUDA ? "cuda" : "cpu", pname, xfiq_status_string(st));
-        const char *kind = fail_kind(st, precision);
+        const char *kind = fail_kind(st, precision, 1);
         for (int t = 0; t < a->n_tasks; t++)
             emit(a, pname, a->tasks[t], kind, msg, NULL, 0, 0, 0, 0, where);
         return strcmp(kind, "refused") != 0;
@@ -543,7 +545,7 @@ static int bench_precision(const args *a, int precision, bufs *b, kept *k)
         char msg[512], where[160];
         snprintf(msg, sizeof msg, "%s", xfiq_last_error());
         snprintf(where, sizeof where, "\"call\": \"xfiq_model_load\", \"code\": \"%s\"", xfiq_status_string(st));
-        const char *kind = fail_kind(st, precision);
+        const char *kind = fail_kind(st, precision, 0);
         for (int t = 0; t < a->n_tasks; t++)
             emit(a, pname, a->tasks[t], kind, msg, NULL, 0, 0, 0, 0, where);
         xfiq_model_free(m);
@@ -601,7 +603,7 @@ static int bench_precision(const args *a, int precision, bufs *b, kept *k)
             size_t el = strlen(extra);
             snprintf(extra + el, sizeof extra - el, ", \"call\": \"xfiq_model_%s\", \"code\": \"%s\"",
                      k_task_names[task], xfiq_status_string(st));
-            const char *kind = fail_kind(st, precision);
+            const char *kind = fail_kind(st, precision, 0);
             failed |= strcmp(kind, "refused") != 0;
             emit(a, pname, task, kind, msg, &info, 0, 0, 0, 0, extra);
             continue;
