@@ -29,7 +29,7 @@
  *             [--iters 10] [--max-seconds 5] [--deadline UNIX_SECONDS]
  *   bench_gpu --dump-devprop PATH [--device 0]   cuDNN device-properties JSON
  *   bench_gpu --versions                          runtime versions (JSON line)
- *   --dry-run: CPU backend, batch 2, 2 iterations, 1 warm-up (plumbing check
+ *   --dry-run: CPU backend, batch 2, 1 iteration, 1 warm-up (plumbing check
  *   without a GPU; later options still override). */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -182,7 +182,7 @@ static int parse_args(int argc, char **argv, args *a)
         if (!strcmp(argv[i], "--dry-run")) {
             a->dry_run = 1;
             a->kind = XFIQ_BACKEND_CPU;
-            a->batch = 2, a->iters = 2, a->warmup = 1, a->max_seconds = 2, a->threads = 1;
+            a->batch = 2, a->iters = 1, a->warmup = 1, a->max_seconds = 2, a->threads = 1;
         }
     for (int i = 1; i < argc; i++) {
         const char *k = argv[i];

@@ -87,7 +87,8 @@ def listprop(p, name):
 
 
 class Bundler:
-    def __init__(self, build, src, dest):
+    def __init__(self, build, src, dest, level=6):
+        self.level = level  # gzip level of lib.tar.gz (1: a dry run's quick bundle)
         self.build = os.path.realpath(build)
         self.src = os.path.realpath(src)
         self.dest = dest
@@ -239,7 +240,7 @@ class Bundler:
         tmp = os.path.join(self.dest, "lib")
         for soname, path in sorted(libs.items()):
             shutil.copy2(os.path.realpath(path), os.path.join(tmp, soname))
-        with tarfile.open(os.path.join(self.dest, "lib.tar.gz"), "w:gz", compresslevel=6) as tf:
+        with tarfile.open(os.path.join(self.dest, "lib.tar.gz"), "w:gz", compresslevel=self.level) as tf:
             tf.add(tmp, arcname="lib")
         self.libs = ["%s (%d)" % (n, os.path.getsize(os.path.join(tmp, n))) for n in sorted(libs)]
         shutil.rmtree(tmp)
@@ -689,6 +690,7 @@ def main(argv=None):
     b.add_argument("--build-dir", required=True)
     b.add_argument("--src", required=True)
     b.add_argument("--dest", required=True)
+    b.add_argument("--fast", action="store_true", help="gzip level 1 (a dry run's throw-away bundle)")
     t = sub.add_parser("tests")
     t.add_argument("--bundle", required=True)
     t.add_argument("--src", required=True)
@@ -721,7 +723,7 @@ def main(argv=None):
     if a.cmd == "table-selftest":
         return table_selftest(a)
     if a.cmd == "bundle":
-        return Bundler(a.build_dir, a.src, a.dest).run()
+        return Bundler(a.build_dir, a.src, a.dest, 1 if a.fast else 6).run()
     if a.cmd == "tests":
         return run_tests(a)
     if a.cmd == "export-iresnet":

@@ -175,7 +175,7 @@ if [ $DRY = 1 ]; then
     if [ -n "$BUILD_DIR" ]; then
         BUNDLE=$WORK/bundle
         say "bundle: assembled from the build in $BUILD_DIR"
-        /usr/bin/python3 "$SRC/bench/gpu_check.py" bundle --build-dir "$BUILD_DIR" --src "$SRC" --dest "$BUNDLE" \
+        /usr/bin/python3 "$SRC/bench/gpu_check.py" bundle --fast --build-dir "$BUILD_DIR" --src "$SRC" --dest "$BUNDLE" \
             >>"$SUMMARY" 2>&1 || { say "bundle assembly failed (summary.txt)"; tail -n 5 "$SUMMARY"; exit 1; }
     else
         say "bundle: --prepare"

@@ -24,7 +24,7 @@ fp16 (torch.autocast). cudnn.benchmark is on (autotuned convolutions: the
 strongest eager configuration for fixed shapes; --no-cudnn-benchmark turns
 it off); the warm-up calls absorb the tuning.
 
---dry-run: CPU, batch 2, 1 warm-up, 2 iterations; fp32 and bf16 (CPU
+--dry-run: CPU, batch 2, 1 warm-up, 1 iteration; fp32 and bf16 (CPU
 autocast) run, tf32 and fp16 are reported as refused. Works with Debian's
 torch 1.13 (/usr/bin/python3) and with torch 2.x.
 
@@ -276,7 +276,7 @@ def main(argv=None):
     ap.add_argument("--no-cudnn-benchmark", action="store_true")
     ap.add_argument("--dry-run", action="store_true")
     a = ap.parse_args(argv)
-    dflt = dict(device="cpu", batch=2, warmup=1, iters=2, max_seconds=2.0) if a.dry_run else \
+    dflt = dict(device="cpu", batch=2, warmup=1, iters=1, max_seconds=2.0) if a.dry_run else \
         dict(device="cuda", batch=256, warmup=2, iters=10, max_seconds=5.0)
     for k, v in dflt.items():
         if getattr(a, k) is None:
