@@ -614,9 +614,7 @@ def table(a):
                          fmt(mb), "%.1f%%" % frac if frac is not None else "n/a", target, chk]
                 lines.append("| " + " | ".join(cells) + " |")
     absent = [m for m in order if not any(k[1] == m for k in res)]
-    notes = [
-        "",
-    ] + (["Not benchmarked (export failed or out of time, see the summary): %s." % ", ".join(absent)]
+    notes = [] + (["Not benchmarked (export failed or out of time, see the summary): %s." % ", ".join(absent)]
          if absent else []) + [
         "GPU check %s: %s; driver %s; xfiq's CUDA runtime %s, cuDNN %s; PyTorch %s (CUDA %s, cuDNN %s%s). %s" % (
             when, card, meta.get("driver", "n/a"), versions.get("cuda_runtime", "n/a"), versions.get("cudnn", "n/a"),
@@ -629,7 +627,7 @@ def table(a):
         "xfiq's FLOP/s over the card's dense tensor-core limit of the precision (fp32: CUDA cores; SPEC 9); vs "
         "fp32: xfiq's outputs against its own fp32 run of the same faces (min cosine of the embeddings, max |Δ| raw SER-FIQ, mean |Δ| of the PLQ maps).",
     ]
-    body = "\n".join(lines) + "\n" + "\n\n".join(notes) + "\n"
+    body = "\n".join(lines) + "\n\n" + "\n\n".join(notes) + "\n"
     title = "## GPU check %s (%s)%s\n\n" % (when, card, " — DRY RUN, not a measurement" if a.dry_run else "")
     with open(a.out_md, "w") as f:
         f.write(title + body)
