@@ -333,7 +333,10 @@ def run_tests(a):
             env[k] = v
         cmd = [subst(c, bundle, src, python, work) for c in t["command"]]
         rc, dt = run(t["name"], cmd, env, subst(t["cwd"], bundle, src, python, work), t["timeout"])
-        if rc == 0:
+        if dt is None:
+            verdict = "NOT RUN (out of time): FAILURE" if not a.dry_run else "NOT RUN (out of time)"
+            failures += 1
+        elif rc == 0:
             verdict = "passed"
         elif rc == t["skip_code"]:
             verdict = "SKIPPED (accepted: dry run)" if a.dry_run else "SKIPPED on a GPU machine: FAILURE"
@@ -342,7 +345,7 @@ def run_tests(a):
             verdict = "FAILED (%s)" % rc
             failures += 1
         reason = ""
-        if rc == t["skip_code"] or rc != 0:
+        if dt is not None and rc != 0:
             reason = last_line(a.log)
         log("  %-28s %-34s %s%s" % (t["name"], verdict, "%.1f s" % dt if dt is not None else "",
                                    ("  | " + reason) if reason else ""))
