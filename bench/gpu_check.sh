@@ -60,6 +60,9 @@ while [ $# -gt 0 ]; do
     esac
     shift
 done
+case $BUDGET in
+''|*[!0-9]*) echo "gpu_check.sh: --budget needs a whole number of seconds, got '$BUDGET'" >&2; exit 2 ;;
+esac
 START=$(date +%s)
 LIMIT_MIB=64
 
