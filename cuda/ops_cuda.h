@@ -21,6 +21,7 @@ extern "C" {
 #include "graph/graph.h"
 #include "quality/serfiq.h"
 #include "xfiq.h"
+#include "xfiq_eval.h"
 
 /* ------------------------------------------------------------- streams */
 /* conv/gemm find their cuBLAS/cuDNN handle by stream: the backend attaches
@@ -154,6 +155,27 @@ xfiq_status plq_seed_batch_cuda(int mode, const float *z, int B, int D, serfiq_i
 xfiq_status plq_map_batch_cuda(const float *gx, int B, int C, int H, int W, int order, const float scale[3],
                                float a, float b, const uint8_t *mask, float *maps, float *grad_mag,
                                serfiq_image_result *res, cudaStream_t stream);
+
+/* Magnitudes and QMagFace scores (host/eval/score.c's xfiq_embeddings_magnitudes,
+ * xfiq_score_pairs, xfiq_score_block), device memory throughout.
+ * mag (n) = ||z_i|| in double. */
+xfiq_status magnitudes_cuda(const float *z, int64_t n, int dim, double *mag, cudaStream_t stream);
+/* Pair i: cos = z_a . z_b / (|z_a| |z_b|) (mag from magnitudes_cuda; rows
+ * must be non-zero), q = min magnitude, QMagFace score when p and qmag_out. */
+xfiq_status score_pairs_cuda(const float *z, int dim, const double *mag, const int64_t *idx_a,
+                             const int64_t *idx_b, int64_t n_pairs, const xfiq_qmag_params *p,
+                             double *cos_out, double *q_out, double *qmag_out, cudaStream_t stream);
+/* out (n_gallery, n_probe) = cosines of the normalised rows (one cuBLAS
+ * product), QMagFace scores when p != NULL; work: score_block_cuda_work_floats. */
+xfiq_status score_block_cuda(const float *gallery, int64_t n_gallery, const float *probe, int64_t n_probe,
+                             int dim, const xfiq_qmag_params *p, float *work, float *out, cudaStream_t stream);
+size_t score_block_cuda_work_floats(int64_t n_gallery, int64_t n_probe, int dim);
+/* Adds the scores to per-bin counts of genuine (label != 0) and impostor
+ * pairs over [lo, hi) in `bins` equal bins (values outside go to the end
+ * bins): the ROC of a block that never leaves the device. */
+xfiq_status score_histogram_cuda(const float *scores, const uint8_t *labels, int64_t count, double lo, double hi,
+                                 int bins, unsigned long long *genuine, unsigned long long *impostor,
+                                 cudaStream_t stream);
 
 #ifdef __cplusplus
 }

@@ -4,3 +4,6 @@
 xfiq_add_c_test(test_elem ${XFIQ_TEST_DIR}/test_elem.c LABELS unit)
 xfiq_add_c_test(test_cuda_ops ${XFIQ_TEST_DIR}/test_cuda_ops.c LABELS gpu)
 set_tests_properties(test_cuda_ops PROPERTIES TIMEOUT 300)
+# Whole pipelines (embed, SER-FIQ, PLQ, masks, pools) on the GPU against the CPU.
+xfiq_add_c_test(test_cuda_pipeline ${XFIQ_TEST_DIR}/test_cuda_pipeline.c FIXTURES golden LABELS gpu)
+set_tests_properties(test_cuda_pipeline PROPERTIES TIMEOUT 600)

@@ -28,6 +28,7 @@ extern "C" {
 #include "ops/ops_cpu.h"
 #include "quality/plq_map.h"
 #include "quality/serfiq.h"
+#include "xfiq_eval.h"
 }
 
 static int g_failures = 0, g_checks = 0;
@@ -312,6 +313,57 @@ static void test_plq()
     }
 }
 
+/* ------------------------------------------------------------- scores */
+static void test_scores()
+{
+    const int n = 41, dim = 70;
+    auto z = rnd((size_t)n * dim);
+    std::vector<double> mag(n, NAN), ref(n);
+    CHECK_OK(magnitudes_cuda(z.data(), n, dim, mag.data(), S));
+    CHECK_OK(xfiq_embeddings_magnitudes(z.data(), n, dim, ref.data()));
+    for (int i = 0; i < n; i++)
+        CHECK(std::fabs(mag[i] - ref[i]) <= 1e-13 * ref[i], "magnitude %d: %.17g vs %.17g", i, mag[i], ref[i]);
+    const int64_t np = 97;
+    std::vector<int64_t> ia(np), ib(np);
+    for (int64_t i = 0; i < np; i++)
+        ia[i] = (i * 7) % n, ib[i] = (i * 13 + 5) % n;
+    xfiq_qmag_params p = {0.077428, 0.125926};
+    std::vector<double> c(np, NAN), q(np, NAN), s(np, NAN), rc(np), rq(np), rs(np);
+    CHECK_OK(score_pairs_cuda(z.data(), dim, mag.data(), ia.data(), ib.data(), np, &p, c.data(), q.data(), s.data(), S));
+    CHECK_OK(xfiq_score_pairs(z.data(), n, dim, NULL, ia.data(), ib.data(), np, &p, rc.data(), rq.data(), rs.data()));
+    for (int64_t i = 0; i < np; i++) {
+        CHECK(std::fabs(c[i] - rc[i]) <= 1e-13, "pair %lld cos %.17g vs %.17g", (long long)i, c[i], rc[i]);
+        CHECK(q[i] == rq[i], "pair %lld q", (long long)i);
+        CHECK(std::fabs(s[i] - rs[i]) <= 1e-13, "pair %lld qmag %.17g vs %.17g", (long long)i, s[i], rs[i]);
+    }
+    /* All-vs-all block: cuBLAS (here OpenBLAS through the shim) + epilogue. */
+    CHECK_OK(xfiq_cublas_attach(S));
+    const int ng = 19, npr = 22; /* rows 0..40 of z */
+    std::vector<float> work(score_block_cuda_work_floats(ng, npr, dim)), out((size_t)ng * npr, NAN),
+        rout((size_t)ng * npr);
+    for (int qm = 0; qm < 2; qm++) {
+        CHECK_OK(score_block_cuda(z.data(), ng, z.data() + (size_t)ng * dim, npr, dim, qm ? &p : nullptr, work.data(),
+                                  out.data(), S));
+        CHECK_OK(xfiq_score_block(z.data(), ng, z.data() + (size_t)ng * dim, npr, dim, qm ? &p : nullptr, rout.data()));
+        for (size_t i = 0; i < out.size(); i++)
+            CHECK(std::fabs(out[i] - rout[i]) <= 1e-6f, "block %zu: %.9g vs %.9g", i, out[i], rout[i]);
+    }
+    xfiq_cublas_detach(S);
+    /* Histograms: exact counts, values outside [lo, hi) in the end bins. */
+    std::vector<uint8_t> lab(out.size());
+    for (size_t i = 0; i < lab.size(); i++)
+        lab[i] = (uint8_t)(i % 3 == 0);
+    const int bins = 16;
+    std::vector<unsigned long long> g(bins, 0), im(bins, 0), rg(bins, 0), ri(bins, 0);
+    CHECK_OK(score_histogram_cuda(out.data(), lab.data(), (int64_t)out.size(), -0.25, 0.25, bins, g.data(), im.data(), S));
+    for (size_t i = 0; i < out.size(); i++) {
+        int b = (int)std::floor((out[i] + 0.25) / (0.5 / bins));
+        b = b < 0 ? 0 : b >= bins ? bins - 1 : b;
+        (lab[i] ? rg : ri)[b]++;
+    }
+    CHECK(g == rg && im == ri, "histogram counts differ");
+}
+
 /* ------------------------------------------------ the emulator itself */
 __global__ void emu_reduce_kernel(const double *x, int n, double *out)
 {
@@ -354,6 +406,7 @@ int main()
         test_backward();
         test_serfiq();
         test_plq();
+        test_scores();
     }
     xfiq_cuda_set_launch_limits(0, 0);
     if (g_failures) {
