@@ -19,6 +19,7 @@
 #include "ops/ops_bwd_cpu.h"
 #include "test_util.h"
 #include "xfiq_test.h"
+#include "compare_util.h"
 
 #ifdef XFIQ_HAVE_CUDA
 #include <cuda_runtime_api.h>
@@ -57,25 +58,6 @@ static float *host_from_dev(const float *d, int64_t count)
 }
 
 /* max |got - ref| <= atol + rtol * max |ref| */
-static void compare(const char *what, const float *got, const float *ref, int64_t count, double atol, double rtol)
-{
-    double max_ref = 0.0, max_err = 0.0;
-    int64_t at = 0;
-    for (int64_t i = 0; i < count; i++)
-        if (fabs((double)ref[i]) > max_ref)
-            max_ref = fabs((double)ref[i]);
-    for (int64_t i = 0; i < count; i++) {
-        double e = fabs((double)got[i] - (double)ref[i]);
-        if (e > max_err || e != e) {
-            max_err = e;
-            at = i;
-        }
-    }
-    double tol = atol + rtol * max_ref;
-    CHECK_MSG(max_err <= tol, "%s: max error %.3g at %lld (got %.9g, want %.9g), tolerance %.3g", what, max_err,
-              (long long)at, (double)got[at], (double)ref[at], tol);
-    printf("  %-52s max err %.2e (max |ref| %.3g)\n", what, max_err, max_ref);
-}
 
 typedef struct bwd_case {
     const char *name;
@@ -138,7 +120,7 @@ static void run_case(const bwd_case *c, int precision)
         char what[160];
         snprintf(what, sizeof what, "bwd %s %s%s", c->name, precision == XFIQ_PRECISION_FP32 ? "fp32" : "tf32",
                  acc ? " accumulate" : "");
-        compare(what, got, ref, xsz, 1e-5, rtol);
+        test_compare(what, got, ref, xsz, 1e-5, rtol);
         free(got);
     }
     /* The launcher found both plans (accumulate off/on) the query built. */

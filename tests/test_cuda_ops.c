@@ -13,6 +13,7 @@
 #include "ops/elem.h"
 #include "ops/ops_cpu.h"
 #include "xfiq_test.h"
+#include "compare_util.h"
 
 #ifdef XFIQ_HAVE_CUDA
 #include "ops_cuda.h"
@@ -89,28 +90,6 @@ static float *host_from_dev(const float *d, int64_t count)
     return h;
 }
 
-/* max |got - ref| <= atol + rtol * max |ref| */
-static void compare(const char *what, const float *got, const float *ref, int64_t count, double atol, double rtol)
-{
-    double max_ref = 0.0, max_err = 0.0;
-    int64_t at = 0;
-    for (int64_t i = 0; i < count; i++) {
-        double r = fabs((double)ref[i]);
-        if (r > max_ref)
-            max_ref = r;
-    }
-    for (int64_t i = 0; i < count; i++) {
-        double e = fabs((double)got[i] - (double)ref[i]);
-        if (e > max_err || e != e) {
-            max_err = e;
-            at = i;
-        }
-    }
-    double tol = atol + rtol * max_ref;
-    CHECK_MSG(max_err <= tol, "%s: max error %.3g at %lld (got %.9g, want %.9g), tolerance %.3g", what, max_err,
-              (long long)at, (double)got[at], (double)ref[at], tol);
-    printf("  %-44s max err %.2e (max |ref| %.3g)\n", what, max_err, max_ref);
-}
 
 /* ------------------------------------------------------------- conv */
 typedef struct conv_case {
@@ -145,7 +124,7 @@ static void run_conv_once(const conv_case *c, const xfiq_conv_desc *d, int n, co
     float *got = host_from_dev(dy, ysz);
     char what[128];
     snprintf(what, sizeof what, "conv %s%s", c->name, label);
-    compare(what, got, ref, ysz, 1e-5, 1e-4);
+    test_compare(what, got, ref, ysz, 1e-5, 1e-4);
     free(got);
     free(ref);
     dev_free(dy);
@@ -258,7 +237,7 @@ static void test_gemm_case(int n, int k, int m, int bias, int act, int spc)
     float *got = host_from_dev(dy, (int64_t)n * m);
     char what[96];
     snprintf(what, sizeof what, "gemm n%d k%d m%d bias%d act%d", n, k, m, bias, act);
-    compare(what, got, ref, (int64_t)n * m, 1e-5, 1e-4);
+    test_compare(what, got, ref, (int64_t)n * m, 1e-5, 1e-4);
     dev_free(dy), dev_free(ds), dev_free(db), dev_free(dw), dev_free(dx);
     free(got), free(ref), free(sh), free(bh), free(wh), free(xh);
 }
@@ -283,14 +262,14 @@ static void test_affine_prelu(void)
     affine_fwd_cpu(xh, sc, sf, ref, n, c, sp, 1);
     CHECK_OK(affine_fwd_cuda(dx, dsc, dsf, dy, n, c, sp, g_stream));
     float *got = host_from_dev(dy, cnt);
-    compare("affine", got, ref, cnt, 1e-6, 1e-6);
+    test_compare("affine", got, ref, cnt, 1e-6, 1e-6);
     free(got);
 
     for (int pc = 0; pc <= 1; pc++) {
         prelu_fwd_cpu(xh, sc, pc, ref, n, c, sp, 1);
         CHECK_OK(prelu_fwd_cuda(dx, dsc, pc, dy, n, c, sp, g_stream));
         got = host_from_dev(dy, cnt);
-        compare(pc ? "prelu per channel" : "prelu scalar", got, ref, cnt, 0.0, 1e-7);
+        test_compare(pc ? "prelu per channel" : "prelu scalar", got, ref, cnt, 0.0, 1e-7);
         free(got);
     }
 
@@ -298,7 +277,7 @@ static void test_affine_prelu(void)
     affine_fwd_cpu(xh, sc, sf, ref, n, c, sp, 1);
     CHECK_OK(affine_fwd_cuda(dx, dsc, dsf, dx, n, c, sp, g_stream));
     got = host_from_dev(dx, cnt);
-    compare("affine in place", got, ref, cnt, 1e-6, 1e-6);
+    test_compare("affine in place", got, ref, cnt, 1e-6, 1e-6);
     free(got);
 
     dev_free(dy), dev_free(dsf), dev_free(dsc), dev_free(dx);
@@ -316,7 +295,7 @@ static void test_relu_binary(void)
     relu_fwd_cpu(ah, ref, cnt, 1);
     CHECK_OK(relu_fwd_cuda(da, dy, cnt, g_stream));
     float *got = host_from_dev(dy, cnt);
-    compare("relu", got, ref, cnt, 0.0, 0.0);
+    test_compare("relu", got, ref, cnt, 0.0, 0.0);
     free(got);
 
     static const char *names[] = {"binary add", "binary sub", "binary mul", "binary div"};
@@ -324,7 +303,7 @@ static void test_relu_binary(void)
         binary_fwd_cpu(op, ah, bh, ref, cnt, 1);
         CHECK_OK(binary_fwd_cuda(op, da, dbb, dy, cnt, g_stream));
         got = host_from_dev(dy, cnt);
-        compare(names[op], got, ref, cnt, 0.0, 1e-6);
+        test_compare(names[op], got, ref, cnt, 0.0, 1e-6);
         free(got);
     }
     CHECK(binary_fwd_cuda(9, da, dbb, dy, cnt, g_stream) == XFIQ_ERR_ARG);
@@ -338,7 +317,7 @@ static void test_relu_binary(void)
             got = host_from_dev(dy, n * per);
             char what[64];
             snprintf(what, sizeof what, "binconst op%d const_first%d", op, cf);
-            compare(what, got, ref, n * per, 0.0, 1e-6);
+            test_compare(what, got, ref, n * per, 0.0, 1e-6);
             free(got);
         }
 
@@ -359,7 +338,7 @@ static void test_gap(void)
         float *got = host_from_dev(dy, n * c);
         char what[64];
         snprintf(what, sizeof what, "gap spatial %lld", (long long)sp);
-        compare(what, got, ref, n * c, 1e-6, 1e-5);
+        test_compare(what, got, ref, n * c, 1e-6, 1e-5);
         free(got), free(ref), free(xh);
         dev_free(dy), dev_free(dx);
     }
@@ -382,7 +361,7 @@ static void test_bias_act(void)
             float *got = host_from_dev(dy, cnt);
             char what[64];
             snprintf(what, sizeof what, "bias+act %d per_channel %d", acts[a], pc);
-            compare(what, got, ref, cnt, 0.0, 1e-6);
+            test_compare(what, got, ref, cnt, 0.0, 1e-6);
             free(got);
             dev_free(ds), dev_free(db), dev_free(dy);
         }
@@ -411,7 +390,7 @@ static void test_preprocess(void)
                 }
         CHECK_OK(input_preprocess_cuda(dpx, dy, n, h, w, (xfiq_channel_order)order, mean, scale, g_stream));
         float *got = host_from_dev(dy, npx);
-        compare(order == XFIQ_ORDER_BGR ? "input preprocess BGR" : "input preprocess RGB", got, ref, npx, 0.0, 1e-6);
+        test_compare(order == XFIQ_ORDER_BGR ? "input preprocess BGR" : "input preprocess RGB", got, ref, npx, 0.0, 1e-6);
         free(got);
     }
     CHECK(input_preprocess_cuda(dpx, dy, n, h, w, XFIQ_ORDER_GREY, mean, scale, g_stream) == XFIQ_ERR_UNSUPPORTED);
