@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/status.h"
+#include "io/readall.h"
 #include "io/afile.h"
 
 static void copy_str(char *dst, size_t n, const char *src)
@@ -48,27 +49,13 @@ void xfiq_card_default(const xfiq_graph *g, const char *model_path, xfiq_card *c
 
 static xfiq_status read_file(const char *path, char **out)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return xfiq_error(XFIQ_ERR_IO, "%s: cannot open model card: %s", path, strerror(errno));
-    char *buf = NULL;
+    /* Cards are small: a file over 1 MiB is refused, never silently truncated. */
+    uint8_t *data = NULL;
     size_t len = 0;
-    for (;;) {
-        char *p = realloc(buf, len + 4097);
-        if (!p) {
-            free(buf);
-            fclose(f);
-            return xfiq_error(XFIQ_ERR_NOMEM, "%s: out of memory", path);
-        }
-        buf = p;
-        size_t got = fread(buf + len, 1, 4096, f);
-        len += got;
-        if (got == 0 || len > (1 << 20))
-            break;
-    }
-    fclose(f);
-    buf[len] = '\0';
-    *out = buf;
+    xfiq_status st = xfiq_file_read_all(path, (size_t)1 << 20, &data, &len);
+    if (st != XFIQ_OK)
+        return xfiq_error_prefix(st, "model card");
+    *out = (char *)data;
     return XFIQ_OK;
 }
 

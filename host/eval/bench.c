@@ -304,6 +304,8 @@ int64_t xfiq_bench_num_pairs(xfiq_bench_t b) { return b->n_pairs; }
 int64_t xfiq_bench_num_images(xfiq_bench_t b) { return b->n_images; }
 int xfiq_bench_num_folds(xfiq_bench_t b) { return b->n_folds; }
 
+const char *xfiq_bench_fold_note(xfiq_bench_t b) { return b->fold_note; }
+
 void xfiq_bench_pairs(xfiq_bench_t b, const int64_t **ia, const int64_t **ib,
                       const uint8_t **labels, const int32_t **folds)
 {

@@ -33,6 +33,7 @@ struct xfiq_bench {
     char **files;
     int n_files;
     char origin[1024];
+    char fold_note[192]; /* where the folds come from (LFW: header or blocks) */
 };
 
 xfiq_status xfiq_bench_new(xfiq_bench_format fmt, const char *source, xfiq_bench_t *out);
