@@ -114,6 +114,12 @@ xfiq_status xfiq_npy_writer_append(xfiq_npy_writer *w, const float *rows, int64_
 
 xfiq_status xfiq_npy_writer_commit(xfiq_npy_writer *w)
 {
+    XFIQ_TRY(xfiq_npy_writer_finish_header(w));
+    return xfiq_afile_commit(&w->af);
+}
+
+xfiq_status xfiq_npy_writer_finish_header(xfiq_npy_writer *w)
+{
     if (!w->af.fp)
         return xfiq_error(XFIQ_ERR_ARG, "npy writer is not open");
     char hdr[1024];
@@ -132,7 +138,7 @@ xfiq_status xfiq_npy_writer_commit(xfiq_npy_writer *w)
         free(path);
         return st;
     }
-    return xfiq_afile_commit(&w->af);
+    return XFIQ_OK;
 }
 
 void xfiq_npy_writer_abort(xfiq_npy_writer *w)
