@@ -15,6 +15,7 @@ int xfiq_cmd_quality(int argc, char **argv);
 int xfiq_cmd_plq(int argc, char **argv);
 int xfiq_cmd_calibrate(int argc, char **argv);
 int xfiq_cmd_prepare(int argc, char **argv);
+int xfiq_cmd_merge(int argc, char **argv);
 
 /* Exit codes of every subcommand. */
 enum { XFIQ_EXIT_OK = 0, XFIQ_EXIT_FATAL = 1, XFIQ_EXIT_SOME_FAILED = 2 };
