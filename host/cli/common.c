@@ -180,8 +180,8 @@ int xfiq_cli_run_batches(const xfiq_pathlist *paths, const xfiq_cli_batch_opts *
             if (it[i].ok) {
                 ids[ng] = (uint64_t)(s + (size_t)i);
                 memcpy(good + (size_t)ng++ * img, px + (size_t)i * img, img);
-            } else if (!o->quiet) {
-                fprintf(stderr, "%sxfiq: skipped %s\n", prog.tty ? "\n" : "", it[i].msg);
+            } else { /* -q hides progress, never failures */
+                fprintf(stderr, "%sxfiq: skipped %s\n", prog.tty && !o->quiet ? "\n" : "", it[i].msg);
             }
         }
         if ((rc = cb(ctx, s, k, it, good, ids, ng)) != 0)
@@ -285,7 +285,7 @@ int xfiq_cli_job_open(xfiq_cli_job *j, int out_is_dir)
     }
     for (size_t i = 0; i < j->paths.count; i++)
         j->fingerprint = xfiq_ckpt_hash(j->fingerprint, j->paths.items[i], strlen(j->paths.items[i]) + 1);
-    if (xfiq_cli_check_output(j, j->out, out_is_dir, 0))
+    if (xfiq_cli_check_output(j, j->out, out_is_dir, j->writes_images))
         return 1;
     if (out_is_dir && xfiq_cli_make_dir(j->out))
         return 1;
