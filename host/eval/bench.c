@@ -168,14 +168,19 @@ xfiq_status xfiq_bench_check_images(xfiq_bench_t b)
     return XFIQ_OK;
 }
 
-xfiq_status xfiq_text_lines(char *text, size_t len, xfiq_line_fn fn, void *ctx)
+xfiq_status xfiq_text_lines(char *text, size_t len, const char *name, xfiq_line_fn fn, void *ctx)
 {
     int64_t lineno = 0;
     char *p = text, *end = text + len;
+    /* old Mac line ends: '\r' alone, when no '\n' occurs at all */
+    char sep = memchr(text, '\n', len) || !memchr(text, '\r', len) ? '\n' : '\r';
     while (p < end) {
-        char *nl = memchr(p, '\n', (size_t)(end - p));
+        char *nl = memchr(p, sep, (size_t)(end - p));
         char *e = nl ? nl : end;
         lineno++;
+        if (memchr(p, 0, (size_t)(e - p)))
+            return xfiq_error(XFIQ_ERR_FORMAT, "%s:%lld: NUL byte in a text file (binary data, or UTF-16 text: "
+                              "save it as UTF-8)", name ? name : "text", (long long)lineno);
         if (e > p && e[-1] == '\r')
             e[-1] = 0;
         *e = 0;

@@ -121,7 +121,7 @@ xfiq_status xfiq_bench_read_lfw(xfiq_bench_t b, const char *path, const xfiq_ben
     xfiq_status st = dir ? xfiq_bench_add_file(b, path, &c.file)
                          : xfiq_error(XFIQ_ERR_NOMEM, "out of memory");
     if (st == XFIQ_OK)
-        st = xfiq_text_lines((char *)data, len, lfw_line, &c);
+        st = xfiq_text_lines((char *)data, len, path, lfw_line, &c);
     if (st == XFIQ_OK && !c.header_done)
         st = xfiq_error(XFIQ_ERR_FORMAT, "%s: empty file (no header line)", path);
     if (st == XFIQ_OK && c.headerless) {
