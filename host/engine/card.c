@@ -3,6 +3,7 @@
 
 #include <cJSON.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +66,9 @@ static xfiq_status read_triplet(const char *path, const cJSON *in, const char *k
     if (!a)
         return XFIQ_OK;
     if (cJSON_IsNumber(a)) {
+        if (!(fabs(a->valuedouble) <= 1e30) || (!strcmp(key, "scale") && a->valuedouble == 0))
+            return xfiq_error(XFIQ_ERR_FORMAT, "%s: input.%s is %g: not a usable finite number", path, key,
+                              a->valuedouble);
         dst[0] = dst[1] = dst[2] = (float)a->valuedouble;
         return XFIQ_OK;
     }
@@ -75,6 +79,9 @@ static xfiq_status read_triplet(const char *path, const cJSON *in, const char *k
         const cJSON *e = cJSON_GetArrayItem(a, n == 1 ? 0 : c);
         if (!cJSON_IsNumber(e))
             return xfiq_error(XFIQ_ERR_FORMAT, "%s: input.%s[%d] is not a number", path, key, c);
+        if (!(fabs(e->valuedouble) <= 1e30) || (!strcmp(key, "scale") && e->valuedouble == 0))
+            return xfiq_error(XFIQ_ERR_FORMAT, "%s: input.%s[%d] is %g: not a usable finite number", path, key, c,
+                              e->valuedouble);
         dst[c] = (float)e->valuedouble;
     }
     return XFIQ_OK;
@@ -113,7 +120,7 @@ xfiq_status xfiq_card_load(const char *path, xfiq_card *card)
             const cJSON *v = cJSON_GetObjectItemCaseSensitive(in, keys[i]);
             if (!v)
                 continue;
-            if (!cJSON_IsNumber(v) || v->valueint < 1 || v->valueint > 4096) {
+            if (!cJSON_IsNumber(v) || v->valueint < 1 || v->valueint > 4096 || v->valuedouble != (double)v->valueint) {
                 st = xfiq_error(XFIQ_ERR_FORMAT, "%s: input.%s must be a positive integer", path, keys[i]);
                 goto done;
             }
@@ -149,8 +156,8 @@ xfiq_status xfiq_card_load(const char *path, xfiq_card *card)
         double *dst[4] = {&card->serfiq_alpha, &card->serfiq_r, &card->plq_a, &card->plq_b};
         for (int i = 0; i < 4; i++) {
             const cJSON *v = cJSON_GetObjectItemCaseSensitive(cal, keys[i]);
-            if (!cJSON_IsNumber(v) || !(v->valuedouble == v->valuedouble)) {
-                st = xfiq_error(XFIQ_ERR_FORMAT, "%s: calibration.%s must be a number", path, keys[i]);
+            if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble)) {
+                st = xfiq_error(XFIQ_ERR_FORMAT, "%s: calibration.%s must be a finite number", path, keys[i]);
                 goto done;
             }
             *dst[i] = v->valuedouble;
