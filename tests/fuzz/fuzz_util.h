@@ -8,24 +8,39 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ftw.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* A per-process scratch folder (removed at exit by the OS tmp cleaner; each
- * call overwrites the same names, so it never grows). */
-static const char *fuzz_dir(void)
+static char fuzz_dir_buf[256];
+
+static int fuzz_rm(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
 {
-    static char dir[256];
-    if (!dir[0]) {
+    (void)sb, (void)flag, (void)ftw;
+    return remove(p);
+}
+
+static void fuzz_cleanup(void)
+{
+    if (fuzz_dir_buf[0])
+        nftw(fuzz_dir_buf, fuzz_rm, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* A per-process scratch folder, removed at exit; each call overwrites the
+ * same names, so it never grows. */
+static inline const char *fuzz_dir(void)
+{
+    if (!fuzz_dir_buf[0]) {
         const char *t = getenv("TMPDIR");
-        snprintf(dir, sizeof dir, "%s/xfiq-fuzz-%d", t && *t ? t : "/tmp", (int)getpid());
-        mkdir(dir, 0700);
+        snprintf(fuzz_dir_buf, sizeof fuzz_dir_buf, "%s/xfiq-fuzz-%d", t && *t ? t : "/tmp", (int)getpid());
+        mkdir(fuzz_dir_buf, 0700);
+        atexit(fuzz_cleanup);
     }
-    return dir;
+    return fuzz_dir_buf;
 }
 
 /* Writes data to <fuzz_dir>/<name> and returns that path (static buffer per slot). */
-static const char *fuzz_write(const char *name, const uint8_t *data, size_t len)
+static inline const char *fuzz_write(const char *name, const uint8_t *data, size_t len)
 {
     static char paths[8][512];
     static int slot;
@@ -33,7 +48,7 @@ static const char *fuzz_write(const char *name, const uint8_t *data, size_t len)
     snprintf(p, 512, "%s/%s", fuzz_dir(), name);
     char *q = strrchr(p, '/');
     /* make the parent folders of name */
-    for (char *s = p + strlen(fuzz_dir()) + 1; s && s < q; s = strchr(s + 1, '/')) {
+    for (char *s = p + strlen(fuzz_dir()) + 1; s && s <= q; s = strchr(s + 1, '/')) {
         char c = *s;
         if (c != '/')
             continue;
@@ -51,7 +66,7 @@ static const char *fuzz_write(const char *name, const uint8_t *data, size_t len)
 }
 
 /* Splits data at the separator "\n@@\n" into at most max parts. */
-static int fuzz_split(const uint8_t *data, size_t len, const uint8_t **part, size_t *plen, int max)
+static inline int fuzz_split(const uint8_t *data, size_t len, const uint8_t **part, size_t *plen, int max)
 {
     int n = 0;
     size_t s = 0;
