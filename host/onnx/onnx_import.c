@@ -133,7 +133,10 @@ static xfiq_status add_const(import_ctx *c, const char *name, const Onnx__Tensor
         default: v = raw ? le_f64(raw + 8 * i) : t->double_data[i]; break;
         }
         k->f[i] = (float)v;
-        k->i64[i] = dt == ONNX_INT64 ? (raw ? le_i64(raw + 8 * i) : t->int64_data[i]) : (int64_t)v;
+        /* float/double -> int64 only where representable (shape tensors are
+         * int64 anyway; NaN or out-of-range values can never be a shape) */
+        k->i64[i] = dt == ONNX_INT64 ? (raw ? le_i64(raw + 8 * i) : t->int64_data[i])
+                  : v >= -9.2e18 && v <= 9.2e18 ? (int64_t)v : INT64_MIN;
     }
     c->n_consts++;
     return XFIQ_OK;

@@ -90,21 +90,15 @@ def _varint(n):
 
 
 def pickle_cases():
-    # one big memoised str decoded by _codecs.encode again and again
-    big = "x" * 200000
-    body = b"\x80\x02(" + b"c_codecs\nencode\nq\x00" + b"X" + struct.pack("<I", len(big)) + big.encode() + b"q\x01"
-    body += b"X\x06\x00\x00\x00latin1q\x02"
-    body += b"\x86R" * 0  # placeholder
-    items = b""
-    for _ in range(3000):
-        items += b"h\x00h\x01h\x02\x86R"
-    data = b"\x80\x02(]q\x10(" + b"c_codecs\nencode\nq\x00" + b"X" + struct.pack("<I", len(big)) + big.encode() + \
-        b"q\x01X\x06\x00\x00\x00latin1q\x02\x86R" + items + b"e]q\x11" + b"\x88" * 0 + b"t."
-    put("pickle", "latin1_memo_amplification.bin", data)
-    # a repeated memoised converted payload listed many times
-    data = b"\x80\x02]q\x00(c_codecs\nencode\nq\x01X" + struct.pack("<I", len(big)) + big.encode() + \
-        b"X\x06\x00\x00\x00latin1\x86Rq\x02" + b"h\x02" * 20000 + b"e]q\x03" + b"\x88" * 10000 + b"\x86."
-    put("pickle", "memo_repeat_amplification.bin", data)
+    big = b"x" * 200000
+    head = (b"\x80\x02]q\x00(c_codecs\nencode\nq\x01X" + struct.pack("<I", len(big)) + big + b"q\x02"
+            + b"X\x06\x00\x00\x00latin1q\x03\x86q\x04R")
+    # one big memoised str decoded again and again by _codecs.encode (400 MB from 200 KB)
+    put("pickle", "latin1_memo_amplification.bin",
+        head + b"h\x01h\x04R" * 1999 + b"e]q\x05(" + b"\x88" * 1000 + b"e\x86.")
+    # one converted payload memoised and listed 20,000 times (each listing copied: 4 GB)
+    put("pickle", "memo_repeat_amplification.bin",
+        head + b"q\x05" + b"h\x05" * 19999 + b"e]q\x06(" + b"\x88" * 10000 + b"e\x86.")
     # a memo index of 2^28 - 1 (2 GiB memo table)
     put("pickle", "memo_index_huge.bin", b"\x80\x02N" + b"r" + struct.pack("<I", (1 << 28) - 1) + b".")
     put("pickle", "binbytes8_huge.bin", b"\x80\x04\x8e" + struct.pack("<Q", 1 << 62) + b".")
