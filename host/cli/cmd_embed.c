@@ -66,7 +66,7 @@ static int embed_batch(void *vctx, size_t s, int k, const xfiq_cli_item *it, con
             if (it[i].ok)
                 snprintf(msg, sizeof msg, "%s: the model's output is not finite (NaN or Inf): no embedding",
                          c->job->paths.items[s + (size_t)i]);
-            if (it[i].ok && !c->job->quiet)
+            if (it[i].ok)
                 fprintf(stderr, "xfiq: skipped %s\n", msg);
             fprintf(csv, ",-1,,error,");
             xfiq_csv_write_field(csv, it[i].ok ? msg : it[i].msg);

@@ -50,7 +50,7 @@ static int quality_batch(void *vctx, size_t s, int k, const xfiq_cli_item *it, c
             if (q)
                 snprintf(msg, sizeof msg, "%s: the model's output is not finite (NaN or Inf): no quality",
                          c->job->paths.items[s + (size_t)i]);
-            if (q && !c->job->quiet)
+            if (q)
                 fprintf(stderr, "xfiq: skipped %s\n", msg);
             fprintf(csv, ",,,,,error,");
             xfiq_csv_write_field(csv, q ? msg : it[i].msg);
