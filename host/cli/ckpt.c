@@ -141,7 +141,9 @@ static void test_kill(int phase_after)
     int n = atoi(e);
     const char *ph = strchr(e, ':');
     int after = ph && !strcmp(ph + 1, "after");
-    if (after == phase_after && (phase_after ? count : ++count) == n)
+    if (!phase_after)
+        count++;
+    if (after == phase_after && count == n)
         raise(SIGKILL);
 }
 
@@ -170,7 +172,7 @@ int xfiq_ckpt_save(xfiq_ckpt *ck, size_t done)
     return 0;
 }
 
-static xfiq_status copy_part(FILE *src, FILE *dst, const char *part)
+static xfiq_status copy_part(FILE *src, FILE *dst, const char *part, const char *final)
 {
     char buf[1 << 16];
     size_t got;
@@ -178,7 +180,7 @@ static xfiq_status copy_part(FILE *src, FILE *dst, const char *part)
         return xfiq_error(XFIQ_ERR_IO, "%s: %s", part, strerror(errno));
     while ((got = fread(buf, 1, sizeof buf, src)) > 0)
         if (fwrite(buf, 1, got, dst) != got)
-            return xfiq_error(XFIQ_ERR_IO, "write failed: %s", strerror(errno));
+            return xfiq_error(XFIQ_ERR_IO, "%s: write failed: %s", final, strerror(errno));
     if (ferror(src))
         return xfiq_error(XFIQ_ERR_IO, "%s: read error", part);
     return XFIQ_OK;
@@ -201,7 +203,7 @@ int xfiq_ckpt_commit(xfiq_ckpt *ck, int64_t rows)
             st = xfiq_npy_writer_open(&w[i], f->final, f->npy_vector ? 1 : 2, shape);
             if (st == XFIQ_OK) {
                 w[i].shape[0] = rows; /* the data is copied below, not appended */
-                st = copy_part(f->fp, w[i].af.fp, f->part);
+                st = copy_part(f->fp, w[i].af.fp, f->part, f->final);
                 if (st == XFIQ_OK && ftell(w[i].af.fp) != w[i].header_len + (long)(rows * f->npy_cols * 4))
                     st = xfiq_error(XFIQ_ERR_INTERNAL, "%s: the partial file does not hold %lld rows", f->part,
                                     (long long)rows);
@@ -212,7 +214,7 @@ int xfiq_ckpt_commit(xfiq_ckpt *ck, int64_t rows)
         } else {
             st = xfiq_afile_open(&out[i], f->final);
             if (st == XFIQ_OK)
-                st = copy_part(f->fp, out[i].fp, f->part);
+                st = copy_part(f->fp, out[i].fp, f->part, f->final);
             ptr[i] = &out[i];
         }
     }
