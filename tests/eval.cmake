@@ -9,6 +9,7 @@ xfiq_add_c_test(test_eval_ref ${XFIQ_TEST_DIR}/eval/test_eval_ref.c LABELS eval)
 xfiq_add_c_test(test_eval_qmag ${XFIQ_TEST_DIR}/eval/test_eval_qmag.c LABELS eval)
 xfiq_add_c_test(test_eval_pickle ${XFIQ_TEST_DIR}/eval/test_eval_pickle.c LABELS eval)
 xfiq_add_c_test(test_eval_readers ${XFIQ_TEST_DIR}/eval/test_eval_readers.c LABELS eval)
+xfiq_add_c_test(test_lfw_header ${XFIQ_TEST_DIR}/eval/test_lfw_header.c LABELS eval realdata)
 xfiq_add_c_test(test_eval_realdata ${XFIQ_TEST_DIR}/eval/test_eval_realdata.c LABELS eval realdata)
 # The command-line tests link the three commands (and the CLI helpers they
 # use) directly, so they do not depend on the rest of the xfiq program.
