@@ -163,8 +163,20 @@ int xfiq_ckpt_save(xfiq_ckpt *ck, size_t done)
     }
     n += snprintf(buf + n, sizeof buf - (size_t)n, "\n");
     test_kill(0);
-    if (xfiq_afile_write_all(ck->state, buf, (size_t)n) != XFIQ_OK) {
-        fprintf(stderr, "xfiq: checkpoint: %s\n", xfiq_last_error());
+    /* Written to a temporary and renamed: the state is always whole. Not
+     * synced: a killed process loses nothing the kernel holds (syncing every
+     * batch would cost more than it guards, as the partial files are not
+     * synced either; after a power loss, start again without --resume). */
+    char tmpname[4200];
+    snprintf(tmpname, sizeof tmpname, "%s.tmp", ck->state);
+    FILE *f = fopen(tmpname, "w");
+    int bad = !f;
+    if (f) {
+        bad = fwrite(buf, 1, (size_t)n, f) != (size_t)n;
+        bad |= fclose(f) != 0;
+    }
+    if (bad || rename(tmpname, ck->state) != 0) {
+        fprintf(stderr, "xfiq: checkpoint %s: %s\n", ck->state, strerror(errno));
         return 1;
     }
     test_kill(1);
