@@ -65,6 +65,8 @@ static xfiq_status qcsv_line(void *ctx, char *line, int64_t lineno)
     XFIQ_TRY(xfiq_grow((void **)&c->line_of, &c->cap2, (size_t)c->n + 1, sizeof(int64_t)));
     c->val[c->n] = v;
     c->line_of[c->n] = lineno;
+    if (!f[c->col_path][0])
+        return xfiq_error(XFIQ_ERR_FORMAT, "%s:%lld: empty path", c->path, (long long)lineno);
     XFIQ_TRY(xfiq_namemap_add(&c->names, f[c->col_path], c->n));
     c->n++;
     return XFIQ_OK;
