@@ -9,7 +9,8 @@ n1=${1:-2000}; n2=${2:-20000}; T=${XFIQ_RSS_T:-20}
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 find "$data/lfw-folds12/aligned_112x112" -name '*.jpg' | sort > "$tmp/faces.txt"
 for n in $n1 $n2; do
-  while [ "$(wc -l < "$tmp/l$n.txt" 2>/dev/null || echo 0)" -lt "$n" ]; do cat "$tmp/faces.txt" >> "$tmp/l$n.txt"; done
+  : > "$tmp/l$n.txt"
+  while [ "$(wc -l < "$tmp/l$n.txt")" -lt "$n" ]; do cat "$tmp/faces.txt" >> "$tmp/l$n.txt"; done
   head -n "$n" "$tmp/l$n.txt" > "$tmp/list$n.txt"
 done
 fail=0
