@@ -6,6 +6,7 @@
 set -u
 bin=${XFIQ_BIN:?}; data=${XFIQ_DATA_DIR:-$(dirname "$0")/../../../shared/data}
 n1=${1:-2000}; n2=${2:-20000}; T=${XFIQ_RSS_T:-20}
+margs=(); [ -n "${XFIQ_RSS_MODEL:-}" ] && margs=(-m "$XFIQ_RSS_MODEL")   # a small model makes it quick
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 find "$data/lfw-folds12/aligned_112x112" -name '*.jpg' | sort > "$tmp/faces.txt"
 for n in $n1 $n2; do
@@ -17,7 +18,7 @@ fail=0
 for cmd in embed quality; do
   declare -A rss=()
   for n in $n1 $n2; do
-    if [ $cmd = embed ]; then args=(embed -q -o "$tmp/e$n"); else args=(quality -q -T "$T" -o "$tmp/q$n.csv"); fi
+    if [ $cmd = embed ]; then args=(embed -q "${margs[@]}" -o "$tmp/e$n"); else args=(quality -q "${margs[@]}" -T "$T" -o "$tmp/q$n.csv"); fi
     t0=$SECONDS
     /usr/bin/time -f "%M" -o "$tmp/rss" "$bin" "${args[@]}" @"$tmp/list$n.txt" || { echo "FAILED: $cmd $n"; fail=1; }
     rss[$n]=$(tail -1 "$tmp/rss")
