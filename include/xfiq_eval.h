@@ -245,6 +245,10 @@ int64_t xfiq_bench_num_pairs(xfiq_bench_t b);
 int64_t xfiq_bench_num_images(xfiq_bench_t b);
 /* Number of folds the file defines (0: none; then use KFold in file order). */
 int xfiq_bench_num_folds(xfiq_bench_t b);
+/* Where those folds come from, for the output (e.g. LFW: "from the header
+ * line '10 300'" or "no header line: 10 consecutive blocks of 600 pairs");
+ * "" when the reader has nothing to say. */
+const char *xfiq_bench_fold_note(xfiq_bench_t b);
 /* Arrays owned by b (n_pairs each); folds NULL when the file defines none. */
 void xfiq_bench_pairs(xfiq_bench_t b, const int64_t **idx_a, const int64_t **idx_b,
                       const uint8_t **labels, const int32_t **folds);

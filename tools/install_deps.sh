@@ -4,7 +4,7 @@
 set -euo pipefail
 # Tools count as present when their command is, whoever installed them
 # (node/npm often come from elsewhere than Debian's packages).
-declare -A tool_cmd=([cmake]=cmake [make]=make [gcc]=gcc [pkg-config]=pkg-config [nodejs]=node [npm]=npm)
+declare -A tool_cmd=([cmake]=cmake [make]=make [gcc]=gcc [pkg-config]=pkg-config [nodejs]=node [npm]=npm [clang]=clang)
 pkgs=(cmake make gcc pkg-config
       libopenblas-dev          # CPU GEMM behind every convolution and FC layer
       libprotobuf-c-dev protobuf-c-compiler  # ONNX reader generated from ONNX's own schema
@@ -12,6 +12,7 @@ pkgs=(cmake make gcc pkg-config
       libcjson-dev             # model cards and JSON outputs
       libpng-dev libstb-dev    # PNG output; JPEG/PNG/PGM decoding
       python3-torch python3-numpy python3-sklearn  # independent references in tests and bench peers
+      clang libclang-rt-14-dev # libFuzzer targets (tools/fuzz.sh) with ASan + UBSan
       nodejs npm)              # model download (npm pack) and the ONNX Runtime peer
 missing=()
 for p in "${pkgs[@]}"; do

@@ -15,6 +15,7 @@ int xfiq_cmd_quality(int argc, char **argv);
 int xfiq_cmd_plq(int argc, char **argv);
 int xfiq_cmd_calibrate(int argc, char **argv);
 int xfiq_cmd_prepare(int argc, char **argv);
+int xfiq_cmd_merge(int argc, char **argv);
 
 /* Exit codes of every subcommand. */
 enum { XFIQ_EXIT_OK = 0, XFIQ_EXIT_FATAL = 1, XFIQ_EXIT_SOME_FAILED = 2 };
@@ -86,6 +87,7 @@ typedef struct xfiq_cli_batch_opts {
     const xfiq_landmarks_set *lms;
     int width, height, allow_resize, batch, threads, quiet;
     const char *what;           /* progress label */
+    size_t first, end;          /* inputs [first, end) (end 0: all); batches start at first */
 } xfiq_cli_batch_opts;
 
 int xfiq_cli_run_batches(const xfiq_pathlist *paths, const xfiq_cli_batch_opts *o, xfiq_cli_batch_fn cb, void *ctx);
@@ -95,6 +97,11 @@ typedef struct xfiq_cli_job {
     xfiq_cli_model_opts model;
     const char *out, *landmarks;
     int quiet, allow_resize;
+    int resume;                 /* --resume: continue a checkpoint of the same job */
+    int writes_images;          /* set before open: the out folder may not hold an input */
+    int shard_k, shard_n;       /* --shard K/N (1-based K; N 0: no sharding) */
+    size_t first, end;          /* this job's slice of paths (set by xfiq_cli_job_open) */
+    uint64_t fingerprint;       /* argv (without --resume) and every input path */
     char **inputs;
     int n_inputs;
     /* filled by xfiq_cli_job_open */
@@ -116,6 +123,11 @@ void xfiq_cli_job_help(FILE *f);
 /* Gathers inputs, loads landmarks, opens the model, makes the out folder
  * when out_is_dir. Non-zero (message printed) on failure. */
 int xfiq_cli_job_open(xfiq_cli_job *j, int out_is_dir);
+/* Refuses outputs that would destroy inputs: out (a file, or a folder when
+ * out_is_dir) must not be one of the inputs, nor (for commands that write
+ * images into a folder: writes_images) the folder of an input. Prints the
+ * reason and returns non-zero. */
+int xfiq_cli_check_output(const xfiq_cli_job *j, const char *out, int out_is_dir, int writes_images);
 void xfiq_cli_job_close(xfiq_cli_job *j);
 xfiq_cli_batch_opts xfiq_cli_job_batch_opts(const xfiq_cli_job *j, const char *what);
 

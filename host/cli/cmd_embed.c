@@ -1,10 +1,12 @@
 /* cmd_embed.c - `xfiq embed`: embeddings and magnitudes of many face images.
  * A file that fails is recorded in the CSV with its reason and the run
  * carries on; outputs are committed atomically at the end. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/ckpt.h"
 #include "cli/cli.h"
 #include "cli/quality_opts.h"
 #include "io/afile.h"
@@ -23,38 +25,60 @@ static void usage(FILE *f)
 
 typedef struct embed_ctx {
     xfiq_cli_job *job;
-    xfiq_npy_writer we, wm;
-    xfiq_afile csv;
+    xfiq_ckpt ck; /* files: embeddings.npy, magnitudes.npy, files.csv */
     float *emb, *mag;
+    int dim;
     long rows, failed;
 } embed_ctx;
+
+/* A network that yields NaN or Inf (negative BN variance, division by a
+ * zero constant, overflow) has not embedded the image: an error for it. */
+static int finite_row(const float *e, int d, float mag)
+{
+    if (!isfinite(mag))
+        return 0;
+    for (int j = 0; j < d; j++)
+        if (!isfinite(e[j]))
+            return 0;
+    return 1;
+}
 
 static int embed_batch(void *vctx, size_t s, int k, const xfiq_cli_item *it, const uint8_t *faces, const uint64_t *ids,
                        int ng)
 {
     embed_ctx *c = vctx;
     (void)ids;
-    if (ng && (xfiq_pool_embed(c->job->pool, faces, ng, c->emb, c->mag) != XFIQ_OK ||
-               xfiq_npy_writer_append(&c->we, c->emb, ng) != XFIQ_OK ||
-               xfiq_npy_writer_append(&c->wm, c->mag, ng) != XFIQ_OK)) {
+    if (ng && xfiq_pool_embed(c->job->pool, faces, ng, c->emb, c->mag) != XFIQ_OK) {
         fprintf(stderr, "xfiq: %s\n", xfiq_last_error());
         return XFIQ_EXIT_FATAL;
     }
+    FILE *fe = c->ck.f[0].fp, *fm = c->ck.f[1].fp, *csv = c->ck.f[2].fp;
     for (int i = 0, g = 0; i < k; i++) {
-        fprintf(c->csv.fp, "%zu,", s + (size_t)i);
-        xfiq_csv_write_field(c->csv.fp, c->job->paths.items[s + (size_t)i]);
-        if (it[i].ok) {
-            fprintf(c->csv.fp, ",%ld,%.9g,ok,\n", c->rows + g, (double)c->mag[g]);
-            g++;
+        fprintf(csv, "%zu,", s + (size_t)i);
+        xfiq_csv_write_field(csv, c->job->paths.items[s + (size_t)i]);
+        if (it[i].ok && finite_row(c->emb + (size_t)g * (size_t)c->dim, c->dim, c->mag[g])) {
+            fprintf(csv, ",%ld,%.9g,ok,\n", c->rows, (double)c->mag[g]);
+            fwrite(c->emb + (size_t)g * (size_t)c->dim, sizeof(float), (size_t)c->dim, fe);
+            fwrite(c->mag + g, sizeof(float), 1, fm);
+            c->rows++;
         } else {
-            fprintf(c->csv.fp, ",-1,,error,");
-            xfiq_csv_write_field(c->csv.fp, it[i].msg);
-            fputc('\n', c->csv.fp);
+            char msg[700];
+            if (it[i].ok)
+                snprintf(msg, sizeof msg, "%s: the model's output is not finite (NaN or Inf): no embedding",
+                         c->job->paths.items[s + (size_t)i]);
+            if (it[i].ok)
+                fprintf(stderr, "xfiq: skipped %s\n", msg);
+            fprintf(csv, ",-1,,error,");
+            xfiq_csv_write_field(csv, it[i].ok ? msg : it[i].msg);
+            fputc('\n', csv);
             c->failed++;
         }
+        if (it[i].ok)
+            g++;
     }
-    c->rows += ng;
-    return 0;
+    c->ck.counters[0] = c->rows;
+    c->ck.counters[1] = c->failed;
+    return xfiq_ckpt_save(&c->ck, s + (size_t)k) ? XFIQ_EXIT_FATAL : 0;
 }
 
 int xfiq_cmd_embed(int argc, char **argv)
@@ -66,47 +90,47 @@ int xfiq_cmd_embed(int argc, char **argv)
         return pr > 0 ? XFIQ_EXIT_OK : XFIQ_EXIT_FATAL;
     embed_ctx c = {.job = &job};
     int rc = XFIQ_EXIT_FATAL;
+    char *paths[4] = {NULL, NULL, NULL, NULL};
     if (xfiq_cli_job_open(&job, 1))
         goto done;
     int d = job.info.embedding_dim, bs = job.model.batch;
+    c.dim = d;
     c.emb = malloc((size_t)bs * (size_t)d * sizeof(float));
     c.mag = malloc((size_t)bs * sizeof(float));
     size_t n = strlen(job.out) + 32;
-    char *p_emb = malloc(n), *p_mag = malloc(n), *p_csv = malloc(n);
-    int64_t shape_e[2] = {0, d}, shape_m[1] = {0};
-    if (!c.emb || !c.mag || !p_emb || !p_mag || !p_csv) {
+    for (int i = 0; i < 4; i++)
+        paths[i] = malloc(n);
+    if (!c.emb || !c.mag || !paths[0] || !paths[1] || !paths[2] || !paths[3]) {
         fprintf(stderr, "xfiq: out of memory\n");
-    } else {
-        snprintf(p_emb, n, "%s/embeddings.npy", job.out);
-        snprintf(p_mag, n, "%s/magnitudes.npy", job.out);
-        snprintf(p_csv, n, "%s/files.csv", job.out);
-        if (xfiq_npy_writer_open(&c.we, p_emb, 2, shape_e) != XFIQ_OK ||
-            xfiq_npy_writer_open(&c.wm, p_mag, 1, shape_m) != XFIQ_OK || xfiq_afile_open(&c.csv, p_csv) != XFIQ_OK) {
-            fprintf(stderr, "xfiq: %s\n", xfiq_last_error());
-        } else {
-            fprintf(c.csv.fp, "index,path,row,magnitude,status,message\n");
-            xfiq_cli_batch_opts bo = xfiq_cli_job_batch_opts(&job, "embed");
-            if (xfiq_cli_run_batches(&job.paths, &bo, embed_batch, &c) == 0) {
-                if (xfiq_npy_writer_commit(&c.we) != XFIQ_OK || xfiq_npy_writer_commit(&c.wm) != XFIQ_OK ||
-                    xfiq_afile_commit(&c.csv) != XFIQ_OK) {
-                    fprintf(stderr, "xfiq: %s\n", xfiq_last_error());
-                } else {
-                    if (!job.quiet)
-                        fprintf(stderr, "xfiq embed: %ld of %zu images embedded (%d-d, model %s) -> %s%s\n", c.rows,
-                                job.paths.count, d, job.info.name, job.out,
-                                c.failed ? "; failures are listed in files.csv" : "");
-                    rc = c.failed ? XFIQ_EXIT_SOME_FAILED : XFIQ_EXIT_OK;
-                }
-            }
-        }
+        goto done;
     }
-    xfiq_npy_writer_abort(&c.we);
-    xfiq_npy_writer_abort(&c.wm);
-    xfiq_afile_abort(&c.csv);
-    free(p_emb);
-    free(p_mag);
-    free(p_csv);
+    snprintf(paths[0], n, "%s/embeddings.npy", job.out);
+    snprintf(paths[1], n, "%s/magnitudes.npy", job.out);
+    snprintf(paths[2], n, "%s/files.csv", job.out);
+    snprintf(paths[3], n, "%s/.xfiq-partial", job.out);
+    c.ck.n_files = 3;
+    c.ck.f[0] = (xfiq_ckpt_file){.final = paths[0], .npy_cols = d};
+    c.ck.f[1] = (xfiq_ckpt_file){.final = paths[1], .npy_cols = 1, .npy_vector = 1};
+    c.ck.f[2] = (xfiq_ckpt_file){.final = paths[2]};
+    if (xfiq_ckpt_open(&c.ck, paths[3], job.fingerprint, job.resume, job.first, "embed"))
+        goto done;
+    c.rows = (long)c.ck.counters[0];
+    c.failed = (long)c.ck.counters[1];
+    if (c.ck.done == job.first)
+        fprintf(c.ck.f[2].fp, "index,path,row,magnitude,status,message\n");
+    xfiq_cli_batch_opts bo = xfiq_cli_job_batch_opts(&job, "embed");
+    bo.first = c.ck.done;
+    if (xfiq_cli_run_batches(&job.paths, &bo, embed_batch, &c) == 0 && xfiq_ckpt_commit(&c.ck, c.rows) == 0) {
+        if (!job.quiet)
+            fprintf(stderr, "xfiq embed: %ld of %zu images embedded (%d-d, model %s) -> %s%s\n", c.rows,
+                    job.end - job.first, d, job.info.name, job.out,
+                    c.failed ? "; failures are listed in files.csv" : "");
+        rc = c.failed ? XFIQ_EXIT_SOME_FAILED : XFIQ_EXIT_OK;
+    }
 done:
+    xfiq_ckpt_close(&c.ck);
+    for (int i = 0; i < 4; i++)
+        free(paths[i]);
     free(c.emb);
     free(c.mag);
     xfiq_cli_job_close(&job);

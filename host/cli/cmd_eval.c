@@ -659,6 +659,8 @@ int xfiq_cmd_eval(int argc, char **argv)
                (long long)xfiq_bench_num_images(d.bench));
         if (d.n_file_folds)
             printf(", %d fold%s in the file", d.n_file_folds, d.n_file_folds > 1 ? "s" : "");
+        if (d.bench && *xfiq_bench_fold_note(d.bench))
+            printf(" (folds: %s)", xfiq_bench_fold_note(d.bench));
         if (src.select_folds)
             printf(" (selected: %s)", src.select_folds);
         printf("\nembeddings %s\n", d.desc);

@@ -131,6 +131,7 @@ int xfiq_cmd_plq(int argc, char **argv)
     if (pr)
         return pr > 0 ? XFIQ_EXIT_OK : XFIQ_EXIT_FATAL;
     int rc = XFIQ_EXIT_FATAL;
+    job.writes_images = 1; /* an output folder holding an input is refused */
     if (xfiq_cli_job_open(&job, 1))
         goto done;
     xfiq_cli_qopts_apply(&qo, job.m, &c.o);

@@ -1,7 +1,10 @@
 /* cmd_prepare.c - `xfiq prepare`: aligned faces as PNG files (the model's
  * input size), optionally with synthetic degradations for quality
  * experiments: a grey bar over the eyes and a Gaussian blur. */
+#include <errno.h>
 #include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,6 +12,10 @@
 #include "cli/quality_opts.h"
 #include "io/path.h"
 #include "quality/png_write.h"
+#include "io/afile.h"
+#include "io/csv.h"
+#include "io/path.h"
+#include "io/readall.h"
 
 static void usage(FILE *f)
 {
@@ -26,15 +33,105 @@ typedef struct prep_ctx {
     float sigma;
     uint8_t *tmp;
     long failed;
+    char **stem;    /* output name stem of every input */
+    char *part;     /* <out>/.xfiq-partial: images until the job is done */
+    xfiq_afile csv; /* <out>/prepare.csv: which input went where */
 } prep_ctx;
 
-static int save(const prep_ctx *c, size_t idx, const char *suffix, const uint8_t *px)
+static const char *const k_suffix[3] = {"", "_eyes", "_blur"};
+
+/* Output name stem of input i: its file name without the extension; when
+ * several inputs (or their variants) would get the same name, each of them
+ * gets "__" and 8 hex digits of a hash of its full path: stable whatever the
+ * order, the shard or the other inputs. Never contains '/', so it stays in
+ * the output folder. */
+static uint32_t path_hash(const char *p)
 {
-    const char *base = xfiq_path_basename(c->job->paths.items[idx]);
+    uint32_t h = 2166136261u;
+    for (; *p; p++)
+        h = (h ^ (uint8_t)*p) * 16777619u;
+    return h;
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static char *stem_of(const char *path, int hashed)
+{
+    const char *base = xfiq_path_basename(path);
     const char *dot = strrchr(base, '.');
     int len = dot && dot != base ? (int)(dot - base) : (int)strlen(base);
+    if (len > 200)
+        len = 200;
+    char buf[256];
+    if (hashed)
+        snprintf(buf, sizeof buf, "%.*s__%08x", len, base, (unsigned)path_hash(path));
+    else
+        snprintf(buf, sizeof buf, "%.*s", len, base);
+    if (!buf[0] || !strcmp(buf, ".") || !strcmp(buf, ".."))
+        snprintf(buf, sizeof buf, "image__%08x", (unsigned)path_hash(path));
+    return strdup(buf);
+}
+
+/* Fills c->stem[] so that every output name is unique. Returns non-zero on
+ * out of memory or when even hashed names collide. */
+static int assign_stems(prep_ctx *c)
+{
+    size_t n = c->job->paths.count, nv = c->variants ? 3 : 1;
+    c->stem = calloc(n ? n : 1, sizeof *c->stem);
+    char **names = malloc((n * nv + 1) * sizeof *names);
+    int *hashed = calloc(n ? n : 1, sizeof *hashed);
+    int rc = !c->stem || !names || !hashed;
+    for (int pass = 0; !rc && pass < 2; pass++) {
+        for (size_t i = 0; !rc && i < n; i++) {
+            free(c->stem[i]);
+            c->stem[i] = stem_of(c->job->paths.items[i], hashed[i]);
+            rc = !c->stem[i];
+        }
+        /* all output names, sorted, to find the duplicates */
+        size_t m = 0;
+        for (size_t i = 0; !rc && i < n; i++)
+            for (size_t v = 0; v < nv && !rc; v++) {
+                size_t l = strlen(c->stem[i]) + 8;
+                names[m] = malloc(l + 12);
+                rc = !names[m];
+                if (!rc)
+                    snprintf(names[m++], l + 12, "%s%s\t%zu", c->stem[i], k_suffix[v], i);
+            }
+        if (rc)
+            break;
+        qsort(names, m, sizeof *names, cmp_str);
+        int dup = 0;
+        for (size_t k = 0; k + 1 < m; k++) {
+            size_t la = strcspn(names[k], "\t"), lb = strcspn(names[k + 1], "\t");
+            if (la == lb && !memcmp(names[k], names[k + 1], la)) {
+                hashed[strtoul(names[k] + la + 1, NULL, 10)] = 1;
+                hashed[strtoul(names[k + 1] + lb + 1, NULL, 10)] = 1;
+                dup = 1;
+                if (pass == 1) {
+                    fprintf(stderr, "xfiq prepare: inputs %s and %s give the same output name %.*s.png\n",
+                            c->job->paths.items[strtoul(names[k] + la + 1, NULL, 10)],
+                            c->job->paths.items[strtoul(names[k + 1] + lb + 1, NULL, 10)], (int)la, names[k]);
+                    rc = 1;
+                    break;
+                }
+            }
+        }
+        for (size_t k = 0; k < m; k++)
+            free(names[k]);
+        if (!dup)
+            break;
+    }
+    free(names);
+    free(hashed);
+    return rc;
+}
+
+/* Writes the image into the partial folder; it is renamed into the output
+ * folder with all the others when the job has succeeded. */
+static int save(prep_ctx *c, size_t idx, int v, const uint8_t *px)
+{
     char path[4096];
-    snprintf(path, sizeof path, "%s/%.*s%s.png", c->job->out, len, base, suffix);
+    snprintf(path, sizeof path, "%s/%s%s.png", c->part, c->stem[idx], k_suffix[v]);
     if (plq_png_write_image(path, px, c->job->info.input_width, c->job->info.input_height, 3, 0) != XFIQ_OK) {
         fprintf(stderr, "xfiq: %s\n", xfiq_last_error());
         return XFIQ_EXIT_FATAL;
@@ -48,24 +145,34 @@ static int prep_batch(void *vctx, size_t s, int k, const xfiq_cli_item *it, cons
     prep_ctx *c = vctx;
     int w = c->job->info.input_width, h = c->job->info.input_height, box[4];
     size_t img = (size_t)w * h * 3;
-    (void)s, (void)ng;
+    (void)ng, (void)ids;
     xfiq_align_eye_box(w, h, box);
     for (int i = 0, g = 0; i < k; i++) {
+        size_t idx = s + (size_t)i;
+        fprintf(c->csv.fp, "%zu,", idx);
+        xfiq_csv_write_field(c->csv.fp, c->job->paths.items[idx]);
         if (!it[i].ok) {
             c->failed++;
+            fprintf(c->csv.fp, ",,error,");
+            xfiq_csv_write_field(c->csv.fp, it[i].msg);
+            fputc('\n', c->csv.fp);
             continue;
         }
-        const uint8_t *f = faces + (size_t)g * img;
-        size_t idx = (size_t)ids[g++];
-        if (save(c, idx, "", f))
+        char out[300];
+        snprintf(out, sizeof out, "%s.png", c->stem[idx]);
+        fputc(',', c->csv.fp);
+        xfiq_csv_write_field(c->csv.fp, out);
+        fprintf(c->csv.fp, ",ok,\n");
+        const uint8_t *f = faces + (size_t)g++ * img;
+        if (save(c, idx, 0, f))
             return XFIQ_EXIT_FATAL;
         if (!c->variants)
             continue;
         memcpy(c->tmp, f, img);
         xfiq_image_occlude(c->tmp, w, h, 3, box[0], box[1], box[2], box[3], 128);
-        if (save(c, idx, "_eyes", c->tmp))
+        if (save(c, idx, 1, c->tmp))
             return XFIQ_EXIT_FATAL;
-        if (xfiq_image_blur(f, w, h, 3, c->sigma, c->tmp) != XFIQ_OK || save(c, idx, "_blur", c->tmp))
+        if (xfiq_image_blur(f, w, h, 3, c->sigma, c->tmp) != XFIQ_OK || save(c, idx, 2, c->tmp))
             return XFIQ_EXIT_FATAL;
     }
     return 0;
@@ -97,17 +204,74 @@ int xfiq_cmd_prepare(int argc, char **argv)
     if (pr)
         return pr > 0 ? XFIQ_EXIT_OK : XFIQ_EXIT_FATAL;
     int rc = XFIQ_EXIT_FATAL;
+    job.writes_images = 1; /* an output folder holding an input is refused */
     if (xfiq_cli_job_open(&job, 1))
         goto done;
     c.tmp = malloc((size_t)job.info.input_width * job.info.input_height * 3);
-    xfiq_cli_batch_opts bo = xfiq_cli_job_batch_opts(&job, "prepare");
-    if (!c.tmp || xfiq_cli_run_batches(&job.paths, &bo, prep_batch, &c) != 0)
+    c.part = malloc(strlen(job.out) + 32);
+    char csv_path[4096];
+    snprintf(csv_path, sizeof csv_path, "%s/prepare.csv", job.out);
+    if (!c.tmp || !c.part || assign_stems(&c))
         goto done;
+    sprintf(c.part, "%s/.xfiq-partial", job.out);
+    if (mkdir(c.part, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "xfiq prepare: cannot create %s: %s\n", c.part, strerror(errno));
+        goto done;
+    }
+    if (xfiq_afile_open(&c.csv, csv_path) != XFIQ_OK) {
+        fprintf(stderr, "xfiq prepare: %s\n", xfiq_last_error());
+        goto done;
+    }
+    fprintf(c.csv.fp, "index,path,output,status,message\n");
+    xfiq_cli_batch_opts bo = xfiq_cli_job_batch_opts(&job, "prepare");
+    if (xfiq_cli_run_batches(&job.paths, &bo, prep_batch, &c) != 0)
+        goto done;
+    /* commit: the CSV first (data synced), then every image renamed into place */
+    if (xfiq_afile_finish(&c.csv) != XFIQ_OK) {
+        fprintf(stderr, "xfiq prepare: %s (no image was written)\n", xfiq_last_error());
+        goto done;
+    }
+    for (size_t i = job.first; i < job.end; i++)
+        for (int v = 0; v < (c.variants ? 3 : 1); v++) {
+            char from[4096], to[4096];
+            snprintf(from, sizeof from, "%s/%s%s.png", c.part, c.stem[i], k_suffix[v]);
+            snprintf(to, sizeof to, "%s/%s%s.png", job.out, c.stem[i], k_suffix[v]);
+            struct stat ls;
+            if (lstat(from, &ls) != 0)
+                continue; /* that input failed */
+            if (lstat(to, &ls) == 0 && !S_ISREG(ls.st_mode)) {
+                fprintf(stderr, "xfiq prepare: %s is a %s: not replaced\n", to, xfiq_file_kind(ls.st_mode));
+                goto done;
+            }
+            if (rename(from, to) != 0) {
+                fprintf(stderr, "xfiq prepare: cannot move %s to %s: %s\n", from, to, strerror(errno));
+                goto done;
+            }
+        }
+    if (xfiq_afile_publish(&c.csv) != XFIQ_OK) {
+        fprintf(stderr, "xfiq prepare: %s\n", xfiq_last_error());
+        goto done;
+    }
     if (!job.quiet)
-        fprintf(stderr, "xfiq prepare: %zu faces -> %s%s\n", job.paths.count - (size_t)c.failed, job.out,
-                c.failed ? " (some inputs failed, see above)" : "");
+        fprintf(stderr, "xfiq prepare: %zu faces -> %s (prepare.csv lists which input went where)%s\n",
+                job.end - job.first - (size_t)c.failed, job.out, c.failed ? "; some inputs failed, see above" : "");
     rc = c.failed ? XFIQ_EXIT_SOME_FAILED : XFIQ_EXIT_OK;
 done:
+    if (c.part) { /* whatever is left of a failed run */
+        for (size_t i = 0; c.stem && i < job.paths.count; i++)
+            for (int v = 0; v < 3; v++) {
+                char from[4096];
+                snprintf(from, sizeof from, "%s/%s%s.png", c.part, c.stem[i] ? c.stem[i] : "", k_suffix[v]);
+                if (c.stem[i])
+                    unlink(from);
+            }
+        rmdir(c.part);
+    }
+    xfiq_afile_abort(&c.csv);
+    for (size_t i = 0; c.stem && i < job.paths.count; i++)
+        free(c.stem[i]);
+    free(c.stem);
+    free(c.part);
     free(c.tmp);
     xfiq_cli_job_close(&job);
     return rc;

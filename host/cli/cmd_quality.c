@@ -1,9 +1,11 @@
 /* cmd_quality.c - `xfiq quality`: SER-FIQ quality and magnitude of each image
  * as one CSV (atomically written; failed files listed with their reason). */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/ckpt.h"
 #include "cli/cli.h"
 #include "cli/quality_opts.h"
 #include "io/afile.h"
@@ -21,7 +23,7 @@ static void usage(FILE *f)
 typedef struct quality_ctx {
     xfiq_cli_job *job;
     xfiq_plq_opts o;
-    xfiq_afile csv;
+    xfiq_ckpt ck; /* the CSV, built in <out>.xfiq-partial/ */
     xfiq_quality *q;
     long failed;
 } quality_ctx;
@@ -34,21 +36,30 @@ static int quality_batch(void *vctx, size_t s, int k, const xfiq_cli_item *it, c
         fprintf(stderr, "xfiq: %s\n", xfiq_last_error());
         return XFIQ_EXIT_FATAL;
     }
+    FILE *csv = c->ck.f[0].fp;
     for (int i = 0, g = 0; i < k; i++) {
-        fprintf(c->csv.fp, "%zu,", s + (size_t)i);
-        xfiq_csv_write_field(c->csv.fp, c->job->paths.items[s + (size_t)i]);
-        if (it[i].ok) {
-            const xfiq_quality *q = &c->q[g++];
-            fprintf(c->csv.fp, ",%.9g,%.9g,%.9g,%.9g,ok,\n", (double)q->serfiq_raw, (double)q->serfiq,
+        fprintf(csv, "%zu,", s + (size_t)i);
+        xfiq_csv_write_field(csv, c->job->paths.items[s + (size_t)i]);
+        const xfiq_quality *q = it[i].ok ? &c->q[g++] : NULL;
+        /* NaN or Inf from the network is no quality: an error for that image */
+        if (q && isfinite(q->serfiq_raw) && isfinite(q->serfiq) && isfinite(q->magnitude) && isfinite(q->sum_e)) {
+            fprintf(csv, ",%.9g,%.9g,%.9g,%.9g,ok,\n", (double)q->serfiq_raw, (double)q->serfiq,
                     (double)q->magnitude, (double)q->sum_e);
         } else {
-            fprintf(c->csv.fp, ",,,,,error,");
-            xfiq_csv_write_field(c->csv.fp, it[i].msg);
-            fputc('\n', c->csv.fp);
+            char msg[700];
+            if (q)
+                snprintf(msg, sizeof msg, "%s: the model's output is not finite (NaN or Inf): no quality",
+                         c->job->paths.items[s + (size_t)i]);
+            if (q)
+                fprintf(stderr, "xfiq: skipped %s\n", msg);
+            fprintf(csv, ",,,,,error,");
+            xfiq_csv_write_field(csv, q ? msg : it[i].msg);
+            fputc('\n', csv);
             c->failed++;
         }
     }
-    return 0;
+    c->ck.counters[1] = c->failed;
+    return xfiq_ckpt_save(&c->ck, s + (size_t)k) ? XFIQ_EXIT_FATAL : 0;
 }
 
 int xfiq_cmd_quality(int argc, char **argv)
@@ -62,29 +73,36 @@ int xfiq_cmd_quality(int argc, char **argv)
         return pr > 0 ? XFIQ_EXIT_OK : XFIQ_EXIT_FATAL;
     quality_ctx c = {.job = &job};
     int rc = XFIQ_EXIT_FATAL;
+    char *part = NULL;
     if (xfiq_cli_job_open(&job, 0))
         goto done;
     xfiq_cli_qopts_apply(&qo, job.m, &c.o);
     c.q = malloc((size_t)job.model.batch * sizeof *c.q);
-    if (!c.q || xfiq_afile_open(&c.csv, job.out) != XFIQ_OK) {
-        fprintf(stderr, "xfiq: %s\n", c.q ? xfiq_last_error() : "out of memory");
+    part = malloc(strlen(job.out) + 32);
+    if (!c.q || !part) {
+        fprintf(stderr, "xfiq: out of memory\n");
         goto done;
     }
-    fprintf(c.csv.fp, "index,path,serfiq_raw,serfiq,magnitude,sum_e,status,message\n");
+    sprintf(part, "%s.xfiq-partial", job.out);
+    c.ck.n_files = 1;
+    c.ck.f[0] = (xfiq_ckpt_file){.final = job.out};
+    if (xfiq_ckpt_open(&c.ck, part, job.fingerprint, job.resume, job.first, "quality"))
+        goto done;
+    c.failed = (long)c.ck.counters[1];
+    if (c.ck.done == job.first)
+        fprintf(c.ck.f[0].fp, "index,path,serfiq_raw,serfiq,magnitude,sum_e,status,message\n");
     xfiq_cli_batch_opts bo = xfiq_cli_job_batch_opts(&job, "quality");
-    if (xfiq_cli_run_batches(&job.paths, &bo, quality_batch, &c) != 0)
+    bo.first = c.ck.done;
+    if (xfiq_cli_run_batches(&job.paths, &bo, quality_batch, &c) != 0 || xfiq_ckpt_commit(&c.ck, 0))
         goto done;
-    if (xfiq_afile_commit(&c.csv) != XFIQ_OK) {
-        fprintf(stderr, "xfiq: %s\n", xfiq_last_error());
-        goto done;
-    }
     if (!job.quiet)
         fprintf(stderr, "xfiq quality: %zu images (T=%d, p=%g, alpha=%g, r=%g, seed=%llu) -> %s%s\n",
-                job.paths.count, c.o.serfiq.T, (double)c.o.serfiq.p, c.o.serfiq.alpha, c.o.serfiq.r,
+                job.end - job.first, c.o.serfiq.T, (double)c.o.serfiq.p, c.o.serfiq.alpha, c.o.serfiq.r,
                 (unsigned long long)c.o.serfiq.seed, job.out, c.failed ? "; failures are listed in it" : "");
     rc = c.failed ? XFIQ_EXIT_SOME_FAILED : XFIQ_EXIT_OK;
 done:
-    xfiq_afile_abort(&c.csv);
+    xfiq_ckpt_close(&c.ck);
+    free(part);
     free(c.q);
     xfiq_cli_job_close(&job);
     return rc;

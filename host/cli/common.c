@@ -1,5 +1,6 @@
 /* common.c - option parsing, input gathering and model opening shared by the
  * model-running subcommands. */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <omp.h>
 #include <stdio.h>
@@ -8,7 +9,9 @@
 #include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "cli/ckpt.h"
 #include "core/status.h"
+#include "io/readall.h"
 
 #ifndef XFIQ_SOURCE_DIR
 #define XFIQ_SOURCE_DIR "."
@@ -234,22 +237,23 @@ int xfiq_cli_run_batches(const xfiq_pathlist *paths, const xfiq_cli_batch_opts *
         goto done;
     }
     int threads = o->threads > 0 ? o->threads : omp_get_num_procs();
+    size_t end = o->end ? o->end : paths->count, first = o->first;
     xfiq_progress prog;
-    xfiq_progress_init(&prog, o->what, (long)paths->count, o->quiet);
-    for (size_t s = 0; s < paths->count; s += (size_t)bs) {
-        int k = paths->count - s < (size_t)bs ? (int)(paths->count - s) : bs, ng = 0;
+    xfiq_progress_init(&prog, o->what, (long)(end - first), o->quiet);
+    for (size_t s = first; s < end; s += (size_t)bs) {
+        int k = end - s < (size_t)bs ? (int)(end - s) : bs, ng = 0;
         xfiq_cli_load_faces(paths, s, k, o->lms, o->width, o->height, o->allow_resize, px, it, threads);
         for (int i = 0; i < k; i++) {
             if (it[i].ok) {
                 ids[ng] = (uint64_t)(s + (size_t)i);
                 memcpy(good + (size_t)ng++ * img, px + (size_t)i * img, img);
-            } else if (!o->quiet) {
-                fprintf(stderr, "%sxfiq: skipped %s\n", prog.tty ? "\n" : "", it[i].msg);
+            } else { /* -q hides progress, never failures */
+                fprintf(stderr, "%sxfiq: skipped %s\n", prog.tty && !o->quiet ? "\n" : "", it[i].msg);
             }
         }
         if ((rc = cb(ctx, s, k, it, good, ids, ng)) != 0)
             goto done;
-        xfiq_progress_update(&prog, (long)(s + (size_t)k));
+        xfiq_progress_update(&prog, (long)(s + (size_t)k - first));
     }
     xfiq_progress_finish(&prog);
 done:
@@ -286,6 +290,19 @@ int xfiq_cli_job_opt(xfiq_cli_job *j, int argc, char **argv, int *i)
     }
     if (!strcmp(a, "--resize"))
         return j->allow_resize = 1;
+    if (!strcmp(a, "--resume"))
+        return j->resume = 1;
+    if (!strcmp(a, "--shard")) {
+        int k = 0, n = 0, used = 0;
+        if (!v || sscanf(v, "%d/%d%n", &k, &n, &used) != 2 || v[used] || n < 1 || n > 100000 || k < 1 || k > n) {
+            fprintf(stderr, "xfiq: --shard needs K/N with 1 <= K <= N (e.g. 2/8), got '%s'\n", v ? v : "");
+            return -1;
+        }
+        j->shard_k = k;
+        j->shard_n = n;
+        (*i)++;
+        return 1;
+    }
     if (!strcmp(a, "--quiet") || !strcmp(a, "-q"))
         return j->quiet = 1;
     if (a[0] != '-' || !a[1]) {
@@ -310,7 +327,11 @@ void xfiq_cli_job_help(FILE *f)
                "      --backend B     cpu (default) or cuda\n"
                "      --precision P   GPU arithmetic: fp32 (default), tf32, bf16 or fp16\n"
                "      --devices LIST  GPUs to split the job over, e.g. 0,1 (implies --backend cuda)\n"
-               "  -q, --quiet         no progress on stderr\n");
+               "  -q, --quiet         no progress on stderr\n"
+               "      --shard K/N     process only the K-th of N equal slices of the sorted input list\n"
+               "                      (join the shards' outputs with `xfiq merge`)\n"
+               "      --resume        continue an interrupted run (Ctrl-C, kill, crash) from its last checkpoint;\n"
+               "                      same command line, same inputs: outputs identical to an uninterrupted run\n");
 }
 
 int xfiq_cli_job_open(xfiq_cli_job *j, int out_is_dir)
@@ -324,6 +345,16 @@ int xfiq_cli_job_open(xfiq_cli_job *j, int out_is_dir)
         return 1;
     }
     if (xfiq_cli_gather_inputs(j->inputs, j->n_inputs, &j->paths))
+        return 1;
+    j->first = 0;
+    j->end = j->paths.count;
+    if (j->shard_n) {
+        j->first = j->paths.count * (size_t)(j->shard_k - 1) / (size_t)j->shard_n;
+        j->end = j->paths.count * (size_t)j->shard_k / (size_t)j->shard_n;
+    }
+    for (size_t i = 0; i < j->paths.count; i++)
+        j->fingerprint = xfiq_ckpt_hash(j->fingerprint, j->paths.items[i], strlen(j->paths.items[i]) + 1);
+    if (xfiq_cli_check_output(j, j->out, out_is_dir, j->writes_images))
         return 1;
     if (out_is_dir && xfiq_cli_make_dir(j->out))
         return 1;
@@ -354,6 +385,67 @@ xfiq_cli_batch_opts xfiq_cli_job_batch_opts(const xfiq_cli_job *j, const char *w
 {
     xfiq_cli_batch_opts o = {.lms = j->lms, .width = j->info.input_width, .height = j->info.input_height,
                              .allow_resize = j->allow_resize, .batch = j->model.batch, .threads = j->model.threads,
-                             .quiet = j->quiet, .what = what};
+                             .quiet = j->quiet, .what = what, .first = j->first, .end = j->end};
     return o;
+}
+
+/* Same file or folder (by device and inode when both exist). */
+static int same_node(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+static char *dir_of(const char *p)
+{
+    const char *s = strrchr(p, '/');
+    char *d = s ? strndup(p, (size_t)(s - p)) : strdup(".");
+    if (d && !*d) {
+        free(d);
+        d = strdup("/");
+    }
+    return d;
+}
+
+int xfiq_cli_check_output(const xfiq_cli_job *j, const char *out, int out_is_dir, int writes_images)
+{
+    struct stat ls;
+    if (lstat(out, &ls) == 0) {
+        if (S_ISLNK(ls.st_mode) && !out_is_dir) {
+            fprintf(stderr, "xfiq: output %s is a symbolic link: refused (it would be replaced by a regular file)\n",
+                    out);
+            return 1;
+        }
+        if (!out_is_dir && !S_ISREG(ls.st_mode) && !S_ISLNK(ls.st_mode)) {
+            fprintf(stderr, "xfiq: output %s is a %s: refused\n", out, xfiq_file_kind(ls.st_mode));
+            return 1;
+        }
+        if (out_is_dir && !S_ISDIR(ls.st_mode) && !(S_ISLNK(ls.st_mode))) {
+            fprintf(stderr, "xfiq: output folder %s exists and is a %s, not a folder: refused\n", out,
+                    xfiq_file_kind(ls.st_mode));
+            return 1;
+        }
+    }
+    for (size_t i = 0; i < j->paths.count; i++) {
+        const char *in = j->paths.items[i];
+        if (!out_is_dir && same_node(in, out)) {
+            fprintf(stderr, "xfiq: output %s is also an input (%s): refused (it would be overwritten)\n", out, in);
+            return 1;
+        }
+        if (out_is_dir && writes_images) {
+            char *d = dir_of(in);
+            int same = d && same_node(d, out);
+            free(d);
+            if (same) {
+                fprintf(stderr, "xfiq: output folder %s holds input %s: refused (images written there could "
+                        "replace the originals; choose an empty or separate folder)\n", out, in);
+                return 1;
+            }
+        }
+    }
+    if (j->landmarks && !out_is_dir && same_node(j->landmarks, out)) {
+        fprintf(stderr, "xfiq: output %s is the landmarks file: refused\n", out);
+        return 1;
+    }
+    return 0;
 }

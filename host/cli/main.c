@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "io/readall.h"
 #include "xfiq.h"
 #if __has_include("cli/cmd_eval.h")
 #include "cli/cmd_eval.h"
@@ -21,6 +22,7 @@ static const command commands[] = {
     {"quality", xfiq_cmd_quality, "SER-FIQ quality and magnitude per image -> CSV"},
     {"plq", xfiq_cmd_plq, "pixel-level quality maps (PNG, .npy) with SER-FIQ quality -> CSV"},
     {"calibrate", xfiq_cmd_calibrate, "derive a model's SER-FIQ and PLQ constants from reference faces"},
+    {"merge", xfiq_cmd_merge, "join the outputs of `embed`/`quality` runs with --shard K/N into one"},
     {"info", xfiq_cmd_info, "what a model is: input, preprocessing, ops, parameters, cost"},
 #ifdef XFIQ_CLI_HAVE_EVAL
     {"eval", xfiq_cmd_eval, "verification accuracy / ROC on a benchmark (cosine and QMagFace)"},
@@ -36,6 +38,8 @@ static void usage(FILE *f)
             XFIQ_VERSION_MAJOR, XFIQ_VERSION_MINOR);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-16s %s\n", commands[i].name, commands[i].help);
+    fprintf(f, "\nevery command also takes --allow-special-inputs: read FIFOs and devices as inputs (refused by\n"
+               "default: their size has no bound; at most 1 GiB is read)\n");
 }
 
 int main(int argc, char **argv)
@@ -47,6 +51,20 @@ int main(int argc, char **argv)
     if (!strcmp(argv[1], "--version")) {
         printf("xfiq %d.%d\n", XFIQ_VERSION_MAJOR, XFIQ_VERSION_MINOR);
         return 0;
+    }
+    /* Options every command takes, removed before the command parses argv. */
+    int k = 1;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--allow-special-inputs"))
+            xfiq_io_allow_special_inputs(1);
+        else
+            argv[k++] = argv[i];
+    }
+    argc = k;
+    argv[argc] = NULL;
+    if (argc < 2) {
+        usage(stderr);
+        return 1;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(argv[1], commands[i].name))

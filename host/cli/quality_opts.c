@@ -1,5 +1,6 @@
 /* quality_opts.c - parsing of the SER-FIQ / PLQ options. */
 #include "cli/quality_opts.h"
+#include "cli/ckpt.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -111,6 +112,12 @@ void xfiq_cli_qopts_apply(const xfiq_cli_qopts *q, xfiq_model_t m, xfiq_plq_opts
 int xfiq_cli_parse(int argc, char **argv, const char *cmd, void (*usage)(FILE *), xfiq_cli_job *job,
                    xfiq_cli_qopts *qo, xfiq_cli_extra_fn extra, void *ctx)
 {
+    /* The job's fingerprint for --resume: the command and its arguments
+     * (without --resume and --quiet, which change no output). */
+    job->fingerprint = xfiq_ckpt_hash(XFIQ_CKPT_HASH0, cmd, strlen(cmd) + 1);
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--resume") && strcmp(argv[i], "-q") && strcmp(argv[i], "--quiet"))
+            job->fingerprint = xfiq_ckpt_hash(job->fingerprint, argv[i], strlen(argv[i]) + 1);
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage(stdout);

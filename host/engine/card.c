@@ -3,11 +3,13 @@
 
 #include <cJSON.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/status.h"
+#include "io/readall.h"
 #include "io/afile.h"
 
 static void copy_str(char *dst, size_t n, const char *src)
@@ -48,27 +50,13 @@ void xfiq_card_default(const xfiq_graph *g, const char *model_path, xfiq_card *c
 
 static xfiq_status read_file(const char *path, char **out)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return xfiq_error(XFIQ_ERR_IO, "%s: cannot open model card: %s", path, strerror(errno));
-    char *buf = NULL;
+    /* Cards are small: a file over 1 MiB is refused, never silently truncated. */
+    uint8_t *data = NULL;
     size_t len = 0;
-    for (;;) {
-        char *p = realloc(buf, len + 4097);
-        if (!p) {
-            free(buf);
-            fclose(f);
-            return xfiq_error(XFIQ_ERR_NOMEM, "%s: out of memory", path);
-        }
-        buf = p;
-        size_t got = fread(buf + len, 1, 4096, f);
-        len += got;
-        if (got == 0 || len > (1 << 20))
-            break;
-    }
-    fclose(f);
-    buf[len] = '\0';
-    *out = buf;
+    xfiq_status st = xfiq_file_read_all(path, (size_t)1 << 20, &data, &len);
+    if (st != XFIQ_OK)
+        return xfiq_error_prefix(st, "model card");
+    *out = (char *)data;
     return XFIQ_OK;
 }
 
@@ -78,6 +66,9 @@ static xfiq_status read_triplet(const char *path, const cJSON *in, const char *k
     if (!a)
         return XFIQ_OK;
     if (cJSON_IsNumber(a)) {
+        if (!(fabs(a->valuedouble) <= 1e30) || (!strcmp(key, "scale") && a->valuedouble == 0))
+            return xfiq_error(XFIQ_ERR_FORMAT, "%s: input.%s is %g: not a usable finite number", path, key,
+                              a->valuedouble);
         dst[0] = dst[1] = dst[2] = (float)a->valuedouble;
         return XFIQ_OK;
     }
@@ -88,6 +79,9 @@ static xfiq_status read_triplet(const char *path, const cJSON *in, const char *k
         const cJSON *e = cJSON_GetArrayItem(a, n == 1 ? 0 : c);
         if (!cJSON_IsNumber(e))
             return xfiq_error(XFIQ_ERR_FORMAT, "%s: input.%s[%d] is not a number", path, key, c);
+        if (!(fabs(e->valuedouble) <= 1e30) || (!strcmp(key, "scale") && e->valuedouble == 0))
+            return xfiq_error(XFIQ_ERR_FORMAT, "%s: input.%s[%d] is %g: not a usable finite number", path, key, c,
+                              e->valuedouble);
         dst[c] = (float)e->valuedouble;
     }
     return XFIQ_OK;
@@ -126,7 +120,7 @@ xfiq_status xfiq_card_load(const char *path, xfiq_card *card)
             const cJSON *v = cJSON_GetObjectItemCaseSensitive(in, keys[i]);
             if (!v)
                 continue;
-            if (!cJSON_IsNumber(v) || v->valueint < 1 || v->valueint > 4096) {
+            if (!cJSON_IsNumber(v) || v->valueint < 1 || v->valueint > 4096 || v->valuedouble != (double)v->valueint) {
                 st = xfiq_error(XFIQ_ERR_FORMAT, "%s: input.%s must be a positive integer", path, keys[i]);
                 goto done;
             }
@@ -162,8 +156,8 @@ xfiq_status xfiq_card_load(const char *path, xfiq_card *card)
         double *dst[4] = {&card->serfiq_alpha, &card->serfiq_r, &card->plq_a, &card->plq_b};
         for (int i = 0; i < 4; i++) {
             const cJSON *v = cJSON_GetObjectItemCaseSensitive(cal, keys[i]);
-            if (!cJSON_IsNumber(v) || !(v->valuedouble == v->valuedouble)) {
-                st = xfiq_error(XFIQ_ERR_FORMAT, "%s: calibration.%s must be a number", path, keys[i]);
+            if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble)) {
+                st = xfiq_error(XFIQ_ERR_FORMAT, "%s: calibration.%s must be a finite number", path, keys[i]);
                 goto done;
             }
             *dst[i] = v->valuedouble;

@@ -168,14 +168,19 @@ xfiq_status xfiq_bench_check_images(xfiq_bench_t b)
     return XFIQ_OK;
 }
 
-xfiq_status xfiq_text_lines(char *text, size_t len, xfiq_line_fn fn, void *ctx)
+xfiq_status xfiq_text_lines(char *text, size_t len, const char *name, xfiq_line_fn fn, void *ctx)
 {
     int64_t lineno = 0;
     char *p = text, *end = text + len;
+    /* old Mac line ends: '\r' alone, when no '\n' occurs at all */
+    char sep = memchr(text, '\n', len) || !memchr(text, '\r', len) ? '\n' : '\r';
     while (p < end) {
-        char *nl = memchr(p, '\n', (size_t)(end - p));
+        char *nl = memchr(p, sep, (size_t)(end - p));
         char *e = nl ? nl : end;
         lineno++;
+        if (memchr(p, 0, (size_t)(e - p)))
+            return xfiq_error(XFIQ_ERR_FORMAT, "%s:%lld: NUL byte in a text file (binary data, or UTF-16 text: "
+                              "save it as UTF-8)", name ? name : "text", (long long)lineno);
         if (e > p && e[-1] == '\r')
             e[-1] = 0;
         *e = 0;
@@ -303,6 +308,8 @@ xfiq_bench_format xfiq_bench_get_format(xfiq_bench_t b) { return b->format; }
 int64_t xfiq_bench_num_pairs(xfiq_bench_t b) { return b->n_pairs; }
 int64_t xfiq_bench_num_images(xfiq_bench_t b) { return b->n_images; }
 int xfiq_bench_num_folds(xfiq_bench_t b) { return b->n_folds; }
+
+const char *xfiq_bench_fold_note(xfiq_bench_t b) { return b->fold_note; }
 
 void xfiq_bench_pairs(xfiq_bench_t b, const int64_t **ia, const int64_t **ib,
                       const uint8_t **labels, const int32_t **folds)

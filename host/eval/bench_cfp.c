@@ -63,7 +63,7 @@ static xfiq_status cfp_list_read(const char *proto, const char *name, const char
     xfiq_status st = xfiq_file_read_all(path, (size_t)1 << 30, &data, &len);
     l->path = path;
     if (st == XFIQ_OK)
-        st = xfiq_text_lines((char *)data, len, cfp_list_line, l);
+        st = xfiq_text_lines((char *)data, len, path, cfp_list_line, l);
     if (st == XFIQ_OK && !l->n)
         st = xfiq_error(XFIQ_ERR_FORMAT, "%s: empty image list", path);
     free(data);
@@ -173,7 +173,7 @@ xfiq_status xfiq_bench_read_cfp(xfiq_bench_t b, const char *path, const xfiq_ben
                 st = xfiq_bench_add_file(b, file, &c.file);
             int64_t before = b->n_pairs;
             if (st == XFIQ_OK)
-                st = xfiq_text_lines((char *)data, len, cfp_split_line, &c);
+                st = xfiq_text_lines((char *)data, len, file, cfp_split_line, &c);
             if (st == XFIQ_OK && b->n_pairs == before)
                 st = xfiq_error(XFIQ_ERR_FORMAT, "%s: empty pair list", file);
             free(data);

@@ -33,6 +33,7 @@ struct xfiq_bench {
     char **files;
     int n_files;
     char origin[1024];
+    char fold_note[192]; /* where the folds come from (LFW: header or blocks) */
 };
 
 xfiq_status xfiq_bench_new(xfiq_bench_format fmt, const char *source, xfiq_bench_t *out);
@@ -54,7 +55,10 @@ xfiq_status xfiq_bench_read_bin(xfiq_bench_t b, const char *path, const xfiq_ben
 /* Splits text in place into lines; calls fn for each (1-based number,
  * without the line break). Stops at the first error. */
 typedef xfiq_status (*xfiq_line_fn)(void *ctx, char *line, int64_t lineno);
-xfiq_status xfiq_text_lines(char *text, size_t len, xfiq_line_fn fn, void *ctx);
+/* Splits text in place into lines ('\n', '\r\n', or '\r' alone when the
+ * file has no '\n'); name: the file, for the error on a NUL byte (binary
+ * or UTF-16 data, which would otherwise cut lines short silently). */
+xfiq_status xfiq_text_lines(char *text, size_t len, const char *name, xfiq_line_fn fn, void *ctx);
 /* Whitespace tokens of a line, in place; returns the count (<= max). */
 int xfiq_tokens(char *line, char **tok, int max);
 

@@ -1,6 +1,9 @@
 /* bench_lfw.c - LFW / XQLFW pairs.txt: header "sets n" (or just "n"), then
  * per set n genuine lines "name n1 n2" and n impostor lines
- * "name1 n1 name2 n2"; image = root/name/name_%04d.ext. */
+ * "name1 n1 name2 n2"; image = root/name/name_%04d.ext. XQLFW's
+ * xqlfw_pairs.txt also circulates without the header line: then every line
+ * is a pair (3 fields genuine, 4 impostor) and the folds are 10 consecutive
+ * blocks of the file. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +21,7 @@ typedef struct lfw_ctx {
     int file;
     int64_t sets, per, seen; /* seen: pair lines read */
     int header_done;
+    int headerless; /* no header line: pairs until the end, folds = 10 blocks */
 } lfw_ctx;
 
 static xfiq_status lfw_number(lfw_ctx *c, int64_t lineno, const char *tok, const char *what,
@@ -58,6 +62,11 @@ static xfiq_status lfw_line(void *ctx, char *line, int64_t lineno)
         } else if (n == 1) {
             c->sets = 1;
             XFIQ_TRY(lfw_number(c, lineno, tok[0], "pairs per class", &c->per));
+        } else if (n == 3 || n == 4) {
+            /* no header: this line is already a pair (XQLFW as QMagFace ships it) */
+            c->headerless = 1;
+            c->header_done = 1;
+            goto pair;
         } else
             return xfiq_error(XFIQ_ERR_FORMAT, "%s:%lld: expected a header 'sets pairs_per_set' (e.g. '10 300')",
                               c->path, (long long)lineno);
@@ -67,11 +76,15 @@ static xfiq_status lfw_line(void *ctx, char *line, int64_t lineno)
         c->header_done = 1;
         return XFIQ_OK;
     }
-    if (c->seen >= c->sets * 2 * c->per)
+pair:
+    if (!c->headerless && c->seen >= c->sets * 2 * c->per)
         return xfiq_error(XFIQ_ERR_FORMAT, "%s:%lld: more pair lines than the header's %lld x 2 x %lld",
                           c->path, (long long)lineno, (long long)c->sets, (long long)c->per);
-    int64_t set = c->seen / (2 * c->per);
-    int genuine = (c->seen % (2 * c->per)) < c->per;
+    int64_t set = c->headerless ? 0 : c->seen / (2 * c->per);
+    int genuine = c->headerless ? n == 3 : (c->seen % (2 * c->per)) < c->per;
+    if (c->headerless && n != 3 && n != 4)
+        return xfiq_error(XFIQ_ERR_FORMAT, "%s:%lld: expected a pair 'name n1 n2' or 'name1 n1 name2 n2' (the file "
+                          "has no header line), got %d fields", c->path, (long long)lineno, n > 4 ? 5 : n);
     int64_t ia, ib, n1, n2;
     if (genuine) {
         if (n != 3)
@@ -108,14 +121,33 @@ xfiq_status xfiq_bench_read_lfw(xfiq_bench_t b, const char *path, const xfiq_ben
     xfiq_status st = dir ? xfiq_bench_add_file(b, path, &c.file)
                          : xfiq_error(XFIQ_ERR_NOMEM, "out of memory");
     if (st == XFIQ_OK)
-        st = xfiq_text_lines((char *)data, len, lfw_line, &c);
+        st = xfiq_text_lines((char *)data, len, path, lfw_line, &c);
     if (st == XFIQ_OK && !c.header_done)
         st = xfiq_error(XFIQ_ERR_FORMAT, "%s: empty file (no header line)", path);
+    if (st == XFIQ_OK && c.headerless) {
+        /* folds: 10 consecutive blocks in file order */
+        int64_t base = b->n_pairs - c.seen;
+        int k = c.seen >= 20 ? 10 : 0;
+        for (int64_t i = 0; k && i < c.seen; i++)
+            b->fold[base + i] = (int32_t)(i * k / c.seen);
+        b->n_folds = k;
+        if (k)
+            snprintf(b->fold_note, sizeof b->fold_note, "no header line: 10 consecutive blocks of %s%lld pairs",
+                     c.seen % 10 ? "about " : "", (long long)(c.seen / 10));
+        else
+            snprintf(b->fold_note, sizeof b->fold_note, "no header line and fewer than 20 pairs: no folds");
+        free(dir);
+        free(data);
+        return st;
+    }
     if (st == XFIQ_OK && c.seen != c.sets * 2 * c.per)
         st = xfiq_error(XFIQ_ERR_FORMAT, "%s: the header announces %lld pair lines, the file has %lld",
                         path, (long long)(c.sets * 2 * c.per), (long long)c.seen);
-    if (st == XFIQ_OK)
+    if (st == XFIQ_OK) {
         b->n_folds = c.sets >= 2 && c.sets <= XFIQ_MAX_FOLDS ? (int)c.sets : 0;
+        snprintf(b->fold_note, sizeof b->fold_note, "from the header line '%lld %lld'", (long long)c.sets,
+                 (long long)c.per);
+    }
     free(dir);
     free(data);
     return st;

@@ -103,7 +103,7 @@ xfiq_status xfiq_bench_read_cplfw(xfiq_bench_t b, const char *path, const xfiq_b
     xfiq_status st = dir ? xfiq_bench_add_file(b, path, &c.file)
                          : xfiq_error(XFIQ_ERR_NOMEM, "out of memory");
     if (st == XFIQ_OK)
-        st = xfiq_text_lines((char *)data, len, cplfw_line, &c);
+        st = xfiq_text_lines((char *)data, len, path, cplfw_line, &c);
     if (st == XFIQ_OK && c.lines == 0)
         st = xfiq_error(XFIQ_ERR_FORMAT, "%s: empty file (no pair lines)", path);
     if (st == XFIQ_OK && c.lines % 2)
@@ -132,8 +132,8 @@ static xfiq_status csv_line(void *ctx, char *line, int64_t lineno)
     csv_ctx *c = ctx;
     if (!line[strspn(line, " \t")])
         return XFIQ_OK;
-    char where[64];
-    snprintf(where, sizeof(where), "%lld", (long long)lineno);
+    char where[1100];
+    snprintf(where, sizeof(where), "%.1000s:%lld", c->path, (long long)lineno);
     char *f[5];
     int n = 0;
     XFIQ_TRY(xfiq_csv_split(line, f, 4, &n, where));
@@ -183,7 +183,7 @@ xfiq_status xfiq_bench_read_csv(xfiq_bench_t b, const char *path, const xfiq_ben
     xfiq_status st = dir ? xfiq_bench_add_file(b, path, &c.file)
                          : xfiq_error(XFIQ_ERR_NOMEM, "out of memory");
     if (st == XFIQ_OK)
-        st = xfiq_text_lines((char *)data, len, csv_line, &c);
+        st = xfiq_text_lines((char *)data, len, path, csv_line, &c);
     if (st == XFIQ_OK && c.rows == 0)
         st = xfiq_error(XFIQ_ERR_FORMAT, "%s: empty file (no pair rows)", path);
     if (st == XFIQ_OK && c.with_fold == 1) {

@@ -55,8 +55,8 @@ static xfiq_status names_line(void *ctx, char *line, int64_t lineno)
     }
     if (!line[0])
         return XFIQ_OK;
-    char where[32];
-    snprintf(where, sizeof(where), "%lld", (long long)lineno);
+    char where[1100];
+    snprintf(where, sizeof(where), "%.1000s:%lld", c->path, (long long)lineno);
     char *f[64];
     int n = 0;
     XFIQ_TRY(xfiq_csv_split(line, f, 64, &n, where));
@@ -131,7 +131,7 @@ xfiq_status xfiq_embset_load(const char *npy_path, const char *names_path, xfiq_
                        .col_status = -1,
                        .csv = nl >= 4 && !strcasecmp(names_path + nl - 4, ".csv")};
         if (st == XFIQ_OK)
-            st = xfiq_text_lines((char *)data, len, names_line, &c);
+            st = xfiq_text_lines((char *)data, len, names_path, names_line, &c);
         if (st == XFIQ_OK && !c.csv && c.next_row != e->rows)
             st = xfiq_error(XFIQ_ERR_FORMAT, "%s: %lld names for %lld embedding rows", names_path,
                             (long long)c.next_row, (long long)e->rows);

@@ -110,7 +110,7 @@ static xfiq_status read_lines(const char *path, xfiq_line_fn fn, struct xfiq_ijb
     size_t len = 0;
     XFIQ_TRY(xfiq_file_read_all(path, (size_t)1 << 34, &data, &len));
     t->path = path;
-    xfiq_status st = xfiq_text_lines((char *)data, len, fn, t);
+    xfiq_status st = xfiq_text_lines((char *)data, len, path, fn, t);
     free(data);
     return st;
 }

@@ -35,11 +35,24 @@ typedef struct pk_state {
     pk_obj **memo;
     size_t cap_memo;
     size_t memo_next; /* MEMOIZE index */
+    size_t owned_bytes; /* payload bytes allocated (latin-1 conversions, copies) */
 } pk_state;
 
 /* Memo indexes come from the file: refuse absurd ones instead of
- * allocating whatever a corrupt file asks for. */
+ * allocating whatever a corrupt file asks for. Python numbers memo entries
+ * 0, 1, 2, ... so an index can never exceed the objects made so far. */
 #define PK_MAX_MEMO (1u << 28)
+/* Payload bytes the reader may allocate besides the file itself: every
+ * conversion of a str to bytes and every copy of a memoised payload counts,
+ * so a small file cannot be amplified (one big string memoised and decoded
+ * or listed many times) into gigabytes. A real file converts each payload
+ * once: at most its own size. */
+#define PK_OWNED_SLACK ((size_t)1 << 20)
+
+static int pk_budget(const pk_state *s, size_t more)
+{
+    return more <= s->len + PK_OWNED_SLACK && s->owned_bytes <= s->len + PK_OWNED_SLACK - more;
+}
 
 static xfiq_status pk_err(pk_state *s, size_t at, const char *what)
 {
@@ -140,8 +153,8 @@ static xfiq_status pk_memo_put(pk_state *s, size_t at, uint64_t idx)
 {
     if (!s->sp)
         return pk_err(s, at, "memo store with an empty stack");
-    if (idx >= PK_MAX_MEMO)
-        return pk_err(s, at, "memo index too large");
+    if (idx >= PK_MAX_MEMO || idx > s->n_all)
+        return pk_err(s, at, "memo index too large (more than the objects read so far)");
     if (idx >= s->cap_memo) {
         size_t nc = s->cap_memo ? s->cap_memo : 64;
         while (nc <= idx)
@@ -205,6 +218,10 @@ static xfiq_status pk_global(pk_state *s, size_t at, const char *mod, size_t ml,
 /* _codecs.encode(text, 'latin1'): the UTF-8 text back to its bytes. */
 static xfiq_status pk_latin1(pk_state *s, size_t at, pk_obj *str, pk_obj *out)
 {
+    if (!pk_budget(s, str->len))
+        return pk_err(s, at, "_codecs.encode: the converted payloads would exceed the file's size "
+                             "(a memoised string decoded again and again: amplification refused)");
+    s->owned_bytes += str->len;
     uint8_t *o = malloc(str->len ? str->len : 1);
     if (!o)
         return xfiq_error(XFIQ_ERR_NOMEM, "%s: out of memory", s->name);
@@ -532,6 +549,12 @@ xfiq_status xfiq_pickle_read_bin(const uint8_t *buf, size_t len, const char *nam
             for (size_t i = 0; i < bins->n; i++) /* repeated (memoised) payloads */
                 if (!out->owned[i] && bins->items[i]->ptr && out->data[i] &&
                     (out->data[i] < buf || out->data[i] >= buf + len)) {
+                    if (!pk_budget(&s, out->len[i])) {
+                        st = xfiq_error(XFIQ_ERR_FORMAT, "%s: bins[%zu] repeats a converted payload: the copies "
+                                        "would exceed the file's size (memo amplification refused)", name, i);
+                        break;
+                    }
+                    s.owned_bytes += out->len[i];
                     uint8_t *c = malloc(out->len[i] ? out->len[i] : 1);
                     if (!c) {
                         st = xfiq_error(XFIQ_ERR_NOMEM, "%s: out of memory", name);

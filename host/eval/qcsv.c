@@ -26,8 +26,8 @@ static xfiq_status qcsv_line(void *ctx, char *line, int64_t lineno)
     qcsv_ctx *c = ctx;
     if (!line[0])
         return XFIQ_OK;
-    char where[32];
-    snprintf(where, sizeof(where), "%lld", (long long)lineno);
+    char where[1100];
+    snprintf(where, sizeof(where), "%.1000s:%lld", c->path, (long long)lineno);
     char *f[256];
     int n = 0;
     XFIQ_TRY(xfiq_csv_split(line, f, 256, &n, where));
@@ -65,6 +65,8 @@ static xfiq_status qcsv_line(void *ctx, char *line, int64_t lineno)
     XFIQ_TRY(xfiq_grow((void **)&c->line_of, &c->cap2, (size_t)c->n + 1, sizeof(int64_t)));
     c->val[c->n] = v;
     c->line_of[c->n] = lineno;
+    if (!f[c->col_path][0])
+        return xfiq_error(XFIQ_ERR_FORMAT, "%s:%lld: empty path", c->path, (long long)lineno);
     XFIQ_TRY(xfiq_namemap_add(&c->names, f[c->col_path], c->n));
     c->n++;
     return XFIQ_OK;
@@ -80,7 +82,7 @@ xfiq_status xfiq_quality_csv_read(const char *csv_path, const char *column, xfiq
     XFIQ_TRY(xfiq_file_read_all(csv_path, (size_t)1 << 32, &data, &len));
     qcsv_ctx c = {.path = csv_path, .column = column, .col_path = -1, .col_val = -1};
     xfiq_namemap_init(&c.names);
-    xfiq_status st = xfiq_text_lines((char *)data, len, qcsv_line, &c);
+    xfiq_status st = xfiq_text_lines((char *)data, len, csv_path, qcsv_line, &c);
     if (st == XFIQ_OK && c.col_path < 0)
         st = xfiq_error(XFIQ_ERR_FORMAT, "%s: empty file", csv_path);
     for (int64_t i = 0; st == XFIQ_OK && i < b->n_images; i++) {

@@ -116,6 +116,8 @@ int64_t xfiq_graph_add_params(xfiq_graph *g, const float *data, int64_t n)
 
 int xfiq_graph_find_value(const xfiq_graph *g, const char *name)
 {
+    if (!name)
+        return -1;
     for (int i = g->n_values - 1; i >= 0; i--)
         if (strcmp(g->values[i].name, name) == 0)
             return i;

@@ -12,6 +12,15 @@
 #include "xfiq.h"
 
 #define XFIQ_MAX_DIMS 6
+/* Bounds on what a model file may declare (checked at import and shape
+ * inference, so no size derived from a file overflows or allocates without
+ * limit): one dimension, the elements of one sample of an activation or
+ * expanded constant, and conv geometry (kernel, stride, dilation, pads,
+ * channels, group). */
+#define XFIQ_MAX_DIM ((int64_t)1 << 24)
+#define XFIQ_MAX_NUMEL ((int64_t)1 << 26)
+#define XFIQ_MAX_CONV_ATTR 65536
+#define XFIQ_MAX_NODES 32768
 
 typedef enum xfiq_op {
     XFIQ_OP_CONV = 0,  /* Conv (+ folded BN, + fused activation) */

@@ -9,11 +9,17 @@
 #include "graph/graph.h"
 #include "ops/elem.h"
 
+/* Product of dims, saturating at INT64_MAX (dims are >= 0). */
 static int64_t prod(const int64_t *d, int n)
 {
     int64_t p = 1;
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n; i++) {
+        if (d[i] < 0)
+            return -1;
+        if (d[i] && p > INT64_MAX / d[i])
+            return INT64_MAX;
         p *= d[i];
+    }
     return p;
 }
 
@@ -128,29 +134,36 @@ static xfiq_status infer_conv(xfiq_graph *g, xfiq_node *nd, const xfiq_value *x,
     if (x->dims[1] != d->cin)
         return xfiq_error(XFIQ_ERR_SHAPE, "Conv node '%s': input '%s' has %lld channels, weights expect %d",
                           nd->name, x->name, (long long)x->dims[1], d->cin);
+    if (x->dims[2] > XFIQ_MAX_CONV_ATTR || x->dims[3] > XFIQ_MAX_CONV_ATTR)
+        return xfiq_error(XFIQ_ERR_UNSUPPORTED, "Conv node '%s': input %s is larger than %d in H or W", nd->name, s,
+                          XFIQ_MAX_CONV_ATTR);
     d->ih = (int)x->dims[2];
     d->iw = (int)x->dims[3];
     if (nd->auto_pad == 1 || nd->auto_pad == 2) {
-        int oh = (d->ih + d->sh - 1) / d->sh, ow = (d->iw + d->sw - 1) / d->sw;
-        int ph = (oh - 1) * d->sh + d->dh * (d->kh - 1) + 1 - d->ih;
-        int pw = (ow - 1) * d->sw + d->dw * (d->kw - 1) + 1 - d->iw;
+        /* int64: a dilation times a kernel may pass INT_MAX (each is <= 65536). */
+        int64_t oh = (d->ih + d->sh - 1) / d->sh, ow = (d->iw + d->sw - 1) / d->sw;
+        int64_t ph = (oh - 1) * d->sh + (int64_t)d->dh * (d->kh - 1) + 1 - d->ih;
+        int64_t pw = (ow - 1) * d->sw + (int64_t)d->dw * (d->kw - 1) + 1 - d->iw;
+        if (ph > XFIQ_MAX_CONV_ATTR || pw > XFIQ_MAX_CONV_ATTR)
+            return xfiq_error(XFIQ_ERR_UNSUPPORTED, "Conv node '%s': SAME padding above %d", nd->name,
+                              XFIQ_MAX_CONV_ATTR);
         ph = ph < 0 ? 0 : ph;
         pw = pw < 0 ? 0 : pw;
-        int small_h = ph / 2, small_w = pw / 2;
+        int small_h = (int)ph / 2, small_w = (int)pw / 2;
         d->pad_t = nd->auto_pad == 1 ? small_h : ph - small_h;
-        d->pad_b = ph - d->pad_t;
+        d->pad_b = (int)ph - d->pad_t;
         d->pad_l = nd->auto_pad == 1 ? small_w : pw - small_w;
-        d->pad_r = pw - d->pad_l;
+        d->pad_r = (int)pw - d->pad_l;
     } else if (nd->auto_pad == 3) {
         d->pad_t = d->pad_b = d->pad_l = d->pad_r = 0;
     }
-    int eh = d->ih + d->pad_t + d->pad_b - d->dh * (d->kh - 1) - 1;
-    int ew = d->iw + d->pad_l + d->pad_r - d->dw * (d->kw - 1) - 1;
+    int64_t eh = (int64_t)d->ih + d->pad_t + d->pad_b - (int64_t)d->dh * (d->kh - 1) - 1;
+    int64_t ew = (int64_t)d->iw + d->pad_l + d->pad_r - (int64_t)d->dw * (d->kw - 1) - 1;
     if (eh < 0 || ew < 0)
         return xfiq_error(XFIQ_ERR_SHAPE, "Conv node '%s': kernel %dx%d does not fit input %s", nd->name, d->kh,
                           d->kw, s);
-    d->oh = eh / d->sh + 1;
-    d->ow = ew / d->sw + 1;
+    d->oh = (int)(eh / d->sh + 1);
+    d->ow = (int)(ew / d->sw + 1);
     int64_t dims[4] = {1, d->cout, d->oh, d->ow};
     set_shape(y, 4, dims);
     (void)g;
@@ -169,7 +182,7 @@ static xfiq_status infer_view(xfiq_node *nd, const xfiq_value *x, xfiq_value *y)
         int axis = -nd->view_ndim;
         if (axis != 1)
             return xfiq_error(XFIQ_ERR_UNSUPPORTED, "Flatten node '%s': axis %d would mix the batch into features "
-                              "(only axis 1 is supported)", nd->name, axis == 1000 ? 0 : axis);
+                              "(only axis 1 is supported)", nd->name, axis == 1000 ? 0 : axis > 1000 ? 1000 - axis : axis);
         int64_t dims[2] = {1, x->numel};
         set_shape(y, 2, dims);
         return XFIQ_OK;
@@ -193,6 +206,9 @@ static xfiq_status infer_view(xfiq_node *nd, const xfiq_value *x, xfiq_value *y)
         }
         if (t < 0)
             return xfiq_error(XFIQ_ERR_SHAPE, "Reshape node '%s': negative dimension %lld", nd->name, (long long)t);
+        if (t > XFIQ_MAX_NUMEL || (t && known > XFIQ_MAX_NUMEL / t))
+            return xfiq_error(XFIQ_ERR_SHAPE, "Reshape node '%s': target shape of more than 2^26 values for input %s",
+                              nd->name, s);
         dims[i] = t;
         known *= t;
     }
@@ -301,6 +317,13 @@ xfiq_status xfiq_graph_shape_infer(xfiq_graph *g)
         default:
             return xfiq_error(XFIQ_ERR_INTERNAL, "node '%s': unknown op %d", nd->name, (int)nd->op);
         }
+        for (int a = 1; a < y->ndim; a++)
+            if (y->dims[a] < 0 || y->dims[a] > XFIQ_MAX_DIM)
+                return xfiq_error(XFIQ_ERR_SHAPE, "%s node '%s': output dimension %d is %lld (outside [0, 2^24])",
+                                  nd->onnx_op, nd->name, a, (long long)y->dims[a]);
+        if (y->numel < 0 || y->numel > XFIQ_MAX_NUMEL)
+            return xfiq_error(XFIQ_ERR_SHAPE, "%s node '%s': output of more than 2^26 values per image (input %s)",
+                              nd->onnx_op, nd->name, s);
     }
     return XFIQ_OK;
 }

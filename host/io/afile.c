@@ -31,6 +31,14 @@ xfiq_status xfiq_afile_open(xfiq_afile *af, const char *path)
     size_t n = strlen(path);
     if (path[n - 1] == '/')
         return xfiq_error(XFIQ_ERR_ARG, "%s: output path names a folder", path);
+    /* Never replace a symlink (rename would put a regular file in its place
+     * and leave the target untouched), a FIFO, a device or a folder. */
+    struct stat ls;
+    if (lstat(path, &ls) == 0 && !S_ISREG(ls.st_mode))
+        return xfiq_error(XFIQ_ERR_IO, "%s: output path is a %s: refused (choose another output path)", path,
+                          S_ISLNK(ls.st_mode) ? "symbolic link" : S_ISDIR(ls.st_mode) ? "folder"
+                          : S_ISFIFO(ls.st_mode) ? "FIFO (named pipe)" : S_ISCHR(ls.st_mode) ? "character device"
+                          : S_ISBLK(ls.st_mode) ? "block device" : "special file");
     af->path = strdup(path);
     af->tmp = malloc(n + 48);
     if (!af->path || !af->tmp) {
@@ -66,10 +74,10 @@ xfiq_status xfiq_afile_open(xfiq_afile *af, const char *path)
     return XFIQ_OK;
 }
 
-xfiq_status xfiq_afile_commit(xfiq_afile *af)
+xfiq_status xfiq_afile_finish(xfiq_afile *af)
 {
     if (!af || !af->fp)
-        return xfiq_error(XFIQ_ERR_ARG, "xfiq_afile_commit: file is not open");
+        return xfiq_error(XFIQ_ERR_ARG, "xfiq_afile_finish: file is not open");
     int bad = ferror(af->fp);
     int e = bad ? EIO : 0;
     if (!bad && fflush(af->fp) != 0) {
@@ -87,16 +95,51 @@ xfiq_status xfiq_afile_commit(xfiq_afile *af)
         e = errno;
     }
     af->fp = NULL;
-    if (!bad && rename(af->tmp, af->path) != 0) {
-        bad = 1;
-        e = errno;
-    }
+    if (!bad)
+        return XFIQ_OK;
+    unlink(af->tmp);
+    xfiq_status st = xfiq_error(XFIQ_ERR_IO, "%s: write failed: %s", af->path, strerror(e ? e : EIO));
+    afile_release(af);
+    return st;
+}
+
+xfiq_status xfiq_afile_publish(xfiq_afile *af)
+{
+    if (!af || af->fp || !af->tmp)
+        return xfiq_error(XFIQ_ERR_ARG, "xfiq_afile_publish: file is not finished");
     xfiq_status st = XFIQ_OK;
-    if (bad) {
+    if (rename(af->tmp, af->path) != 0) {
+        int e = errno;
         unlink(af->tmp);
-        st = xfiq_error(XFIQ_ERR_IO, "%s: write failed: %s", af->path, strerror(e));
+        st = xfiq_error(XFIQ_ERR_IO, "%s: cannot rename the finished output into place: %s", af->path, strerror(e));
     }
     afile_release(af);
+    return st;
+}
+
+xfiq_status xfiq_afile_commit(xfiq_afile *af)
+{
+    XFIQ_TRY(xfiq_afile_finish(af));
+    return xfiq_afile_publish(af);
+}
+
+xfiq_status xfiq_afile_commit_set(xfiq_afile *const *afs, int n)
+{
+    xfiq_status st = XFIQ_OK;
+    for (int i = 0; i < n && st == XFIQ_OK; i++)
+        st = xfiq_afile_finish(afs[i]);
+    if (st != XFIQ_OK) {
+        char msg[1024];
+        snprintf(msg, sizeof msg, "%s", xfiq_last_error());
+        for (int i = 0; i < n; i++)
+            xfiq_afile_abort(afs[i]);
+        return xfiq_error(st, "%s (no output of this run was written; the previous ones are untouched)", msg);
+    }
+    for (int i = 0; i < n; i++) {
+        xfiq_status s2 = xfiq_afile_publish(afs[i]);
+        if (s2 != XFIQ_OK && st == XFIQ_OK)
+            st = s2;
+    }
     return st;
 }
 

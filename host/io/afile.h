@@ -15,12 +15,23 @@ typedef struct xfiq_afile {
     char *tmp;  /* temporary name, same folder */
 } xfiq_afile;
 
-/* Creates "<path>.tmp.<pid>.<n>" (mode 0666 minus umask, like fopen). */
+/* Creates "<path>.tmp.<pid>.<n>" (mode 0666 minus umask, like fopen).
+ * Refuses a path that exists and is not a regular file (symbolic link,
+ * FIFO, device, folder). */
 xfiq_status xfiq_afile_open(xfiq_afile *af, const char *path);
 /* Flushes, syncs, closes and renames onto path. Any write error seen on fp
  * since open fails the commit, removes the temporary file and leaves path as
  * it was. af is released either way. */
 xfiq_status xfiq_afile_commit(xfiq_afile *af);
+/* The two halves of commit: finish flushes, syncs and closes (the data is
+ * safely in the temporary file; on error it is removed and af released);
+ * publish renames it onto path. */
+xfiq_status xfiq_afile_finish(xfiq_afile *af);
+xfiq_status xfiq_afile_publish(xfiq_afile *af);
+/* A command's outputs together: finishes every file first; if any fails
+ * (disk full ...) all temporaries are removed and no output is replaced;
+ * only then are they renamed into place, one after the other. */
+xfiq_status xfiq_afile_commit_set(xfiq_afile *const *afs, int n);
 /* Closes and removes the temporary file; safe on a zeroed or released af. */
 void xfiq_afile_abort(xfiq_afile *af);
 

@@ -1,6 +1,7 @@
 /* npy.c - NumPy .npy float32 writer (atomic, streaming) and strict reader. */
 #define _POSIX_C_SOURCE 200809L
 #include "io/npy.h"
+#include "io/readall.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -113,6 +114,12 @@ xfiq_status xfiq_npy_writer_append(xfiq_npy_writer *w, const float *rows, int64_
 
 xfiq_status xfiq_npy_writer_commit(xfiq_npy_writer *w)
 {
+    XFIQ_TRY(xfiq_npy_writer_finish_header(w));
+    return xfiq_afile_commit(&w->af);
+}
+
+xfiq_status xfiq_npy_writer_finish_header(xfiq_npy_writer *w)
+{
     if (!w->af.fp)
         return xfiq_error(XFIQ_ERR_ARG, "npy writer is not open");
     char hdr[1024];
@@ -131,7 +138,7 @@ xfiq_status xfiq_npy_writer_commit(xfiq_npy_writer *w)
         free(path);
         return st;
     }
-    return xfiq_afile_commit(&w->af);
+    return XFIQ_OK;
 }
 
 void xfiq_npy_writer_abort(xfiq_npy_writer *w)
@@ -373,15 +380,17 @@ xfiq_status xfiq_npy_read_f32(const char *path, xfiq_npy *out)
     memset(out, 0, sizeof *out);
     if (!path)
         return xfiq_error(XFIQ_ERR_ARG, "xfiq_npy_read_f32: path is NULL");
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return xfiq_error(XFIQ_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    size_t max_len = SIZE_MAX;
     xfiq_status st = XFIQ_OK;
+    FILE *fp = xfiq_open_input(path, &max_len, &st);
+    if (!fp)
+        return st;
     char *text = NULL;
     struct stat sb;
     uint8_t pre[12];
     if (fstat(fileno(fp), &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        st = xfiq_error(XFIQ_ERR_IO, "%s: not a regular file", path);
+        st = xfiq_error(XFIQ_ERR_IO, "%s: is a %s, not a regular file (npy arrays are read from files only)", path,
+                        xfiq_file_kind(sb.st_mode));
         goto done;
     }
     size_t got = fread(pre, 1, 8, fp);

@@ -45,6 +45,9 @@ xfiq_status xfiq_npy_writer_open(xfiq_npy_writer *w, const char *path, int ndim,
                                  const int64_t *shape);
 xfiq_status xfiq_npy_writer_append(xfiq_npy_writer *w, const float *rows, int64_t nrows);
 xfiq_status xfiq_npy_writer_commit(xfiq_npy_writer *w);
+/* Writes the final header but leaves w->af open: commit it with others
+ * (xfiq_afile_commit_set). */
+xfiq_status xfiq_npy_writer_finish_header(xfiq_npy_writer *w);
 void xfiq_npy_writer_abort(xfiq_npy_writer *w);
 
 #endif

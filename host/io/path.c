@@ -43,6 +43,10 @@ char *xfiq_path_join(const char *dir, const char *rel)
 
 void xfiq_path_normalize(char *path)
 {
+    /* "" stays "": writing "." would need a second byte the buffer may not have
+     * (heap overflow found by fuzzing the quality CSV reader). */
+    if (!path[0])
+        return;
     int absolute = path[0] == '/';
     char *w = path; /* write position */
     char *r = path;

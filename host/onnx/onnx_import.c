@@ -5,11 +5,13 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/status.h"
+#include "io/readall.h"
 #include "onnx/onnx.pb-c.h"
 #include "ops/elem.h"
 
@@ -31,10 +33,13 @@ typedef struct import_ctx {
 
 enum { ONNX_FLOAT = 1, ONNX_INT32 = 6, ONNX_INT64 = 7, ONNX_DOUBLE = 11 };
 
+/* protobuf-c leaves absent optional strings NULL. */
+static const char *S(const char *s) { return s ? s : ""; }
+
 static xfiq_status fail(import_ctx *c, xfiq_status st, const char *fmt, const char *a, const char *b, const char *d)
 {
     char msg[768];
-    snprintf(msg, sizeof msg, fmt, a, b, d);
+    snprintf(msg, sizeof msg, fmt, S(a), S(b), S(d));
     return xfiq_error(st, "%s: %s", c->file, msg);
 }
 
@@ -58,13 +63,16 @@ static xfiq_status add_const(import_ctx *c, const char *name, const Onnx__Tensor
 {
     if (t->n_dims > XFIQ_MAX_DIMS)
         return fail(c, XFIQ_ERR_UNSUPPORTED, "tensor '%s' has more than 6 dims%s%s", name, "", "");
+    if (c->n_consts >= 4 * XFIQ_MAX_NODES)
+        return fail(c, XFIQ_ERR_UNSUPPORTED, "tensor '%s': more than %s constants in one model%s", name, "131072", "");
     if (t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL || t->n_external_data)
         return fail(c, XFIQ_ERR_UNSUPPORTED, "tensor '%s' keeps its data in an external file (not supported)%s%s",
                     name, "", "");
     int64_t count = 1;
     for (size_t i = 0; i < t->n_dims; i++) {
         if (t->dims[i] < 0 || (t->dims[i] > 0 && count > ((int64_t)1 << 40) / t->dims[i]))
-            return fail(c, XFIQ_ERR_FORMAT, "tensor '%s' has an invalid dimension%s%s", name, "", "");
+            return fail(c, XFIQ_ERR_FORMAT, "tensor '%s' has an invalid dimension (negative, or more than 2^40 "
+                        "values)%s%s", name, "", "");
         count *= t->dims[i];
     }
     int dt = t->data_type;
@@ -86,9 +94,13 @@ static xfiq_status add_const(import_ctx *c, const char *name, const Onnx__Tensor
         have = t->n_int64_data;
     else
         have = t->n_double_data;
-    if ((int64_t)have != count || (t->has_raw_data && t->raw_data.len != (size_t)count * esize))
+    if (t->has_raw_data && t->raw_data.len != (size_t)count * esize)
+        return xfiq_error(XFIQ_ERR_FORMAT, "%s: tensor '%s' has %zu bytes of raw data but its dims need %lld values "
+                          "of %zu bytes = %lld bytes (truncated file?)", c->file, S(name), t->raw_data.len,
+                          (long long)count, esize, (long long)count * (long long)esize);
+    if ((int64_t)have != count)
         return xfiq_error(XFIQ_ERR_FORMAT, "%s: tensor '%s' holds %zu values but its dims need %lld (truncated file?)",
-                          c->file, name, have, (long long)count);
+                          c->file, S(name), have, (long long)count);
     if (c->n_consts == c->cap_consts) {
         int cap = c->cap_consts ? 2 * c->cap_consts : 256;
         onnx_const *p = realloc(c->consts, (size_t)cap * sizeof *p);
@@ -121,7 +133,10 @@ static xfiq_status add_const(import_ctx *c, const char *name, const Onnx__Tensor
         default: v = raw ? le_f64(raw + 8 * i) : t->double_data[i]; break;
         }
         k->f[i] = (float)v;
-        k->i64[i] = dt == ONNX_INT64 ? (raw ? le_i64(raw + 8 * i) : t->int64_data[i]) : (int64_t)v;
+        /* float/double -> int64 only where representable (shape tensors are
+         * int64 anyway; NaN or out-of-range values can never be a shape) */
+        k->i64[i] = dt == ONNX_INT64 ? (raw ? le_i64(raw + 8 * i) : t->int64_data[i])
+                  : v >= -9.2e18 && v <= 9.2e18 ? (int64_t)v : INT64_MIN;
     }
     c->n_consts++;
     return XFIQ_OK;
@@ -141,6 +156,19 @@ static int64_t attr_int(const Onnx__NodeProto *n, const char *name, int64_t dflt
     return a ? a->i : dflt;
 }
 
+static const char *node_label(const Onnx__NodeProto *n);
+
+/* Integer attribute (or its k-th list element when list) that must lie in
+ * [lo, hi]: int64 values never get truncated to int silently. */
+static xfiq_status attr_check(import_ctx *c, const Onnx__NodeProto *n, const char *name, int64_t v, int64_t lo,
+                              int64_t hi)
+{
+    if (v >= lo && v <= hi)
+        return XFIQ_OK;
+    return xfiq_error(XFIQ_ERR_FORMAT, "%s: %s node '%s': attribute '%s' value %lld is outside [%lld, %lld]", c->file,
+                      S(n->op_type), S(node_label(n)), name, (long long)v, (long long)lo, (long long)hi);
+}
+
 static float attr_float(const Onnx__NodeProto *n, const char *name, float dflt)
 {
     const Onnx__AttributeProto *a = attr(n, name);
@@ -149,14 +177,14 @@ static float attr_float(const Onnx__NodeProto *n, const char *name, float dflt)
 
 static const char *node_label(const Onnx__NodeProto *n)
 {
-    return n->name && *n->name ? n->name : (n->n_output ? n->output[0] : "?");
+    return n->name && *n->name ? n->name : (n->n_output && n->output[0] ? n->output[0] : "?");
 }
 
 /* Activation value for an input name (creates nothing: must exist). */
 static int act_input(import_ctx *c, const Onnx__NodeProto *n, size_t k, int *out)
 {
     if (k >= n->n_input || !n->input[k] || !*n->input[k]) {
-        fail(c, XFIQ_ERR_FORMAT, "%s node '%s' lacks input %s", n->op_type, node_label(n),
+        fail(c, XFIQ_ERR_FORMAT, "%s node '%s' lacks input %s", S(n->op_type), node_label(n),
              k == 0 ? "0" : k == 1 ? "1" : "2");
         return -1;
     }
@@ -212,11 +240,16 @@ static xfiq_status import_conv(import_ctx *c, const Onnx__NodeProto *n)
     if (w->ndim != 4)
         return fail(c, XFIQ_ERR_UNSUPPORTED, "Conv node '%s': only 2-D convolutions are supported (weight '%s')%s",
                     node_label(n), w->name, "");
+    for (int i = 0; i < 4; i++)
+        XFIQ_TRY(attr_check(c, n, "weight dims", w->dims[i], 1, XFIQ_MAX_CONV_ATTR));
     xfiq_node *nd;
     XFIQ_TRY(new_node(c, n, XFIQ_OP_CONV, &nd));
     xfiq_conv_desc *d = &nd->d.conv;
     nd->in[0] = x;
-    d->group = (int)attr_int(n, "group", 1);
+    int64_t group = attr_int(n, "group", 1);
+    XFIQ_TRY(attr_check(c, n, "group", group, 1, XFIQ_MAX_CONV_ATTR));
+    XFIQ_TRY(attr_check(c, n, "group * weight dim 1", w->dims[1] * group, 1, XFIQ_MAX_CONV_ATTR));
+    d->group = (int)group;
     d->cout = (int)w->dims[0];
     d->cin = (int)w->dims[1] * d->group;
     d->kh = (int)w->dims[2];
@@ -229,18 +262,24 @@ static xfiq_status import_conv(import_ctx *c, const Onnx__NodeProto *n)
     if ((a = attr(n, "strides"))) {
         if (a->n_ints != 2)
             return fail(c, XFIQ_ERR_FORMAT, "Conv node '%s': strides needs 2 values%s%s", node_label(n), "", "");
+        for (int i = 0; i < 2; i++)
+            XFIQ_TRY(attr_check(c, n, "strides", a->ints[i], 1, XFIQ_MAX_CONV_ATTR));
         d->sh = (int)a->ints[0];
         d->sw = (int)a->ints[1];
     }
     if ((a = attr(n, "dilations"))) {
         if (a->n_ints != 2)
             return fail(c, XFIQ_ERR_FORMAT, "Conv node '%s': dilations needs 2 values%s%s", node_label(n), "", "");
+        for (int i = 0; i < 2; i++)
+            XFIQ_TRY(attr_check(c, n, "dilations", a->ints[i], 1, XFIQ_MAX_CONV_ATTR));
         d->dh = (int)a->ints[0];
         d->dw = (int)a->ints[1];
     }
     if ((a = attr(n, "pads"))) {
         if (a->n_ints != 4)
             return fail(c, XFIQ_ERR_FORMAT, "Conv node '%s': pads needs 4 values%s%s", node_label(n), "", "");
+        for (int i = 0; i < 4; i++)
+            XFIQ_TRY(attr_check(c, n, "pads", a->ints[i], 0, XFIQ_MAX_CONV_ATTR));
         d->pad_t = (int)a->ints[0];
         d->pad_l = (int)a->ints[1];
         d->pad_b = (int)a->ints[2];
@@ -249,14 +288,17 @@ static xfiq_status import_conv(import_ctx *c, const Onnx__NodeProto *n)
     if ((a = attr(n, "auto_pad")) && a->has_s && a->s.len) {
         char ap[32] = {0};
         memcpy(ap, a->s.data, a->s.len < 31 ? a->s.len : 31);
+        for (char *q = ap; *q; q++)
+            if (*q < 32 || *q > 126)
+                *q = '?';
         nd->auto_pad = !strcmp(ap, "SAME_UPPER") ? 1 : !strcmp(ap, "SAME_LOWER") ? 2 : !strcmp(ap, "VALID") ? 3
                      : !strcmp(ap, "NOTSET") ? 0 : -1;
         if (nd->auto_pad < 0)
             return fail(c, XFIQ_ERR_UNSUPPORTED, "Conv node '%s': auto_pad '%s'%s", node_label(n), ap, "");
     }
-    if (d->group < 1 || d->cout % d->group || d->sh < 1 || d->sw < 1 || d->dh < 1 || d->dw < 1 || d->pad_t < 0 ||
-        d->pad_l < 0 || d->pad_b < 0 || d->pad_r < 0)
-        return fail(c, XFIQ_ERR_FORMAT, "Conv node '%s': invalid group/stride/dilation/pads%s%s", node_label(n), "", "");
+    if (d->cout % d->group)
+        return fail(c, XFIQ_ERR_FORMAT, "Conv node '%s': output channels are not a multiple of group%s%s",
+                    node_label(n), "", "");
     XFIQ_TRY(params_from(c, w, &nd->w));
     if (b) {
         if (b->count != d->cout)
@@ -284,6 +326,9 @@ static xfiq_status import_bn(import_ctx *c, const Onnx__NodeProto *n)
         if (k[i]->count != ch)
             return fail(c, XFIQ_ERR_FORMAT, "BatchNormalization node '%s': scale/bias/mean/var sizes differ%s%s",
                         node_label(n), "", "");
+    if (ch < 1 || ch > XFIQ_MAX_NUMEL)
+        return fail(c, XFIQ_ERR_FORMAT, "BatchNormalization node '%s': scale '%s' has no or too many values%s",
+                    node_label(n), k[0]->name, "");
     if (attr_int(n, "training_mode", 0))
         return fail(c, XFIQ_ERR_UNSUPPORTED, "BatchNormalization node '%s' is in training mode%s%s", node_label(n), "", "");
     float eps = attr_float(n, "epsilon", 1e-5f);
@@ -318,7 +363,11 @@ static xfiq_status import_gemm(import_ctx *c, const Onnx__NodeProto *n, int is_m
         return fail(c, XFIQ_ERR_UNSUPPORTED, "%s node '%s': weight '%s' must be 2-D", n->op_type, node_label(n), w->name);
     if (!is_matmul && attr_int(n, "transA", 0))
         return fail(c, XFIQ_ERR_UNSUPPORTED, "Gemm node '%s': transA=1 would transpose the batch%s%s", node_label(n), "", "");
-    int transb = is_matmul ? 0 : (int)attr_int(n, "transB", 0);
+    int64_t tb = is_matmul ? 0 : attr_int(n, "transB", 0);
+    XFIQ_TRY(attr_check(c, n, "transB", tb, 0, 1));
+    for (int i = 0; i < 2; i++)
+        XFIQ_TRY(attr_check(c, n, "weight dims", w->dims[i], 1, XFIQ_MAX_NUMEL));
+    int transb = (int)tb;
     float alpha = is_matmul ? 1.0f : attr_float(n, "alpha", 1.0f), beta = is_matmul ? 1.0f : attr_float(n, "beta", 1.0f);
     int k = (int)(transb ? w->dims[1] : w->dims[0]), m = (int)(transb ? w->dims[0] : w->dims[1]);
     xfiq_node *nd;
@@ -350,6 +399,8 @@ static xfiq_status import_binary(import_ctx *c, const Onnx__NodeProto *n, int bi
 {
     if (n->n_input != 2)
         return fail(c, XFIQ_ERR_FORMAT, "%s node '%s' needs 2 inputs%s", n->op_type, node_label(n), "");
+    if (!n->input[0] || !n->input[1])
+        return fail(c, XFIQ_ERR_FORMAT, "%s node '%s' has an unnamed input%s", n->op_type, node_label(n), "");
     const onnx_const *k0 = find_const(c, n->input[0]), *k1 = find_const(c, n->input[1]);
     if (k0 && k1)
         return fail(c, XFIQ_ERR_UNSUPPORTED, "%s node '%s': both inputs are constants (constant folding of this "
@@ -407,7 +458,8 @@ static xfiq_status import_view(import_ctx *c, const Onnx__NodeProto *n, int kind
             nd->view_dims[i] = shape->i64[i];
     } else if (kind == 3) {
         int64_t axis = attr_int(n, "axis", 1);
-        nd->view_ndim = axis == 0 ? -1000 : (int)-axis;
+        XFIQ_TRY(attr_check(c, n, "axis", axis, -XFIQ_MAX_DIMS, XFIQ_MAX_DIMS));
+        nd->view_ndim = axis == 0 ? -1000 : axis < 0 ? -1000 + (int)axis : (int)-axis; /* -1001..-1006: negative */
     }
     return XFIQ_OK;
 }
@@ -420,7 +472,7 @@ static xfiq_status import_node(import_ctx *c, const Onnx__NodeProto *n)
                     n->domain);
     if (!strcmp(op, "Constant")) {
         const Onnx__AttributeProto *a = attr(n, "value");
-        if (!a || !a->t || n->n_output < 1)
+        if (!a || !a->t || n->n_output < 1 || !n->output[0] || !*n->output[0])
             return fail(c, XFIQ_ERR_UNSUPPORTED, "Constant node '%s': only the 'value' tensor form is supported%s%s",
                         node_label(n), "", "");
         return add_const(c, n->output[0], a->t);
@@ -491,8 +543,14 @@ static xfiq_status import_model(import_ctx *c, const Onnx__ModelProto *m)
     }
     if (!in)
         return fail(c, XFIQ_ERR_FORMAT, "the graph has no input%s%s%s", "", "", "");
+    if (!in->name || !*in->name)
+        return fail(c, XFIQ_ERR_FORMAT, "the graph input has no name%s%s%s", "", "", "");
     if (gp->n_output != 1)
         return fail(c, XFIQ_ERR_UNSUPPORTED, "the graph must have exactly one output%s%s%s", "", "", "");
+    if (!gp->output[0]->name || !*gp->output[0]->name)
+        return fail(c, XFIQ_ERR_FORMAT, "the graph output has no name%s%s%s", "", "", "");
+    if (gp->n_node > XFIQ_MAX_NODES)
+        return fail(c, XFIQ_ERR_UNSUPPORTED, "the graph has more than %s nodes%s%s", "32768", "", "");
     const Onnx__TypeProto *tp = in->type;
     if (!tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !tp->tensor_type->shape)
         return fail(c, XFIQ_ERR_UNSUPPORTED, "input '%s' has no tensor shape%s%s", in->name, "", "");
@@ -513,11 +571,18 @@ static xfiq_status import_model(import_ctx *c, const Onnx__ModelProto *m)
         if (d->value_case != ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE || d->dim_value <= 0)
             return fail(c, XFIQ_ERR_UNSUPPORTED, "input '%s': only the batch may be symbolic (C, H, W must be fixed)%s%s",
                         in->name, "", "");
+        if (d->dim_value > 65536)
+            return fail(c, XFIQ_ERR_UNSUPPORTED, "input '%s': a dimension above 65536%s%s", in->name, "", "");
         v->dims[i] = d->dim_value;
     }
     v->numel = v->dims[1] * v->dims[2] * v->dims[3];
-    g->declared_batch = sh->dim[0]->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE
-                            ? (int)sh->dim[0]->dim_value : 0;
+    if (v->numel > XFIQ_MAX_NUMEL)
+        return fail(c, XFIQ_ERR_UNSUPPORTED, "input '%s': more than 2^26 values per image%s%s", in->name, "", "");
+    int64_t db = sh->dim[0]->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE
+                     ? sh->dim[0]->dim_value : 0;
+    if (db < 0 || db > 65536)
+        return fail(c, XFIQ_ERR_UNSUPPORTED, "input '%s': declared batch outside [0, 65536]%s%s", in->name, "", "");
+    g->declared_batch = (int)db;
     for (size_t i = 0; i < gp->n_node; i++)
         XFIQ_TRY(import_node(c, gp->node[i]));
     g->output = xfiq_graph_find_value(g, gp->output[0]->name);
@@ -529,12 +594,115 @@ static xfiq_status import_model(import_ctx *c, const Onnx__ModelProto *m)
     return XFIQ_OK;
 }
 
+
+/* ------------------------------------------------ protobuf pre-scan
+ * protobuf-c's unpacker recurses once per nested message (a graph inside an
+ * attribute inside a node inside a graph ...) and allocates a whole C
+ * struct for every (possibly 2-byte) submessage. Before unpacking, walk the
+ * wire format with the schema's descriptors: refuse nesting deeper than
+ * PB_MAX_DEPTH and files whose decoded form would need more than
+ * PB_MAX_EXPANSION times their size (plus 64 MiB). */
+#define PB_MAX_DEPTH 32
+#define PB_MAX_EXPANSION 16
+
+typedef struct pb_scan {
+    size_t bytes;  /* estimated allocation of the unpacked message */
+    int depth_hit; /* nesting deeper than PB_MAX_DEPTH */
+    int bad;       /* malformed wire format (left to protobuf-c to report) */
+} pb_scan;
+
+static int pb_varint(const uint8_t *p, size_t len, size_t *pos, uint64_t *v)
+{
+    uint64_t x = 0;
+    for (int sh = 0; sh < 64; sh += 7) {
+        if (*pos >= len)
+            return 0;
+        uint8_t b = p[(*pos)++];
+        x |= (uint64_t)(b & 0x7f) << sh;
+        if (!(b & 0x80)) {
+            *v = x;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void pb_walk(const uint8_t *p, size_t len, const ProtobufCMessageDescriptor *d, int depth, pb_scan *sc)
+{
+    if (depth > PB_MAX_DEPTH) {
+        sc->depth_hit = 1;
+        return;
+    }
+    sc->bytes += d->sizeof_message + 16;
+    size_t pos = 0;
+    while (pos < len && !sc->depth_hit && !sc->bad) {
+        uint64_t key, v;
+        if (!pb_varint(p, len, &pos, &key)) {
+            sc->bad = 1;
+            return;
+        }
+        const ProtobufCFieldDescriptor *f =
+            key >> 3 <= 0x1fffffff ? protobuf_c_message_descriptor_get_field(d, (unsigned)(key >> 3)) : NULL;
+        size_t rep = f && f->label == PROTOBUF_C_LABEL_REPEATED ? 8 : 0;
+        switch (key & 7) {
+        case 0:
+            if (!pb_varint(p, len, &pos, &v))
+                sc->bad = 1;
+            sc->bytes += f ? rep : 32;
+            break;
+        case 1:
+        case 5: {
+            size_t w = (key & 7) == 1 ? 8 : 4;
+            if (len - pos < w)
+                sc->bad = 1;
+            else
+                pos += w;
+            sc->bytes += f ? rep : 32;
+            break;
+        }
+        case 2:
+            if (!pb_varint(p, len, &pos, &v) || v > len - pos) {
+                sc->bad = 1;
+                return;
+            }
+            if (f && f->type == PROTOBUF_C_TYPE_MESSAGE)
+                pb_walk(p + pos, (size_t)v, f->descriptor, depth + 1, sc);
+            else /* strings and bytes are copied; packed repeated: <= 8 bytes per byte */
+                sc->bytes += (f && rep && f->type != PROTOBUF_C_TYPE_STRING && f->type != PROTOBUF_C_TYPE_BYTES
+                                  ? 8 * (size_t)v
+                                  : (size_t)v + 1) + 16;
+            sc->bytes += rep;
+            pos += (size_t)v;
+            break;
+        default:
+            sc->bad = 1;
+            return;
+        }
+    }
+}
+
+static xfiq_status pb_prescan(const uint8_t *data, size_t len, const char *name)
+{
+    pb_scan sc = {0};
+    pb_walk(data, len, &onnx__model_proto__descriptor, 0, &sc);
+    if (sc.depth_hit)
+        return xfiq_error(XFIQ_ERR_FORMAT, "%s: messages nested more than %d deep (not a face recognition model; "
+                          "refused before decoding)", name, PB_MAX_DEPTH);
+    size_t limit = (size_t)64 << 20;
+    limit += len > (SIZE_MAX - limit) / PB_MAX_EXPANSION ? SIZE_MAX - limit : len * PB_MAX_EXPANSION;
+    if (sc.bytes > limit)
+        return xfiq_error(XFIQ_ERR_FORMAT, "%s: decoding this %zu-byte file would need about %zu MiB (many empty "
+                          "or tiny messages; refused)", name, len, sc.bytes >> 20);
+    return XFIQ_OK;
+}
+
 xfiq_status xfiq_onnx_import_memory(const uint8_t *data, size_t len, const char *name, xfiq_graph *g)
 {
     xfiq_graph_init(g);
     import_ctx c = {.file = name, .g = g};
     if (len == 0)
         return xfiq_error(XFIQ_ERR_FORMAT, "%s: empty file (0 bytes), not an ONNX model", name);
+    XFIQ_TRY(pb_prescan(data, len, name));
     Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, len, data);
     if (!m)
         return xfiq_error(XFIQ_ERR_FORMAT, "%s: not a valid ONNX protobuf (truncated or corrupt file, %zu bytes)",
@@ -554,32 +722,13 @@ xfiq_status xfiq_onnx_import_memory(const uint8_t *data, size_t len, const char 
 xfiq_status xfiq_onnx_import(const char *path, xfiq_graph *g)
 {
     xfiq_graph_init(g);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return xfiq_error(XFIQ_ERR_IO, "%s: cannot open model: %s", path, strerror(errno));
     uint8_t *buf = NULL;
-    size_t len = 0, cap = 0, got;
-    do {
-        if (len == cap) {
-            cap = cap ? 2 * cap : 1 << 20;
-            uint8_t *p = realloc(buf, cap);
-            if (!p) {
-                free(buf);
-                fclose(f);
-                return xfiq_error(XFIQ_ERR_NOMEM, "%s: out of memory reading the model", path);
-            }
-            buf = p;
-        }
-        got = fread(buf + len, 1, cap - len, f);
-        len += got;
-    } while (got > 0);
-    int err = ferror(f);
-    fclose(f);
-    if (err) {
-        free(buf);
-        return xfiq_error(XFIQ_ERR_IO, "%s: read error", path);
-    }
-    xfiq_status st = xfiq_onnx_import_memory(buf, len, path, g);
+    size_t len = 0;
+    /* protobuf messages are limited to 2 GiB: larger files are not ONNX models. */
+    xfiq_status st = xfiq_file_read_all(path, (size_t)1 << 31, &buf, &len);
+    if (st != XFIQ_OK)
+        return xfiq_error_prefix(st, "cannot read the model");
+    st = xfiq_onnx_import_memory(buf, len, path, g);
     free(buf);
     return st;
 }
