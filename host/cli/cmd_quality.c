@@ -15,7 +15,8 @@ static void usage(FILE *f)
     xfiq_cli_job_help(f);
     xfiq_cli_qopts_help(f, 0);
     fprintf(f, "  -o, --out FILE      CSV to write (default xfiq-out/quality.csv; its folder must exist)\n"
-               "columns: index,path,serfiq_raw,serfiq,magnitude,sum_e,status,message\n");
+               "columns: index,path,serfiq_raw,serfiq,magnitude,sum_e,calibration,status,message\n"
+               "(calibration: calibrated, published, options or uncalibrated: see README)\n");
 }
 
 typedef struct quality_ctx {
@@ -23,6 +24,7 @@ typedef struct quality_ctx {
     xfiq_plq_opts o;
     xfiq_afile csv;
     xfiq_quality *q;
+    const char *calibration;
     long failed;
 } quality_ctx;
 
@@ -39,10 +41,10 @@ static int quality_batch(void *vctx, size_t s, int k, const xfiq_cli_item *it, c
         xfiq_csv_write_field(c->csv.fp, c->job->paths.items[s + (size_t)i]);
         if (it[i].ok) {
             const xfiq_quality *q = &c->q[g++];
-            fprintf(c->csv.fp, ",%.9g,%.9g,%.9g,%.9g,ok,\n", (double)q->serfiq_raw, (double)q->serfiq,
-                    (double)q->magnitude, (double)q->sum_e);
+            fprintf(c->csv.fp, ",%.9g,%.9g,%.9g,%.9g,%s,ok,\n", (double)q->serfiq_raw, (double)q->serfiq,
+                    (double)q->magnitude, (double)q->sum_e, c->calibration);
         } else {
-            fprintf(c->csv.fp, ",,,,,error,");
+            fprintf(c->csv.fp, ",,,,,%s,error,", c->calibration);
             xfiq_csv_write_field(c->csv.fp, it[i].msg);
             fputc('\n', c->csv.fp);
             c->failed++;
@@ -65,12 +67,13 @@ int xfiq_cmd_quality(int argc, char **argv)
     if (xfiq_cli_job_open(&job, 0))
         goto done;
     xfiq_cli_qopts_apply(&qo, job.m, &c.o);
+    c.calibration = xfiq_cli_calibration_state(&qo, job.m, "quality");
     c.q = malloc((size_t)job.model.batch * sizeof *c.q);
     if (!c.q || xfiq_afile_open(&c.csv, job.out) != XFIQ_OK) {
         fprintf(stderr, "xfiq: %s\n", c.q ? xfiq_last_error() : "out of memory");
         goto done;
     }
-    fprintf(c.csv.fp, "index,path,serfiq_raw,serfiq,magnitude,sum_e,status,message\n");
+    fprintf(c.csv.fp, "index,path,serfiq_raw,serfiq,magnitude,sum_e,calibration,status,message\n");
     xfiq_cli_batch_opts bo = xfiq_cli_job_batch_opts(&job, "quality");
     if (xfiq_cli_run_batches(&job.paths, &bo, quality_batch, &c) != 0)
         goto done;

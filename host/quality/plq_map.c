@@ -3,9 +3,11 @@
 
 #include <math.h>
 #include <stddef.h>
+#include <stdlib.h>
 
 #include "core/status.h"
 #include "quality/elem_quality.h"
+#include "xfiq_quality.h"
 
 xfiq_status plq_map_compute(const float *grad, int C, int H, int W, float a, float b,
                             float *m_out, float *p_out)
@@ -57,4 +59,53 @@ void plq_face_mask_default(int H, int W, uint8_t *mask)
 double plq_calibrate_a(double m_ref, double b)
 {
     return pow(m_ref, -b);
+}
+
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+xfiq_status xfiq_plq_relative_map(const float *grad_mag, int n, int H, int W, double b, float *maps,
+                                  float *medians)
+{
+    if (!grad_mag || !maps || n < 0 || H <= 0 || W <= 0)
+        return xfiq_error(XFIQ_ERR_ARG, "xfiq_plq_relative_map: needs grad_mag, maps, n >= 0 and H, W >= 1 "
+                                        "(got n %d, %d x %d)", n, H, W);
+    if (!(b > 0.0) || isinf(b))
+        return xfiq_error(XFIQ_ERR_ARG, "xfiq_plq_relative_map: exponent b = %g (need finite b > 0)", b);
+    const size_t hw = (size_t)H * (size_t)W;
+    uint8_t *mask = malloc(hw);
+    float *v = malloc(hw * sizeof *v);
+    if (!mask || !v) {
+        free(mask);
+        free(v);
+        return xfiq_error(XFIQ_ERR_NOMEM, "xfiq_plq_relative_map: out of memory for a %d x %d map", H, W);
+    }
+    plq_face_mask_default(H, W, mask);
+    for (int i = 0; i < n; i++) {
+        const float *g = grad_mag + (size_t)i * hw;
+        size_t k = 0;
+        for (size_t p = 0; p < hw; p++)
+            if (mask[p])
+                v[k++] = g[p];
+        if (!k) /* a map too small for the face ellipse: the whole image */
+            for (size_t p = 0; p < hw; p++)
+                v[k++] = g[p];
+        qsort(v, k, sizeof *v, cmp_float);
+        /* median as numpy: the mean of the two middle values for an even count */
+        double med = k % 2 ? (double)v[k / 2] : 0.5 * ((double)v[k / 2 - 1] + (double)v[k / 2]);
+        if (medians)
+            medians[i] = (float)med;
+        float *out = maps + (size_t)i * hw;
+        for (size_t p = 0; p < hw; p++) {
+            double m = fabs((double)g[p]);
+            double x = med > 0.0 ? pow(m / med, b) : (m > 0.0 ? INFINITY : 1.0);
+            out[p] = (float)(isinf(x) ? 1.0 : x / (1.0 + x));
+        }
+    }
+    free(mask);
+    free(v);
+    return XFIQ_OK;
 }
