@@ -7,6 +7,7 @@
 
 #include "cli/cli.h"
 #include "cli/quality_opts.h"
+#include "core/status.h"
 #include "io/afile.h"
 #include "io/csv.h"
 #include "io/npy.h"
