@@ -81,14 +81,17 @@ xfiq_status xfiq_model_plq(xfiq_model_t m, const uint8_t *pixels, int n, const u
                            const xfiq_plq_opts *o, xfiq_quality *out, float *maps, float *grad_mag);
 
 /* Relative PLQ maps (xfiq's addition; the absolute map above is the
- * published definition): P_rel = 1 - 1/(1 + (m / m_med)^b), m the gradient
- * magnitude map that xfiq_model_plq returns in grad_mag and m_med the median
- * of m over the image's own default face region (the ellipse of the aligned
- * face). P_rel = 0.5 at that image's median face pixel whatever its overall
- * quality: the absolute map of a low-quality face is uniformly red because
- * its gradient scales with Q, the relative map still shows which regions
- * lose the most. grad_mag, maps: n x H x W; medians (may be NULL): n values
- * m_med. b > 0 (the card's b, 2). */
+ * published definition): P_rel = 1 - 1/(1 + (s / s_med)^b), s the gradient
+ * magnitude map that xfiq_model_plq returns in grad_mag averaged over a
+ * (2R+1) x (2R+1) window (R = XFIQ_PLQ_RELATIVE_RADIUS, the window clipped
+ * at the borders), s_med the median of s over the image's own default face
+ * region (the ellipse of the aligned face). P_rel = 0.5 at that image's
+ * median face region whatever its overall quality: the absolute map of a
+ * low-quality face is uniformly red because its gradient scales with Q, the
+ * relative map still shows which regions lose the most (README: chosen by
+ * occlusion measurements). grad_mag, maps: n x H x W; medians (may be
+ * NULL): n values s_med. b > 0 (the card's b, 2). */
+#define XFIQ_PLQ_RELATIVE_RADIUS 2
 xfiq_status xfiq_plq_relative_map(const float *grad_mag, int n, int H, int W, double b, float *maps,
                                   float *medians);
 

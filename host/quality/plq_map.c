@@ -77,15 +77,36 @@ xfiq_status xfiq_plq_relative_map(const float *grad_mag, int n, int H, int W, do
         return xfiq_error(XFIQ_ERR_ARG, "xfiq_plq_relative_map: exponent b = %g (need finite b > 0)", b);
     const size_t hw = (size_t)H * (size_t)W;
     uint8_t *mask = malloc(hw);
-    float *v = malloc(hw * sizeof *v);
-    if (!mask || !v) {
+    float *v = malloc(hw * sizeof *v), *sm = malloc(2 * hw * sizeof *sm);
+    if (!mask || !v || !sm) {
         free(mask);
         free(v);
+        free(sm);
         return xfiq_error(XFIQ_ERR_NOMEM, "xfiq_plq_relative_map: out of memory for a %d x %d map", H, W);
     }
     plq_face_mask_default(H, W, mask);
     for (int i = 0; i < n; i++) {
-        const float *g = grad_mag + (size_t)i * hw;
+        /* m averaged over the (2R+1)^2 window clipped to the image, in two
+         * separable passes (the mean of the clipped rectangle) */
+        const float *g0 = grad_mag + (size_t)i * hw;
+        float *t = sm + hw, *g = sm;
+        const int R = XFIQ_PLQ_RELATIVE_RADIUS;
+        for (int y = 0; y < H; y++)
+            for (int x = 0; x < W; x++) {
+                double acc = 0;
+                int x0 = x - R < 0 ? 0 : x - R, x1 = x + R >= W ? W - 1 : x + R;
+                for (int u = x0; u <= x1; u++)
+                    acc += fabs((double)g0[(size_t)y * W + u]);
+                t[(size_t)y * W + x] = (float)(acc / (x1 - x0 + 1));
+            }
+        for (int y = 0; y < H; y++)
+            for (int x = 0; x < W; x++) {
+                double acc = 0;
+                int y0 = y - R < 0 ? 0 : y - R, y1 = y + R >= H ? H - 1 : y + R;
+                for (int u = y0; u <= y1; u++)
+                    acc += t[(size_t)u * W + x];
+                g[(size_t)y * W + x] = (float)(acc / (y1 - y0 + 1));
+            }
         size_t k = 0;
         for (size_t p = 0; p < hw; p++)
             if (mask[p])
@@ -107,5 +128,6 @@ xfiq_status xfiq_plq_relative_map(const float *grad_mag, int n, int H, int W, do
     }
     free(mask);
     free(v);
+    free(sm);
     return XFIQ_OK;
 }
