@@ -214,6 +214,55 @@ xfiq_status xfiq_edc_compute(const double *scores, const uint8_t *labels,
                              double *discard_out, double *fnmr_out, double *threshold_out,
                              double *auc_out);
 
+/* The two conventions of SPEC 12, named in every output.
+ *
+ * XFIQ_EDC_FIXED, "fixed threshold" (ISO/IEC 29794-5 style; Schlett et al.,
+ * IEEE T-BIOM 2023): the threshold is set once on all pairs, where the FMR
+ * is fmr (the highest threshold reaching it) or, with start_fnmr > 0, where
+ * the FNMR is the starting error (t = the (floor(start_fnmr * G) + 1)-th
+ * smallest genuine score of G); accept iff score >= t. Pairs are discarded
+ * in order of pair quality, pairs of equal quality together, so the curve
+ * has a point at 0 and after each run of equal qualities (up to all pairs,
+ * while genuine pairs remain): discard = k / n, fnmr = rejected genuine
+ * pairs left / genuine pairs left. auc = the area under that step curve
+ * (the FNMR of a point holds until the next point) over [0, discard_limit];
+ * with subtract_best the area of the theoretical best curve (the R rejected
+ * genuine pairs discarded first: fnmr_best(k) = max(0, R - k) / (G -
+ * min(k, R)) after k pairs, a step per pair) is subtracted.
+ *
+ * XFIQ_EDC_RECOMPUTE, "recomputed threshold" (CR-FIQA and MagFace
+ * evaluation scripts): fractions 0, step, 2 step, ... <= discard_limit
+ * (0.95); round(f * n) pairs of lowest quality discarded (ties by pair
+ * index), then FNMR at FMR fmr on the pairs left with the threshold chosen
+ * again (xfiq_edc_compute); the distance arccos(cos)/pi of those scripts
+ * orders pairs as the cosine does, so the FNMR is the same; auc by the
+ * trapezoid rule over the fractions. */
+typedef struct xfiq_edc_options {
+    xfiq_edc_mode mode;
+    double fmr;           /* 1e-3 */
+    double start_fnmr;    /* FIXED: > 0 sets the threshold at this FNMR instead of at fmr (0) */
+    double discard_limit; /* FIXED 0.2, RECOMPUTE 0.95 */
+    double step;          /* RECOMPUTE: 0.05 */
+    int subtract_best;    /* FIXED: 0 */
+} xfiq_edc_options;
+
+typedef struct xfiq_edc_result {
+    int64_t n_points;
+    double *discard;    /* n_points discarded fractions */
+    double *fnmr;       /* n_points FNMR (NaN where no genuine pair is left: RECOMPUTE) */
+    double *best;       /* FIXED: the theoretical best FNMR at the same fractions; else NULL */
+    double threshold;   /* FIXED: the threshold; RECOMPUTE: NaN */
+    double fnmr0;       /* FNMR with nothing discarded */
+    double auc;         /* area as described above (less auc_best when subtract_best) */
+    double auc_best;    /* FIXED: area of the theoretical best curve over [0, discard_limit] */
+    const char *convention; /* "fixed threshold (ISO/IEC 29794-5)" or "recomputed threshold (CR-FIQA/MagFace)" */
+} xfiq_edc_result;
+
+void xfiq_edc_options_default(xfiq_edc_mode mode, xfiq_edc_options *o);
+xfiq_status xfiq_edc_run(const double *scores, const uint8_t *labels, const double *pair_quality, int64_t n,
+                         const xfiq_edc_options *o, xfiq_edc_result *out);
+void xfiq_edc_result_free(xfiq_edc_result *r);
+
 /* ------------------------------------------------------- benchmarks */
 typedef enum xfiq_bench_format {
     XFIQ_BENCH_AUTO = 0,

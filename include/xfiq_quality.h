@@ -54,6 +54,13 @@ typedef struct xfiq_quality {
  * alpha 130, r 0.88, a 10^7.5, b 2 and mode SIGNED. published = 1 forces the
  * published constants (and PAPER mode). */
 void xfiq_serfiq_opts_default(xfiq_model_t m, int published, xfiq_serfiq_opts *o);
+/* 1 when the model's card carries a calibration (`xfiq calibrate`): the card
+ * beside the file, the one given, or a known model's card found by the
+ * file's sha256. 0 means the defaults above use the published constants. */
+int xfiq_model_is_calibrated(xfiq_model_t m);
+/* Where the model's card came from: its path, "built-in card models/NAME"
+ * or "defaults for FAMILY". Owned by the model. */
+const char *xfiq_model_card_source(xfiq_model_t m);
 void xfiq_plq_opts_default(xfiq_model_t m, int published, xfiq_plq_opts *o);
 const char *xfiq_plq_mode_name(xfiq_plq_mode mode);
 xfiq_status xfiq_plq_mode_parse(const char *name, xfiq_plq_mode *mode);
@@ -80,6 +87,21 @@ xfiq_status xfiq_model_serfiq(xfiq_model_t m, const uint8_t *pixels, int n, cons
  * colour channels. */
 xfiq_status xfiq_model_plq(xfiq_model_t m, const uint8_t *pixels, int n, const uint64_t *ids,
                            const xfiq_plq_opts *o, xfiq_quality *out, float *maps, float *grad_mag);
+
+/* Relative PLQ maps (xfiq's addition; the absolute map above is the
+ * published definition): P_rel = 1 - 1/(1 + (s / s_med)^b), s the gradient
+ * magnitude map that xfiq_model_plq returns in grad_mag averaged over a
+ * (2R+1) x (2R+1) window (R = XFIQ_PLQ_RELATIVE_RADIUS, the window clipped
+ * at the borders), s_med the median of s over the image's own default face
+ * region (the ellipse of the aligned face). P_rel = 0.5 at that image's
+ * median face region whatever its overall quality: the absolute map of a
+ * low-quality face is uniformly red because its gradient scales with Q, the
+ * relative map still shows which regions lose the most (README: chosen by
+ * occlusion measurements). grad_mag, maps: n x H x W; medians (may be
+ * NULL): n values s_med. b > 0 (the card's b, 2). */
+#define XFIQ_PLQ_RELATIVE_RADIUS 2
+xfiq_status xfiq_plq_relative_map(const float *grad_mag, int n, int H, int W, double b, float *maps,
+                                  float *medians);
 
 /* Calibration from reference faces (SPEC 4.1): r = median raw SER-FIQ, alpha
  * the smallest value putting the 5th/95th percentiles at <= 0.1 / >= 0.9,

@@ -118,7 +118,7 @@ int main(void)
     free(back);
 
     /* 3. Side-by-side with overlay and caption: layout of panel.h. */
-    plq_panel_opts o = {3, 1, "Q=0.734 PLQ 0.61"};
+    plq_panel_opts o = {3, 1, "Q=0.734 PLQ 0.61", NULL};
     int cw, chh;
     plq_panel_size(H, W, &o, &cw, &chh);
     const int gap = 4 * o.zoom, ts = plq_panel_caption_scale(H, W, &o);
@@ -171,7 +171,7 @@ int main(void)
     CHECK(black == ink * ts * ts);
     free(back);
     /* Grey face, no overlay, no caption. */
-    plq_panel_opts o2 = {1, 0, NULL};
+    plq_panel_opts o2 = {1, 0, NULL, NULL};
     plq_panel_size(H, W, &o2, &cw, &chh);
     CHECK(cw == 2 * W + 3 * 4 && chh == H + 8);
     snprintf(path, sizeof path, "%s/side_grey.png", g_dir);

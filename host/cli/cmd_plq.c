@@ -7,6 +7,7 @@
 
 #include "cli/cli.h"
 #include "cli/quality_opts.h"
+#include "core/status.h"
 #include "io/afile.h"
 #include "io/csv.h"
 #include "io/npy.h"
@@ -21,9 +22,11 @@ static void usage(FILE *f)
     fprintf(f, "  -o, --out DIR       output folder (default xfiq-out/plq)\n"
                "      --zoom Z        magnification of the PNG pictures (default 2)\n"
                "      --no-png, --no-npy  skip the pictures / the raw maps\n"
-               "writes DIR/plq.csv (index,path,serfiq_raw,serfiq,magnitude,sum_e,unstable,mean_plq,plq_mode,status,\n"
-               "message) and per image DIR/maps/NNNNNN_<name>.npy (float32 HxW map P in [0,1], high = useful),\n"
-               "NNNNNN_<name>_heatmap.png and NNNNNN_<name>_plq.png (aligned face | map | blend, Q in the caption).\n");
+               "writes DIR/plq.csv (index,path,serfiq_raw,serfiq,magnitude,sum_e,unstable,mean_plq,plq_mode,\n"
+               "calibration,status,message) and per image DIR/maps/NNNNNN_<name>.npy (float32 2xHxW: [0] the\n"
+               "PLQ map P in [0,1], high = useful; [1] the relative map, P of the gradient over this face's own\n"
+               "median face-pixel gradient), NNNNNN_<name>_heatmap.png and NNNNNN_<name>_plq.png (aligned face |\n"
+               "map | relative map | blend, Q in the caption).\n");
 }
 
 typedef struct plq_ctx {
@@ -31,9 +34,10 @@ typedef struct plq_ctx {
     xfiq_plq_opts o;
     xfiq_afile csv;
     xfiq_quality *q;
-    float *maps;
+    float *maps, *grad, *rel;
     int zoom, png, npy;
     char *maps_dir;
+    const char *calibration;
     long failed;
 } plq_ctx;
 
@@ -46,14 +50,24 @@ static void stem_of(const plq_ctx *c, size_t i, char *buf, size_t n)
     snprintf(buf, n, "%s/%06zu_%.*s", c->maps_dir, i, len, base);
 }
 
-static int write_outputs(plq_ctx *c, size_t idx, const uint8_t *face, const float *map, const xfiq_quality *q)
+static int write_outputs(plq_ctx *c, size_t idx, const uint8_t *face, const float *map, const float *rel,
+                         const xfiq_quality *q)
 {
     int H = c->job->info.input_height, W = c->job->info.input_width;
     char stem[4096], path[4200], caption[96];
     stem_of(c, idx, stem, sizeof stem);
-    int64_t shape[2] = {H, W};
+    int64_t shape[3] = {2, H, W};
     snprintf(path, sizeof path, "%s.npy", stem);
-    if (c->npy && xfiq_npy_write_f32(path, map, 2, shape) != XFIQ_OK)
+    float *both = c->npy ? malloc(2 * (size_t)H * W * sizeof *both) : NULL;
+    if (c->npy && !both)
+        return xfiq_error(XFIQ_ERR_NOMEM, "out of memory"), -1;
+    if (both) {
+        memcpy(both, map, (size_t)H * W * sizeof *both);
+        memcpy(both + (size_t)H * W, rel, (size_t)H * W * sizeof *both);
+    }
+    xfiq_status wst = both ? xfiq_npy_write_f32(path, both, 3, shape) : XFIQ_OK;
+    free(both);
+    if (wst != XFIQ_OK)
         return -1;
     if (!c->png)
         return 0;
@@ -61,7 +75,7 @@ static int write_outputs(plq_ctx *c, size_t idx, const uint8_t *face, const floa
     if (plq_png_write_heatmap(path, map, H, W, c->zoom) != XFIQ_OK)
         return -1;
     snprintf(caption, sizeof caption, "Q %.3f  PLQ %.3f", (double)q->serfiq, (double)q->mean_plq);
-    plq_panel_opts po = {.zoom = c->zoom, .overlay = 1, .caption = caption};
+    plq_panel_opts po = {.zoom = c->zoom, .overlay = 1, .caption = caption, .map2 = rel};
     snprintf(path, sizeof path, "%s_plq.png", stem);
     return plq_png_write_side_by_side(path, face, 3, map, H, W, &po) == XFIQ_OK ? 0 : -1;
 }
@@ -71,7 +85,9 @@ static int plq_batch(void *vctx, size_t s, int k, const xfiq_cli_item *it, const
 {
     plq_ctx *c = vctx;
     size_t hw = (size_t)c->job->info.input_height * (size_t)c->job->info.input_width;
-    if (ng && xfiq_pool_plq(c->job->pool, faces, ng, ids, &c->o, c->q, c->maps, NULL) != XFIQ_OK) {
+    if (ng && (xfiq_pool_plq(c->job->pool, faces, ng, ids, &c->o, c->q, c->maps, c->grad) != XFIQ_OK ||
+               xfiq_plq_relative_map(c->grad, ng, c->job->info.input_height, c->job->info.input_width, c->o.b,
+                                     c->rel, NULL) != XFIQ_OK)) {
         fprintf(stderr, "xfiq: %s\n", xfiq_last_error());
         return XFIQ_EXIT_FATAL;
     }
@@ -80,20 +96,20 @@ static int plq_batch(void *vctx, size_t s, int k, const xfiq_cli_item *it, const
         fprintf(c->csv.fp, "%zu,", idx);
         xfiq_csv_write_field(c->csv.fp, c->job->paths.items[idx]);
         if (!it[i].ok) {
-            fprintf(c->csv.fp, ",,,,,,,%s,error,", xfiq_plq_mode_name(c->o.mode));
+            fprintf(c->csv.fp, ",,,,,,,%s,%s,error,", xfiq_plq_mode_name(c->o.mode), c->calibration);
             xfiq_csv_write_field(c->csv.fp, it[i].msg);
             fputc('\n', c->csv.fp);
             c->failed++;
             continue;
         }
         const xfiq_quality *q = &c->q[g];
-        if (write_outputs(c, idx, faces + (size_t)g * hw * 3, c->maps + (size_t)g * hw, q)) {
+        if (write_outputs(c, idx, faces + (size_t)g * hw * 3, c->maps + (size_t)g * hw, c->rel + (size_t)g * hw, q)) {
             fprintf(stderr, "xfiq: %s\n", xfiq_last_error()); /* disk full or similar: stop, keep what is done */
             return XFIQ_EXIT_FATAL;
         }
-        fprintf(c->csv.fp, ",%.9g,%.9g,%.9g,%.9g,%d,%.9g,%s,ok,\n", (double)q->serfiq_raw, (double)q->serfiq,
+        fprintf(c->csv.fp, ",%.9g,%.9g,%.9g,%.9g,%d,%.9g,%s,%s,ok,\n", (double)q->serfiq_raw, (double)q->serfiq,
                 (double)q->magnitude, (double)q->sum_e, q->unstable, (double)q->mean_plq,
-                xfiq_plq_mode_name(c->o.mode));
+                xfiq_plq_mode_name(c->o.mode), c->calibration);
         g++;
     }
     fflush(c->csv.fp);
@@ -135,12 +151,15 @@ int xfiq_cmd_plq(int argc, char **argv)
     if (xfiq_cli_job_open(&job, 1))
         goto done;
     xfiq_cli_qopts_apply(&qo, job.m, &c.o);
+    c.calibration = xfiq_cli_calibration_state(&qo, job.m, "plq");
     size_t hw = (size_t)job.info.input_height * (size_t)job.info.input_width;
     c.q = malloc((size_t)job.model.batch * sizeof *c.q);
     c.maps = malloc((size_t)job.model.batch * hw * sizeof *c.maps);
+    c.grad = malloc((size_t)job.model.batch * hw * sizeof *c.grad);
+    c.rel = malloc((size_t)job.model.batch * hw * sizeof *c.rel);
     c.maps_dir = xfiq_path_join(job.out, "maps");
     char *csv_path = xfiq_path_join(job.out, "plq.csv");
-    if (!c.q || !c.maps || !c.maps_dir || !csv_path) {
+    if (!c.q || !c.maps || !c.grad || !c.rel || !c.maps_dir || !csv_path) {
         fprintf(stderr, "xfiq: out of memory\n");
         free(csv_path);
         goto done;
@@ -152,7 +171,7 @@ int xfiq_cmd_plq(int argc, char **argv)
         goto done;
     }
     free(csv_path);
-    fprintf(c.csv.fp, "index,path,serfiq_raw,serfiq,magnitude,sum_e,unstable,mean_plq,plq_mode,status,message\n");
+    fprintf(c.csv.fp, "index,path,serfiq_raw,serfiq,magnitude,sum_e,unstable,mean_plq,plq_mode,calibration,status,message\n");
     xfiq_cli_batch_opts bo = xfiq_cli_job_batch_opts(&job, "plq");
     int brc = xfiq_cli_run_batches(&job.paths, &bo, plq_batch, &c);
     /* Keep the rows of the images already done even when a later batch failed. */
@@ -171,6 +190,8 @@ done:
     xfiq_afile_abort(&c.csv);
     free(c.q);
     free(c.maps);
+    free(c.grad);
+    free(c.rel);
     free(c.maps_dir);
     xfiq_cli_job_close(&job);
     return rc;

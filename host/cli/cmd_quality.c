@@ -17,7 +17,8 @@ static void usage(FILE *f)
     xfiq_cli_job_help(f);
     xfiq_cli_qopts_help(f, 0);
     fprintf(f, "  -o, --out FILE      CSV to write (default xfiq-out/quality.csv; its folder must exist)\n"
-               "columns: index,path,serfiq_raw,serfiq,magnitude,sum_e,status,message\n");
+               "columns: index,path,serfiq_raw,serfiq,magnitude,sum_e,calibration,status,message\n"
+               "(calibration: calibrated, published, options or uncalibrated: see README)\n");
 }
 
 typedef struct quality_ctx {
@@ -25,6 +26,7 @@ typedef struct quality_ctx {
     xfiq_plq_opts o;
     xfiq_ckpt ck; /* the CSV, built in <out>.xfiq-partial/ */
     xfiq_quality *q;
+    const char *calibration;
     long failed;
 } quality_ctx;
 
@@ -43,8 +45,8 @@ static int quality_batch(void *vctx, size_t s, int k, const xfiq_cli_item *it, c
         const xfiq_quality *q = it[i].ok ? &c->q[g++] : NULL;
         /* NaN or Inf from the network is no quality: an error for that image */
         if (q && isfinite(q->serfiq_raw) && isfinite(q->serfiq) && isfinite(q->magnitude) && isfinite(q->sum_e)) {
-            fprintf(csv, ",%.9g,%.9g,%.9g,%.9g,ok,\n", (double)q->serfiq_raw, (double)q->serfiq,
-                    (double)q->magnitude, (double)q->sum_e);
+            fprintf(csv, ",%.9g,%.9g,%.9g,%.9g,%s,ok,\n", (double)q->serfiq_raw, (double)q->serfiq,
+                    (double)q->magnitude, (double)q->sum_e, c->calibration);
         } else {
             char msg[700];
             if (q)
@@ -52,7 +54,7 @@ static int quality_batch(void *vctx, size_t s, int k, const xfiq_cli_item *it, c
                          c->job->paths.items[s + (size_t)i]);
             if (q)
                 fprintf(stderr, "xfiq: skipped %s\n", msg);
-            fprintf(csv, ",,,,,error,");
+            fprintf(csv, ",,,,,%s,error,", c->calibration);
             xfiq_csv_write_field(csv, q ? msg : it[i].msg);
             fputc('\n', csv);
             c->failed++;
@@ -77,6 +79,7 @@ int xfiq_cmd_quality(int argc, char **argv)
     if (xfiq_cli_job_open(&job, 0))
         goto done;
     xfiq_cli_qopts_apply(&qo, job.m, &c.o);
+    c.calibration = xfiq_cli_calibration_state(&qo, job.m, "quality");
     c.q = malloc((size_t)job.model.batch * sizeof *c.q);
     part = malloc(strlen(job.out) + 32);
     if (!c.q || !part) {
@@ -90,7 +93,7 @@ int xfiq_cmd_quality(int argc, char **argv)
         goto done;
     c.failed = (long)c.ck.counters[1];
     if (c.ck.done == job.first)
-        fprintf(c.ck.f[0].fp, "index,path,serfiq_raw,serfiq,magnitude,sum_e,status,message\n");
+        fprintf(c.ck.f[0].fp, "index,path,serfiq_raw,serfiq,magnitude,sum_e,calibration,status,message\n");
     xfiq_cli_batch_opts bo = xfiq_cli_job_batch_opts(&job, "quality");
     bo.first = c.ck.done;
     if (xfiq_cli_run_batches(&job.paths, &bo, quality_batch, &c) != 0 || xfiq_ckpt_commit(&c.ck, 0))

@@ -317,7 +317,8 @@ void xfiq_cli_job_help(FILE *f)
 {
     fprintf(f, "  INPUT               image file (JPEG/PNG/PGM), folder (recursive, sorted) or @LIST (one path a line)\n"
                "  -m, --model PATH    ONNX model (default: $XFIQ_MODEL or models/.cache/fr_feature.onnx)\n"
-               "      --card PATH     model card JSON (default: <model>.card.json, else family defaults)\n"
+               "      --card PATH     model card JSON (default: <model>.card.json, else the card of a\n"
+               "                      known model found by the file's sha256, else family defaults)\n"
                "  -l, --landmarks F   5-point landmarks file (`path x1 y1 ... x5 y5`): faces are aligned to the\n"
                "                      ArcFace template; images without an entry must already be aligned at the\n"
                "                      model's size (e.g. 112x112), else they are reported as failed\n"

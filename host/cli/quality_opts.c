@@ -139,3 +139,20 @@ int xfiq_cli_parse(int argc, char **argv, const char *cmd, void (*usage)(FILE *)
     }
     return 0;
 }
+
+const char *xfiq_cli_calibration_state(const xfiq_cli_qopts *q, xfiq_model_t m, const char *cmd)
+{
+    if (q->published)
+        return "published";
+    if (xfiq_model_is_calibrated(m))
+        return "calibrated";
+    if (q->has_alpha && q->has_r)
+        return "options";
+    fprintf(stderr,
+            "xfiq %s: warning: the model has no calibration (card: %s), so SER-FIQ is scaled with the\n"
+            "  published alpha 130, r 0.88 and maps use a = 10^7.5, b = 2, set for another network: scaled\n"
+            "  SER-FIQ and PLQ maps may be all near 0 or 1 (raw SER-FIQ is unaffected). Calibrate it with\n"
+            "  `xfiq calibrate --model MODEL -o MODEL.card.json REFERENCE_FACES` (README, \"Calibration\").\n",
+            cmd, xfiq_model_card_source(m));
+    return "uncalibrated";
+}

@@ -25,6 +25,12 @@ void xfiq_cli_qopts_help(FILE *f, int with_plq);
 /* Model defaults overridden by what was given. */
 void xfiq_cli_qopts_apply(const xfiq_cli_qopts *q, xfiq_model_t m, xfiq_plq_opts *out);
 
+/* The CSV's calibration column: "calibrated" (the card's alpha, r, a, b),
+ * "published" (--published), "options" (--alpha and --r given) or
+ * "uncalibrated" (published constants because the card has no calibration;
+ * a warning naming the card and `xfiq calibrate` goes to stderr). */
+const char *xfiq_cli_calibration_state(const xfiq_cli_qopts *q, xfiq_model_t m, const char *cmd);
+
 /* A command's own option: like xfiq_cli_job_opt (1 consumed, 0 not, -1 bad). */
 typedef int (*xfiq_cli_extra_fn)(void *ctx, int argc, char **argv, int *i);
 

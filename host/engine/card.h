@@ -21,10 +21,19 @@ typedef struct xfiq_card {
     double serfiq_alpha, serfiq_r, plq_a, plq_b;
     int plq_mode;               /* xfiq_plq_mode */
     char calibration_note[512];
+    char sha256[65];            /* the model file's sha256 the card is for ("" = any file) */
 } xfiq_card;
 
 /* Reads a card JSON file (format in models/README.md). */
 xfiq_status xfiq_card_load(const char *path, xfiq_card *card);
+/* Same from JSON text; path names the card in error messages. */
+xfiq_status xfiq_card_parse(const char *text, const char *path, xfiq_card *card);
+/* The card of a known model, by its file's sha256 (64 hex digits): first the
+ * cards in the folders of $XFIQ_CARD_PATH (':'-separated, *.card.json), then
+ * the cards of models/ built into the library. Returns 1 and fills card
+ * (over what it holds) when found, 0 when not, -1 on an error (a malformed
+ * card in $XFIQ_CARD_PATH; message set). */
+int xfiq_card_find_known(const char *sha256_hex, xfiq_card *card);
 /* Defaults of the family the graph looks like (iResNet: ends in Gemm/MatMul;
  * otherwise MobileFaceNet), input size from the graph. */
 void xfiq_card_default(const xfiq_graph *g, const char *model_path, xfiq_card *card);

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "core/status.h"
+#include "io/sha256.h"
 #include "onnx/onnx_import.h"
 #include "ops/elem.h"
 
@@ -27,10 +28,14 @@ static int file_exists(const char *p)
     return stat(p, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+/* The card: the one given, else "<model>.card.json" beside the file, else a
+ * known model's card found by the file's sha256 (xfiq_card_find_known), else
+ * the family defaults. A card that names its model's sha256 is refused for
+ * any other file. */
 static xfiq_status resolve_card(xfiq_model_t m, const char *onnx_path, const char *card_path)
 {
     xfiq_card_default(&m->g, onnx_path, &m->card);
-    char sibling[4096];
+    char sibling[4096], digest[65] = "";
     if (!card_path) {
         size_t n = strlen(onnx_path);
         if (n > 5 && !strcmp(onnx_path + n - 5, ".onnx"))
@@ -39,15 +44,39 @@ static xfiq_status resolve_card(xfiq_model_t m, const char *onnx_path, const cha
         if (file_exists(sibling))
             card_path = sibling;
     }
-    if (card_path)
+    if (card_path) {
         XFIQ_TRY(xfiq_card_load(card_path, &m->card));
+        if (m->card.sha256[0]) {
+            XFIQ_TRY(xfiq_sha256_file(onnx_path, digest));
+            if (strcmp(digest, m->card.sha256))
+                return xfiq_error(XFIQ_ERR_FORMAT,
+                                  "%s: the card is for another model file: it names sha256 %.12s..., "
+                                  "but %s has sha256 %.12s... (a different or damaged file; give its own card "
+                                  "with --card, or remove \"sha256\" from the card)",
+                                  card_path, m->card.sha256, onnx_path, digest);
+        }
+    } else {
+        XFIQ_TRY(xfiq_sha256_file(onnx_path, digest));
+        if (xfiq_card_find_known(digest, &m->card) < 0)
+            return XFIQ_ERR_FORMAT;
+    }
     const xfiq_value *in = &m->g.values[m->g.input];
     const xfiq_card *c = &m->card;
     if (c->channels != in->dims[1] || c->height != in->dims[2] || c->width != in->dims[3])
         return xfiq_error(XFIQ_ERR_SHAPE, "%s: card says input %dx%dx%d but the graph takes %lldx%lldx%lld",
-                          card_path ? card_path : onnx_path, c->channels, c->height, c->width,
+                          c->source[0] ? c->source : onnx_path, c->channels, c->height, c->width,
                           (long long)in->dims[1], (long long)in->dims[2], (long long)in->dims[3]);
     return XFIQ_OK;
+}
+
+int xfiq_model_is_calibrated(xfiq_model_t m)
+{
+    return m && m->card.has_calibration;
+}
+
+const char *xfiq_model_card_source(xfiq_model_t m)
+{
+    return m ? m->card.source : "";
 }
 
 static xfiq_status resolve_embedding(xfiq_model_t m)

@@ -1,4 +1,5 @@
-/* container_check.c - is a JPEG/PNG byte stream complete? (marker/chunk walk) */
+/* container_check.c - is a JPEG/PNG byte stream complete? (marker/chunk walk,
+ * bounds-checked at every step: runs on hostile bytes before the decoders) */
 #include <string.h>
 
 #include "core/status.h"

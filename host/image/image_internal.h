@@ -7,11 +7,11 @@
 
 #include "xfiq_image.h"
 
-/* Container-level completeness checks, run before decoding because stb_image
- * silently pads a cut-off JPEG with grey and reports a cut-off PNG as an
- * "unknown chunk". Return XFIQ_OK or XFIQ_ERR_FORMAT naming name. They also
- * give the declared size (0 when absent): stb_image's own "too large" reason
- * is overwritten by the next format it tries. */
+/* Container-level completeness checks, run before decoding: libjpeg pads a
+ * cut-off JPEG with grey after a warning (Pillow refuses such files), and a
+ * clear "truncated" message names the problem before any decoder runs.
+ * Return XFIQ_OK or XFIQ_ERR_FORMAT naming name. They also give the declared
+ * size (0 when absent), checked against the limits before decoding. */
 xfiq_status xfiq_jpeg_check_complete(const uint8_t *b, size_t len, const char *name, int *width,
                                      int *height);
 xfiq_status xfiq_png_check_complete(const uint8_t *b, size_t len, const char *name, int64_t *width,

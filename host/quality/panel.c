@@ -8,7 +8,7 @@
 #include "quality/colormap.h"
 #include "quality/font5x7.h"
 
-static int plq_panel_count(const plq_panel_opts *o) { return o->overlay ? 3 : 2; }
+static int plq_panel_count(const plq_panel_opts *o) { return 2 + (o->map2 != NULL) + (o->overlay != 0); }
 static int plq_panel_gap(const plq_panel_opts *o) { return 4 * o->zoom; }
 static int plq_panel_has_caption(const plq_panel_opts *o) { return o->caption && o->caption[0]; }
 
@@ -77,19 +77,22 @@ xfiq_status plq_panel_render(const uint8_t *face, int channels, const float *map
 
     /* Unmagnified face (RGB), heatmap and blend, then one blit each. */
     size_t n = (size_t)H * W;
-    uint8_t *tmp = malloc(3 * n * 3);
+    uint8_t *tmp = malloc(4 * n * 3);
     if (!tmp)
         return xfiq_error(XFIQ_ERR_NOMEM, "plq panel: no memory for a %d x %d panel", W, H);
-    uint8_t *rgb = tmp, *heat = tmp + 3 * n, *blend = tmp + 6 * n;
+    uint8_t *rgb = tmp, *heat = tmp + 3 * n, *heat2 = tmp + 6 * n, *blend = tmp + 9 * n;
     for (size_t i = 0; i < n; i++) {
         for (int c = 0; c < 3; c++)
             rgb[3 * i + c] = face[i * channels + (channels == 3 ? c : 0)];
         colormap_rdylgn(map[i], heat + 3 * i);
+        if (o->map2)
+            colormap_rdylgn(o->map2[i], heat2 + 3 * i);
+        const uint8_t *h = o->map2 ? heat2 : heat;
         for (int c = 0; c < 3; c++)
-            blend[3 * i + c] = (uint8_t)((rgb[3 * i + c] + heat[3 * i + c] + 1) / 2);
+            blend[3 * i + c] = (uint8_t)((rgb[3 * i + c] + h[3 * i + c] + 1) / 2);
     }
     int gap = plq_panel_gap(o);
-    const uint8_t *panels[3] = {rgb, heat, blend};
+    const uint8_t *panels[4] = {rgb, heat, o->map2 ? heat2 : blend, blend};
     for (int p = 0; p < plq_panel_count(o); p++)
         plq_panel_blit(out, cw, gap + p * (W * o->zoom + gap), gap, panels[p], H, W, o->zoom);
     free(tmp);

@@ -13,9 +13,11 @@ typedef struct plq_panel_opts {
     int zoom;            /* integer nearest-neighbour magnification, >= 1 */
     int overlay;         /* 1: add a third panel, face and heatmap blended 50/50 */
     const char *caption; /* NULL or "": no caption strip */
+    const float *map2;   /* NULL, or a second map (H x W: the relative PLQ map) shown after the first;
+                            the blend then uses it */
 } plq_panel_opts;
 
-/* Layout: gap = 4*zoom pixels of white around and between the panels; the
+/* Panels: face | map [| map2] [| blend]. Layout: gap = 4*zoom pixels of white around and between the panels; the
  * caption is drawn at font scale s = plq_panel_caption_scale in a strip of
  * 7*s + gap pixels under the panels, starting at x = gap. */
 void plq_panel_size(int H, int W, const plq_panel_opts *opts, int *out_w, int *out_h);

@@ -3,9 +3,11 @@
 
 #include <math.h>
 #include <stddef.h>
+#include <stdlib.h>
 
 #include "core/status.h"
 #include "quality/elem_quality.h"
+#include "xfiq_quality.h"
 
 xfiq_status plq_map_compute(const float *grad, int C, int H, int W, float a, float b,
                             float *m_out, float *p_out)
@@ -57,4 +59,75 @@ void plq_face_mask_default(int H, int W, uint8_t *mask)
 double plq_calibrate_a(double m_ref, double b)
 {
     return pow(m_ref, -b);
+}
+
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+xfiq_status xfiq_plq_relative_map(const float *grad_mag, int n, int H, int W, double b, float *maps,
+                                  float *medians)
+{
+    if (!grad_mag || !maps || n < 0 || H <= 0 || W <= 0)
+        return xfiq_error(XFIQ_ERR_ARG, "xfiq_plq_relative_map: needs grad_mag, maps, n >= 0 and H, W >= 1 "
+                                        "(got n %d, %d x %d)", n, H, W);
+    if (!(b > 0.0) || isinf(b))
+        return xfiq_error(XFIQ_ERR_ARG, "xfiq_plq_relative_map: exponent b = %g (need finite b > 0)", b);
+    const size_t hw = (size_t)H * (size_t)W;
+    uint8_t *mask = malloc(hw);
+    float *v = malloc(hw * sizeof *v), *sm = malloc(2 * hw * sizeof *sm);
+    if (!mask || !v || !sm) {
+        free(mask);
+        free(v);
+        free(sm);
+        return xfiq_error(XFIQ_ERR_NOMEM, "xfiq_plq_relative_map: out of memory for a %d x %d map", H, W);
+    }
+    plq_face_mask_default(H, W, mask);
+    for (int i = 0; i < n; i++) {
+        /* m averaged over the (2R+1)^2 window clipped to the image, in two
+         * separable passes (the mean of the clipped rectangle) */
+        const float *g0 = grad_mag + (size_t)i * hw;
+        float *t = sm + hw, *g = sm;
+        const int R = XFIQ_PLQ_RELATIVE_RADIUS;
+        for (int y = 0; y < H; y++)
+            for (int x = 0; x < W; x++) {
+                double acc = 0;
+                int x0 = x - R < 0 ? 0 : x - R, x1 = x + R >= W ? W - 1 : x + R;
+                for (int u = x0; u <= x1; u++)
+                    acc += fabs((double)g0[(size_t)y * W + u]);
+                t[(size_t)y * W + x] = (float)(acc / (x1 - x0 + 1));
+            }
+        for (int y = 0; y < H; y++)
+            for (int x = 0; x < W; x++) {
+                double acc = 0;
+                int y0 = y - R < 0 ? 0 : y - R, y1 = y + R >= H ? H - 1 : y + R;
+                for (int u = y0; u <= y1; u++)
+                    acc += t[(size_t)u * W + x];
+                g[(size_t)y * W + x] = (float)(acc / (y1 - y0 + 1));
+            }
+        size_t k = 0;
+        for (size_t p = 0; p < hw; p++)
+            if (mask[p])
+                v[k++] = g[p];
+        if (!k) /* a map too small for the face ellipse: the whole image */
+            for (size_t p = 0; p < hw; p++)
+                v[k++] = g[p];
+        qsort(v, k, sizeof *v, cmp_float);
+        /* median as numpy: the mean of the two middle values for an even count */
+        double med = k % 2 ? (double)v[k / 2] : 0.5 * ((double)v[k / 2 - 1] + (double)v[k / 2]);
+        if (medians)
+            medians[i] = (float)med;
+        float *out = maps + (size_t)i * hw;
+        for (size_t p = 0; p < hw; p++) {
+            double m = fabs((double)g[p]);
+            double x = med > 0.0 ? pow(m / med, b) : (m > 0.0 ? INFINITY : 1.0);
+            out[p] = (float)(isinf(x) ? 1.0 : x / (1.0 + x));
+        }
+    }
+    free(mask);
+    free(v);
+    free(sm);
+    return XFIQ_OK;
 }
