@@ -99,6 +99,7 @@ typedef struct xfiq_cli_job {
     int quiet, allow_resize;
     int resume;                 /* --resume: continue a checkpoint of the same job */
     int writes_images;          /* set before open: the out folder may not hold an input */
+    int can_resume;             /* set before open by commands that checkpoint (embed, quality) */
     int shard_k, shard_n;       /* --shard K/N (1-based K; N 0: no sharding) */
     size_t first, end;          /* this job's slice of paths (set by xfiq_cli_job_open) */
     uint64_t fingerprint;       /* argv (without --resume) and every input path */

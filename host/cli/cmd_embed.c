@@ -91,6 +91,7 @@ int xfiq_cmd_embed(int argc, char **argv)
     embed_ctx c = {.job = &job};
     int rc = XFIQ_EXIT_FATAL;
     char *paths[4] = {NULL, NULL, NULL, NULL};
+    job.can_resume = 1;
     if (xfiq_cli_job_open(&job, 1))
         goto done;
     int d = job.info.embedding_dim, bs = job.model.batch;

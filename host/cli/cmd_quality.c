@@ -76,6 +76,7 @@ int xfiq_cmd_quality(int argc, char **argv)
     quality_ctx c = {.job = &job};
     int rc = XFIQ_EXIT_FATAL;
     char *part = NULL;
+    job.can_resume = 1;
     if (xfiq_cli_job_open(&job, 0))
         goto done;
     xfiq_cli_qopts_apply(&qo, job.m, &c.o);

@@ -331,8 +331,9 @@ void xfiq_cli_job_help(FILE *f)
                "  -q, --quiet         no progress on stderr\n"
                "      --shard K/N     process only the K-th of N equal slices of the sorted input list\n"
                "                      (join the shards' outputs with `xfiq merge`)\n"
-               "      --resume        continue an interrupted run (Ctrl-C, kill, crash) from its last checkpoint;\n"
-               "                      same command line, same inputs: outputs identical to an uninterrupted run\n");
+               "      --resume        (embed, quality) continue an interrupted run (Ctrl-C, kill, crash) from its\n"
+               "                      last checkpoint; same command line and inputs: outputs identical to an\n"
+               "                      uninterrupted run\n");
 }
 
 int xfiq_cli_job_open(xfiq_cli_job *j, int out_is_dir)
@@ -343,6 +344,10 @@ int xfiq_cli_job_open(xfiq_cli_job *j, int out_is_dir)
     }
     if (!j->n_inputs) {
         fprintf(stderr, "xfiq: no input images given\n");
+        return 1;
+    }
+    if (j->resume && !j->can_resume) {
+        fprintf(stderr, "xfiq: --resume: only `embed` and `quality` keep checkpoints\n");
         return 1;
     }
     if (xfiq_cli_gather_inputs(j->inputs, j->n_inputs, &j->paths))

@@ -197,7 +197,8 @@ static xfiq_status graph_sort(xfiq_graph *g)
             free(g->nodes[i].name);
             free(g->nodes[i].onnx_op);
         }
-    memcpy(g->nodes, sorted, (size_t)n_order * sizeof *sorted);
+    if (n_order) /* memcpy with a NULL pointer is undefined even for 0 bytes (fuzzing) */
+        memcpy(g->nodes, sorted, (size_t)n_order * sizeof *sorted);
     g->n_nodes = n_order;
 done:
     free(producer);

@@ -588,6 +588,9 @@ static xfiq_status import_model(import_ctx *c, const Onnx__ModelProto *m)
     g->output = xfiq_graph_find_value(g, gp->output[0]->name);
     if (g->output < 0)
         return fail(c, XFIQ_ERR_FORMAT, "graph output '%s' is not produced by any node%s%s", gp->output[0]->name, "", "");
+    if (g->output == g->input)
+        return fail(c, XFIQ_ERR_FORMAT, "graph output '%s' is the graph input: no node computes it%s%s",
+                    gp->output[0]->name, "", "");
     xfiq_status st = xfiq_graph_finalize(g);
     if (st != XFIQ_OK)
         return xfiq_error_prefix(st, "%s", c->file);

@@ -37,6 +37,7 @@ onnx_case reshape_overflow.onnx "Reshape node 'y': target shape of more than 2^2
 onnx_case flatten_negative_axis.onnx "Flatten node 'y': axis -1 would mix the batch into features"
 onnx_case empty.onnx "empty file (0 bytes), not an ONNX model"
 onnx_case not_protobuf.onnx "not a valid ONNX protobuf"
+onnx_case fuzz_empty_graph_memcpy_null.onnx "graph output 'x' is the graph input: no node computes it"
 # a 4 MB file of empty nodes would unpack into ~400 MB of C structs
 /usr/bin/python3 -c "
 import sys
