@@ -1132,6 +1132,17 @@ extern "C" xfiq_status xfiq_cudnn_conv_describe(const xfiq_conv_desc *d, int n, 
     return XFIQ_OK;
 }
 
+namespace {
+/* The current device's plan context and the precision workspace queries plan for. */
+xfiq_status query_context(dev_ctx **dc, int *prec)
+{
+    XFIQ_TRY(dev_current(dc));
+    std::lock_guard<std::mutex> g((*dc)->m);
+    *prec = (*dc)->query_precision;
+    return XFIQ_OK;
+}
+} // namespace
+
 extern "C" xfiq_status conv2d_fwd_cuda_workspace(const xfiq_conv_desc *d, int n, int act, int has_bias,
                                                  int param_align, size_t *bytes)
 {
@@ -1140,12 +1151,8 @@ extern "C" xfiq_status conv2d_fwd_cuda_workspace(const xfiq_conv_desc *d, int n,
     if (n == 0)
         return XFIQ_OK;
     dev_ctx *dc = nullptr;
-    XFIQ_TRY(dev_current(&dc));
-    int prec;
-    {
-        std::lock_guard<std::mutex> g(dc->m);
-        prec = dc->query_precision;
-    }
+    int prec = 0;
+    XFIQ_TRY(query_context(&dc, &prec));
     const conv_key k = key_make(XFIQ_CUDNN_FWD, d, n, act, has_bias != 0, 0, 16, param_align, 16, prec);
     const conv_plan *p = nullptr;
     XFIQ_TRY(plan_get(dc, k, kQueryBudget, true, &p));
@@ -1162,12 +1169,8 @@ extern "C" xfiq_status conv2d_bwd_data_cuda_workspace(const xfiq_conv_desc *d, i
     if (n == 0)
         return XFIQ_OK;
     dev_ctx *dc = nullptr;
-    XFIQ_TRY(dev_current(&dc));
-    int prec;
-    {
-        std::lock_guard<std::mutex> g(dc->m);
-        prec = dc->query_precision;
-    }
+    int prec = 0;
+    XFIQ_TRY(query_context(&dc, &prec));
     for (int beta = 0; beta < 2; beta++) {
         const conv_key k = key_make(XFIQ_CUDNN_BWD_DATA, d, n, XFIQ_ACT_NONE, 0, beta, 16, param_align, 16, prec);
         const conv_plan *p = nullptr;

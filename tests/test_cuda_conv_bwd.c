@@ -57,8 +57,6 @@ static float *host_from_dev(const float *d, int64_t count)
     return h;
 }
 
-/* max |got - ref| <= atol + rtol * max |ref| */
-
 typedef struct bwd_case {
     const char *name;
     int n, cin, cout, group, ih, iw, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr;
