@@ -88,6 +88,7 @@ typedef struct xfiq_cli_batch_opts {
     int width, height, allow_resize, batch, threads, quiet;
     const char *what;           /* progress label */
     size_t first, end;          /* inputs [first, end) (end 0: all); batches start at first */
+    int decode_ahead;           /* decode batch i+1 on a loader thread while cb computes batch i */
 } xfiq_cli_batch_opts;
 
 int xfiq_cli_run_batches(const xfiq_pathlist *paths, const xfiq_cli_batch_opts *o, xfiq_cli_batch_fn cb, void *ctx);
@@ -100,6 +101,7 @@ typedef struct xfiq_cli_job {
     int resume;                 /* --resume: continue a checkpoint of the same job */
     int writes_images;          /* set before open: the out folder may not hold an input */
     int can_resume;             /* set before open by commands that checkpoint (embed, quality) */
+    int decode_ahead;           /* --decode-ahead / --no-decode-ahead; -1: on for GPU backends only */
     int shard_k, shard_n;       /* --shard K/N (1-based K; N 0: no sharding) */
     size_t first, end;          /* this job's slice of paths (set by xfiq_cli_job_open) */
     uint64_t fingerprint;       /* argv (without --resume) and every input path */

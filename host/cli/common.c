@@ -224,51 +224,12 @@ void xfiq_cli_load_faces(const xfiq_pathlist *paths, size_t s, int k, const xfiq
     }
 }
 
-int xfiq_cli_run_batches(const xfiq_pathlist *paths, const xfiq_cli_batch_opts *o, xfiq_cli_batch_fn cb, void *ctx)
-{
-    int bs = o->batch > 0 ? o->batch : 32, rc = 0;
-    size_t img = (size_t)o->width * (size_t)o->height * 3;
-    uint8_t *px = malloc((size_t)bs * img), *good = malloc((size_t)bs * img);
-    xfiq_cli_item *it = calloc((size_t)bs, sizeof *it);
-    uint64_t *ids = malloc((size_t)bs * sizeof *ids);
-    if (!px || !good || !it || !ids) {
-        fprintf(stderr, "xfiq: out of memory\n");
-        rc = XFIQ_EXIT_FATAL;
-        goto done;
-    }
-    int threads = o->threads > 0 ? o->threads : omp_get_num_procs();
-    size_t end = o->end ? o->end : paths->count, first = o->first;
-    xfiq_progress prog;
-    xfiq_progress_init(&prog, o->what, (long)(end - first), o->quiet);
-    for (size_t s = first; s < end; s += (size_t)bs) {
-        int k = end - s < (size_t)bs ? (int)(end - s) : bs, ng = 0;
-        xfiq_cli_load_faces(paths, s, k, o->lms, o->width, o->height, o->allow_resize, px, it, threads);
-        for (int i = 0; i < k; i++) {
-            if (it[i].ok) {
-                ids[ng] = (uint64_t)(s + (size_t)i);
-                memcpy(good + (size_t)ng++ * img, px + (size_t)i * img, img);
-            } else { /* -q hides progress, never failures */
-                fprintf(stderr, "%sxfiq: skipped %s\n", prog.tty && !o->quiet ? "\n" : "", it[i].msg);
-            }
-        }
-        if ((rc = cb(ctx, s, k, it, good, ids, ng)) != 0)
-            goto done;
-        xfiq_progress_update(&prog, (long)(s + (size_t)k - first));
-    }
-    xfiq_progress_finish(&prog);
-done:
-    free(px);
-    free(good);
-    free(it);
-    free(ids);
-    return rc;
-}
-
 void xfiq_cli_job_init(xfiq_cli_job *j, const char *default_out, int argc)
 {
     memset(j, 0, sizeof *j);
     xfiq_cli_model_opts_init(&j->model);
     j->out = default_out;
+    j->decode_ahead = -1;
     j->inputs = calloc((size_t)argc + 1, sizeof *j->inputs);
     xfiq_pathlist_init(&j->paths);
 }
@@ -292,6 +253,10 @@ int xfiq_cli_job_opt(xfiq_cli_job *j, int argc, char **argv, int *i)
         return j->allow_resize = 1;
     if (!strcmp(a, "--resume"))
         return j->resume = 1;
+    if (!strcmp(a, "--decode-ahead") || !strcmp(a, "--no-decode-ahead")) {
+        j->decode_ahead = a[2] == 'd';
+        return 1;
+    }
     if (!strcmp(a, "--shard")) {
         int k = 0, n = 0, used = 0;
         if (!v || sscanf(v, "%d/%d%n", &k, &n, &used) != 2 || v[used] || n < 1 || n > 100000 || k < 1 || k > n) {
@@ -323,6 +288,8 @@ void xfiq_cli_job_help(FILE *f)
                "                      ArcFace template; images without an entry must already be aligned at the\n"
                "                      model's size (e.g. 112x112), else they are reported as failed\n"
                "      --resize        use unaligned images of another size as they are, resized (no alignment)\n"
+               "      --decode-ahead  decode the next batch while this one computes (default with --backend cuda;\n"
+               "                      --no-decode-ahead turns it off)\n"
                "  -b, --batch N       images per batch (default 32)\n"
                "  -t, --threads N     CPU threads (default: all cores)\n"
                "      --backend B     cpu (default) or cuda\n"
@@ -392,6 +359,10 @@ xfiq_cli_batch_opts xfiq_cli_job_batch_opts(const xfiq_cli_job *j, const char *w
     xfiq_cli_batch_opts o = {.lms = j->lms, .width = j->info.input_width, .height = j->info.input_height,
                              .allow_resize = j->allow_resize, .batch = j->model.batch, .threads = j->model.threads,
                              .quiet = j->quiet, .what = what, .first = j->first, .end = j->end};
+    /* On the CPU the decoder's threads would compete with the network's for
+     * the same cores; on a GPU the host is otherwise idle during compute. */
+    int gpu = j->model.n_devices > 0 || (j->model.backend && strcmp(j->model.backend, "cpu") != 0);
+    o.decode_ahead = j->decode_ahead >= 0 ? j->decode_ahead : gpu;
     return o;
 }
 

@@ -113,10 +113,11 @@ int xfiq_cli_parse(int argc, char **argv, const char *cmd, void (*usage)(FILE *)
                    xfiq_cli_qopts *qo, xfiq_cli_extra_fn extra, void *ctx)
 {
     /* The job's fingerprint for --resume: the command and its arguments
-     * (without --resume and --quiet, which change no output). */
+     * (without --resume, --quiet and --[no-]decode-ahead, which change no output). */
     job->fingerprint = xfiq_ckpt_hash(XFIQ_CKPT_HASH0, cmd, strlen(cmd) + 1);
     for (int i = 1; i < argc; i++)
-        if (strcmp(argv[i], "--resume") && strcmp(argv[i], "-q") && strcmp(argv[i], "--quiet"))
+        if (strcmp(argv[i], "--resume") && strcmp(argv[i], "-q") && strcmp(argv[i], "--quiet") &&
+            strcmp(argv[i], "--decode-ahead") && strcmp(argv[i], "--no-decode-ahead"))
             job->fingerprint = xfiq_ckpt_hash(job->fingerprint, argv[i], strlen(argv[i]) + 1);
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
