@@ -21,7 +21,14 @@
  * activation allows; or CONVOLUTION_BACKWARD_DATA with beta 1 when
  * accumulating) -> engine heuristics -> the configs whose numerical notes fit
  * the precision -> the first that finalizes and fits the workspace budget,
- * or, on a real device with timing on, the fastest of the first few. */
+ * or, on a real device with timing on, the fastest of the first few.
+ *
+ * bf16 / fp16: cuDNN plans reduced-precision convolutions only for tensors of
+ * that type in memory, while the backend keeps FP32 activations. So the
+ * launcher casts x (dy) and w into staging buffers at the start of the
+ * workspace, runs an all-bf16/fp16 graph that accumulates in FP32, and
+ * widens y (dx) back, adding bias and activation (or accumulating) after
+ * the cast. The roundings are ops/elem_half.h's, tested on the CPU. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -59,6 +66,36 @@ struct conv_key {
 
 bool key_equal(const conv_key &a, const conv_key &b) { return memcmp(&a, &b, sizeof a) == 0; }
 
+bool is_half(int precision) { return precision == XFIQ_PRECISION_BF16 || precision == XFIQ_PRECISION_FP16; }
+
+/* ops/elem_half.h's kind: 0 bfloat16, 1 float16. */
+int half_kind(int precision) { return precision == XFIQ_PRECISION_FP16; }
+
+/* Type of x, w and y in memory. */
+cudnnDataType_t io_type(int precision)
+{
+    return precision == XFIQ_PRECISION_BF16 ? CUDNN_DATA_BFLOAT16
+           : precision == XFIQ_PRECISION_FP16 ? CUDNN_DATA_HALF
+                                              : CUDNN_DATA_FLOAT;
+}
+
+size_t align256(size_t b) { return (b + 255) & ~(size_t)255; }
+
+/* bf16 / fp16 staging at the start of the workspace: x (dx), w, y (dy). */
+struct half_staging {
+    size_t x, w, y, total;
+};
+
+half_staging staging_of(const xfiq_conv_desc &d, int n)
+{
+    half_staging s;
+    s.x = align256((size_t)n * d.cin * d.ih * d.iw * sizeof(uint16_t));
+    s.w = align256((size_t)d.cout * (d.cin / d.group) * d.kh * d.kw * sizeof(uint16_t));
+    s.y = align256((size_t)n * d.cout * d.oh * d.ow * sizeof(uint16_t));
+    s.total = s.x + s.w + s.y;
+    return s;
+}
+
 conv_key key_make(int dir, const xfiq_conv_desc *d, int n, int act, int has_bias, int beta, int x_align,
                   int p_align, int y_align, int precision)
 {
@@ -74,6 +111,12 @@ conv_key key_make(int dir, const xfiq_conv_desc *d, int n, int act, int has_bias
     k.p_align = p_align;
     k.y_align = y_align;
     k.precision = precision;
+    if (is_half(precision)) { /* cuDNN sees only the staging buffers; the widening kernel accumulates */
+        k.beta = 0;
+        k.has_bias = 0;
+        k.act = XFIQ_ACT_NONE;
+        k.x_align = k.p_align = k.y_align = 16;
+    }
     return k;
 }
 
@@ -122,8 +165,9 @@ struct conv_plan {
     cudnnBackendDescriptor_t plan = nullptr; /* owned by descs */
     bool fused = false;                      /* bias + activation done by cuDNN */
     bool scratch = false;                    /* backward accumulate: dx made in ws, added by a kernel */
-    size_t ws = 0;                           /* workspace the launcher needs (scratch included) */
+    size_t ws = 0;                           /* workspace the launcher needs (scratch, staging included) */
     size_t scratch_bytes = 0;                /* at the start of ws; cuDNN's workspace follows */
+    size_t staging = 0;                      /* bf16 / fp16 copies of x, w, y at the start of ws (not budgeted) */
     size_t budget = 0;                       /* budget it was chosen under */
     bool capped = false;                     /* some better-ranked config was over the budget */
     std::string engine;
@@ -187,12 +231,11 @@ xfiq_status desc_new(desc_list &L, cudnnBackendDescriptorType_t type, cudnnBacke
     return XFIQ_OK;
 }
 
-/* Packed NCHW float tensor (dims in cuDNN's outermost-first order). */
+/* Packed NCHW tensor of type dt (dims in cuDNN's outermost-first order). */
 xfiq_status tensor_new(desc_list &L, int64_t uid, const int64_t dims[4], int64_t align, bool is_virtual,
-                       cudnnBackendDescriptor_t *out)
+                       cudnnDataType_t dt, cudnnBackendDescriptor_t *out)
 {
     const int64_t strides[4] = {dims[1] * dims[2] * dims[3], dims[2] * dims[3], dims[3], 1};
-    const cudnnDataType_t dt = CUDNN_DATA_FLOAT;
     XFIQ_TRY(desc_new(L, CUDNN_BACKEND_TENSOR_DESCRIPTOR, out));
     SET_ATTR(*out, CUDNN_ATTR_TENSOR_DATA_TYPE, CUDNN_TYPE_DATA_TYPE, 1, &dt);
     SET_ATTR(*out, CUDNN_ATTR_TENSOR_DIMENSIONS, CUDNN_TYPE_INT64, 4, dims);
@@ -236,12 +279,13 @@ xfiq_status ops_build(const conv_key &k, bool fused, desc_list &L, cudnnBackendD
     const int64_t wd[4] = {d.cout, d.cin / d.group, d.kh, d.kw}; /* groups = cin / w's C */
     const int64_t yd[4] = {k.n, d.cout, d.oh, d.ow};
     cudnnBackendDescriptor_t x, w, y, conv_out, conv, conv_op;
-    XFIQ_TRY(tensor_new(L, UID_X, xd, k.x_align, false, &x));
-    XFIQ_TRY(tensor_new(L, UID_W, wd, k.p_align, false, &w));
-    XFIQ_TRY(tensor_new(L, UID_Y, yd, k.y_align, false, &y));
+    const cudnnDataType_t io = io_type(k.precision), f32 = CUDNN_DATA_FLOAT;
+    XFIQ_TRY(tensor_new(L, UID_X, xd, k.x_align, false, io, &x));
+    XFIQ_TRY(tensor_new(L, UID_W, wd, k.p_align, false, io, &w));
+    XFIQ_TRY(tensor_new(L, UID_Y, yd, k.y_align, false, io, &y));
     conv_out = y;
     if (fused)
-        XFIQ_TRY(tensor_new(L, UID_CONV, yd, 16, true, &conv_out));
+        XFIQ_TRY(tensor_new(L, UID_CONV, yd, 16, true, f32, &conv_out));
 
     const cudnnDataType_t comp = CUDNN_DATA_FLOAT;
     const cudnnConvolutionMode_t mode = CUDNN_CROSS_CORRELATION;
@@ -286,9 +330,9 @@ xfiq_status ops_build(const conv_key &k, bool fused, desc_list &L, cudnnBackendD
         if (k.has_bias) {
             const int64_t bd[4] = {1, d.cout, 1, 1};
             cudnnBackendDescriptor_t bias, sum = y;
-            XFIQ_TRY(tensor_new(L, UID_B, bd, k.p_align, false, &bias));
+            XFIQ_TRY(tensor_new(L, UID_B, bd, k.p_align, false, f32, &bias));
             if (relu)
-                XFIQ_TRY(tensor_new(L, UID_BIAS, yd, 16, true, &sum));
+                XFIQ_TRY(tensor_new(L, UID_BIAS, yd, 16, true, f32, &sum));
             XFIQ_TRY(pointwise_new(L, CUDNN_POINTWISE_ADD, cur, bias, sum, &ops[(*n_ops)++]));
             cur = sum;
         }
@@ -330,7 +374,8 @@ enum verdict { V_OK, V_NUMERICS, V_UNREADABLE };
  * so tensor cores (TF32 gives about 1e-3), down-converted inputs,
  * reduced-precision reductions, FFT, non-fused Winograd (the tiled variants)
  * and non-deterministic engines are out. TF32 admits the tensor cores and
- * keeps the rest. Engines compiled at run time are out in every mode (seconds
+ * keeps the rest; so do bf16 / fp16, whose inputs are already rounded (the
+ * accumulation must still be FP32). Engines compiled at run time are out in every mode (seconds
  * of NVRTC each at plan time). An engine whose notes cannot be read is out:
  * nothing then says it is exact. */
 verdict engine_check(cudnnBackendDescriptor_t cfg, int precision, cudnnBackendDescriptor_t eng)
@@ -352,7 +397,7 @@ verdict engine_check(cudnnBackendDescriptor_t cfg, int precision, cudnnBackendDe
     for (int64_t i = 0; i < nn && i < CUDNN_NUMERICAL_NOTE_TYPE_COUNT; i++)
         switch (notes[i]) {
         case CUDNN_NUMERICAL_NOTE_TENSOR_CORE:
-            if (precision != XFIQ_PRECISION_TF32)
+            if (precision == XFIQ_PRECISION_FP32)
                 return V_NUMERICS;
             break;
         case CUDNN_NUMERICAL_NOTE_DOWN_CONVERT_INPUTS:
@@ -519,8 +564,6 @@ xfiq_status collect(cudnnBackendDescriptor_t devprop, cudnnHandle_t bind, cudnnB
     xfiq_error_clear(); /* the failed finalizes above are expected, not errors */
     return XFIQ_OK;
 }
-
-size_t align256(size_t b) { return (b + 255) & ~(size_t)255; }
 
 /* ------------------------------------------------------------ execution */
 /* x/w/y are the conv's input, weight and output pointers (backward: dx, w,
@@ -726,7 +769,8 @@ xfiq_status plan_build(dev_ctx *dc, const conv_key &key, size_t budget, bool all
         p->fused = fused;
         p->scratch = scratch;
         p->scratch_bytes = scratch ? dx_bytes : 0;
-        p->ws = p->scratch_bytes + cands[best].ws;
+        p->staging = is_half(key.precision) ? staging_of(key.d, key.n).total : 0;
+        p->ws = p->staging + p->scratch_bytes + cands[best].ws;
         p->capped = t.too_big > 0;
         t.heur_mode = mode == CUDNN_HEUR_MODE_FALLBACK;
         double ms = cands[best].ms;
@@ -776,7 +820,7 @@ xfiq_status plan_get(dev_ctx *dc, const conv_key &k, size_t budget, bool allow_t
 {
     std::lock_guard<std::mutex> g(dc->m);
     for (const conv_plan *p : dc->plans)
-        if (key_equal(p->key, k) && p->ws <= budget && (!p->capped || budget <= p->budget)) {
+        if (key_equal(p->key, k) && p->ws - p->staging <= budget && (!p->capped || budget <= p->budget)) {
             *out = p;
             return XFIQ_OK;
         }
@@ -965,6 +1009,15 @@ xfiq_status launch_ctx(const char *fn, cudaStream_t stream, cudnn_ctx **c, dev_c
     return XFIQ_OK;
 }
 
+/* The launcher's workspace must hold the bf16 / fp16 staging too. */
+xfiq_status staging_check(const char *who, const conv_plan *plan, size_t ws_bytes)
+{
+    if (ws_bytes < plan->ws)
+        return xfiq_error(XFIQ_ERR_ARG, "%s: %s workspace of %zu bytes, the plan needs %zu (staging %zu)", who,
+                          prec_name(plan->key.precision), ws_bytes, plan->ws, plan->staging);
+    return XFIQ_OK;
+}
+
 __global__ void add_kernel(float *__restrict__ y, const float *__restrict__ t, int64_t count)
 {
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < count; i += (int64_t)gridDim.x * blockDim.x)
@@ -1023,17 +1076,11 @@ extern "C" int xfiq_cudnn_plan_count(cudaStream_t stream)
 
 extern "C" xfiq_status xfiq_cudnn_set_precision(cudaStream_t stream, int precision)
 {
-    if (precision == XFIQ_PRECISION_BF16 || precision == XFIQ_PRECISION_FP16)
-        /* Checked deviceless on sm_90 with cuDNN 9.19: heuristics modes A and
-         * FALLBACK return no config for a conv whose FP32 operands are cast
-         * to BF16/FP16 by pointwise ops inside the graph, nor for BF16/FP16
-         * inputs with an FP32 output; only all-BF16/FP16 tensors plan. */
-        return xfiq_error(XFIQ_ERR_UNSUPPORTED,
-                          "cuDNN: %s convolutions need %s tensors in memory (cuDNN offers no engine for FP32 "
-                          "tensors cast to %s inside the graph, nor for an FP32 output), and the CUDA backend "
-                          "keeps FP32 activations; use fp32 or tf32",
-                          prec_name(precision), prec_name(precision), prec_name(precision));
-    if (precision != XFIQ_PRECISION_FP32 && precision != XFIQ_PRECISION_TF32)
+    /* bf16 / fp16: checked deviceless on sm_90 with cuDNN 9.19, heuristics
+     * return no config for FP32 operands cast inside the graph, nor for
+     * BF16/FP16 inputs with an FP32 output; all-BF16/FP16 tensors plan, hence
+     * the staging of the launchers. */
+    if (precision < XFIQ_PRECISION_FP32 || precision > XFIQ_PRECISION_FP16)
         return xfiq_error(XFIQ_ERR_ARG, "xfiq_cudnn_set_precision: unknown precision %d", precision);
     cudnn_ctx *c = g_cudnn.find(stream);
     if (!c)
@@ -1075,7 +1122,19 @@ extern "C" xfiq_status conv2d_fwd_cuda(const float *x, const float *w, const flo
         const conv_plan *plan = nullptr;
         XFIQ_TRY(plan_get(dc, k, ws_bytes, false, &plan));
         note_used(c, plan);
-        XFIQ_TRY(plan_exec(c->h, plan->plan, plan->fused && k.has_bias, x, w, y, b, ws));
+        if (plan->staging) {
+            XFIQ_TRY(staging_check("conv2d_fwd_cuda", plan, ws_bytes));
+            const half_staging hs = staging_of(*d, n);
+            const int kind = half_kind(k.precision);
+            uint16_t *xh = (uint16_t *)ws, *wh = (uint16_t *)((char *)ws + hs.x);
+            uint16_t *yh = (uint16_t *)((char *)ws + hs.x + hs.w);
+            XFIQ_TRY(half_from_f32_cuda(x, xh, (int64_t)n * d->cin * d->ih * d->iw, kind, stream));
+            XFIQ_TRY(half_from_f32_cuda(w, wh, (int64_t)d->cout * (d->cin / d->group) * d->kh * d->kw, kind, stream));
+            XFIQ_TRY(plan_exec(c->h, plan->plan, false, xh, wh, yh, nullptr, (char *)ws + hs.total));
+            XFIQ_TRY(half_to_f32_cuda(yh, y, (int64_t)n * d->cout * d->oh * d->ow, kind, 0, stream));
+        } else {
+            XFIQ_TRY(plan_exec(c->h, plan->plan, plan->fused && k.has_bias, x, w, y, b, ws));
+        }
         fused = plan->fused;
     }
     if (fused)
@@ -1102,6 +1161,17 @@ extern "C" xfiq_status conv2d_bwd_data_cuda(const float *dy, const float *w, flo
     const conv_plan *plan = nullptr;
     XFIQ_TRY(plan_get(dc, k, ws_bytes, false, &plan));
     note_used(c, plan);
+    if (plan->staging) { /* dx = widen(conv_transpose(dy_h, w_h)), or dx += */
+        XFIQ_TRY(staging_check("conv2d_bwd_data_cuda", plan, ws_bytes));
+        const half_staging hs = staging_of(*d, n);
+        const int kind = half_kind(k.precision);
+        uint16_t *dxh = (uint16_t *)ws, *wh = (uint16_t *)((char *)ws + hs.x);
+        uint16_t *dyh = (uint16_t *)((char *)ws + hs.x + hs.w);
+        XFIQ_TRY(half_from_f32_cuda(dy, dyh, (int64_t)n * d->cout * d->oh * d->ow, kind, stream));
+        XFIQ_TRY(half_from_f32_cuda(w, wh, (int64_t)d->cout * (d->cin / d->group) * d->kh * d->kw, kind, stream));
+        XFIQ_TRY(plan_exec(c->h, plan->plan, false, dxh, wh, dyh, nullptr, (char *)ws + hs.total));
+        return half_to_f32_cuda(dxh, dx, (int64_t)n * d->cin * d->ih * d->iw, kind, accumulate != 0, stream);
+    }
     if (!plan->scratch)
         return plan_exec(c->h, plan->plan, false, dx, w, dy, nullptr, ws);
     /* accumulate without a beta = 1 engine: dx' in scratch (256-byte aligned
@@ -1190,8 +1260,8 @@ extern "C" xfiq_status xfiq_cudnn_plan_deviceless(const char *json_path, int dir
     XFIQ_TRY(conv_check("xfiq_cudnn_plan_deviceless", d, n, direction == XFIQ_CUDNN_FWD ? act : XFIQ_ACT_NONE));
     if (n < 1)
         return xfiq_error(XFIQ_ERR_ARG, "xfiq_cudnn_plan_deviceless: batch %d", n);
-    if (precision != XFIQ_PRECISION_FP32 && precision != XFIQ_PRECISION_TF32)
-        return xfiq_error(XFIQ_ERR_UNSUPPORTED, "xfiq_cudnn_plan_deviceless: precision %s", prec_name(precision));
+    if (precision < XFIQ_PRECISION_FP32 || precision > XFIQ_PRECISION_FP16)
+        return xfiq_error(XFIQ_ERR_ARG, "xfiq_cudnn_plan_deviceless: unknown precision %d", precision);
     dev_ctx *dc = nullptr;
     XFIQ_TRY(dev_from_json(json_path, &dc));
     const conv_key k = key_make(direction, d, n, act, has_bias != 0, accumulate != 0, 16, 16, 16, precision);

@@ -96,6 +96,12 @@ xfiq_status binconst_fwd_cuda(int op, int const_first, const float *x, const flo
                               int n, int64_t per_sample, cudaStream_t stream);
 xfiq_status gap_fwd_cuda(const float *x, float *y, int n, int c, int64_t spatial,
                          cudaStream_t stream);
+/* bf16 / fp16 staging of the reduced-precision convolutions (kind 0
+ * bfloat16, 1 float16; ops/elem_half.h): h = round(x); y = widen(h), or
+ * y += widen(h) when accumulating. */
+xfiq_status half_from_f32_cuda(const float *x, uint16_t *h, int64_t count, int kind, cudaStream_t stream);
+xfiq_status half_to_f32_cuda(const uint16_t *h, float *y, int64_t count, int kind, int accumulate,
+                             cudaStream_t stream);
 /* The conv/gemm epilogue when the library did not fuse it: in place,
  * y(n, c, spatial) = act(y + b[c]) with slope[c] (or slope[0]); b may be NULL. */
 xfiq_status bias_act_fwd_cuda(float *y, const float *b, int act, const float *slope,

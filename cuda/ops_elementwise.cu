@@ -37,6 +37,22 @@ __global__ void prelu_kernel(const float *x, const float *slope, int per_channel
 }
 
 template <typename I>
+__global__ void to_half_kernel(const float *x, uint16_t *h, I count, int kind)
+{
+    GRID_LOOP(I, i, count)
+        h[i] = xfiq_f32_to_half(kind, x[i]);
+}
+
+template <typename I>
+__global__ void from_half_kernel(const uint16_t *h, float *y, I count, int kind, int accumulate)
+{
+    GRID_LOOP(I, i, count) {
+        const float v = xfiq_half_to_f32(kind, h[i]);
+        y[i] = accumulate ? y[i] + v : v;
+    }
+}
+
+template <typename I>
 __global__ void relu_kernel(const float *x, float *y, I count)
 {
     GRID_LOOP(I, i, count)
@@ -203,6 +219,31 @@ extern "C" xfiq_status bias_act_fwd_cuda(float *y, const float *b, int act, cons
     else
         XFIQ_LAUNCH(bias_act_kernel<int64_t>, blocks_for(count), kThreads, 0, stream)(y, b, act, slope, slope_per_channel,
                                                                              count, c, spatial);
+    XFIQ_CUDA_CHECK_LAUNCH();
+    return XFIQ_OK;
+}
+
+extern "C" xfiq_status half_from_f32_cuda(const float *x, uint16_t *h, int64_t count, int kind, cudaStream_t stream)
+{
+    if (count <= 0)
+        return XFIQ_OK;
+    if (fits_i32(count))
+        XFIQ_LAUNCH(to_half_kernel<int>, blocks_for(count), kThreads, 0, stream)(x, h, (int)count, kind);
+    else
+        XFIQ_LAUNCH(to_half_kernel<int64_t>, blocks_for(count), kThreads, 0, stream)(x, h, count, kind);
+    XFIQ_CUDA_CHECK_LAUNCH();
+    return XFIQ_OK;
+}
+
+extern "C" xfiq_status half_to_f32_cuda(const uint16_t *h, float *y, int64_t count, int kind, int accumulate,
+                                        cudaStream_t stream)
+{
+    if (count <= 0)
+        return XFIQ_OK;
+    if (fits_i32(count))
+        XFIQ_LAUNCH(from_half_kernel<int>, blocks_for(count), kThreads, 0, stream)(h, y, (int)count, kind, accumulate);
+    else
+        XFIQ_LAUNCH(from_half_kernel<int64_t>, blocks_for(count), kThreads, 0, stream)(h, y, count, kind, accumulate);
     XFIQ_CUDA_CHECK_LAUNCH();
     return XFIQ_OK;
 }

@@ -9,3 +9,5 @@ foreach(t test_ops test_ops_torch)
   set_tests_properties(${t} PROPERTIES TIMEOUT 300)
   set_property(TEST ${t} APPEND PROPERTY ENVIRONMENT "OMP_WAIT_POLICY=passive")
 endforeach()
+# float32 <-> bfloat16 / float16 roundings (ops/elem_half.h) against numpy and PyTorch.
+xfiq_add_c_test(test_half ${XFIQ_TEST_DIR}/test_half.c LABELS unit)

@@ -155,6 +155,34 @@ static void test_forward()
 }
 
 /* Model input: u8 HWC RGB -> float NCHW per the card, all three orders. */
+/* bf16 / fp16 staging of the reduced-precision convolutions: the kernels
+ * give ops/elem_half.h's bits (itself checked against numpy and PyTorch by
+ * test_half), widening writes or accumulates. */
+static void test_half_staging()
+{
+    const int64_t count = 4099;
+    auto x = rnd(count, 300.0f);
+    x[0] = 1e30f, x[1] = -1e-30f, x[2] = 65520.0f;
+    for (int kind = 0; kind < 2; kind++) {
+        std::vector<uint16_t> h(count, 0xdead);
+        CHECK_OK(half_from_f32_cuda(x.data(), h.data(), count, kind, S));
+        long bad = 0;
+        for (int64_t i = 0; i < count; i++)
+            bad += h[i] != xfiq_f32_to_half(kind, x[i]);
+        CHECK(bad == 0, "%s narrowing: %ld of %lld differ", kind ? "fp16" : "bf16", bad, (long long)count);
+        for (int acc = 0; acc < 2; acc++) {
+            auto base = rnd(count), y = base;
+            CHECK_OK(half_to_f32_cuda(h.data(), y.data(), count, kind, acc, S));
+            bad = 0;
+            for (int64_t i = 0; i < count; i++) {
+                const float want = acc ? base[i] + xfiq_half_to_f32(kind, h[i]) : xfiq_half_to_f32(kind, h[i]);
+                bad += memcmp(&y[i], &want, sizeof want) != 0;
+            }
+            CHECK(bad == 0, "%s widening (accumulate %d): %ld differ", kind ? "fp16" : "bf16", acc, bad);
+        }
+    }
+}
+
 static void test_preprocess()
 {
     const int n = 2, h = 7, w = 9;
@@ -403,6 +431,7 @@ int main()
         xfiq_cuda_set_launch_limits(md.max_blocks, md.i32_limit);
         test_forward();
         test_preprocess();
+        test_half_staging();
         test_backward();
         test_serfiq();
         test_plq();

@@ -4,10 +4,11 @@
  * models/.cache) and of iResNet-18/50/100 (random-weight ONNX exports, loaded
  * by xfiq's importer) gets a finalized cuDNN execution plan from the committed
  * H100 description cuda/devprops/h100_sxm.json, in fp32 (no tensor-core
- * engines) and tf32, at batch 1 and 64; backward both plain and accumulating.
+ * engines), tf32, bf16 and fp16 (all-bf16/fp16 tensors: the launchers' staging
+ * copies), at batch 1 and 64; backward both plain and accumulating.
  * Prints counts per model and an engine histogram; fails when any conv gets
  * no plan. Also checks the engine-timing cache file (round trip, a corrupt
- * file ignored) and that bf16/fp16 are refused. The plans cannot run here. */
+ * file ignored). The plans cannot run here. */
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -38,7 +39,7 @@ typedef struct engine_count {
 static engine_count g_eng[MAX_ENGINES];
 static int g_n_eng;
 /* [dir][prec]: most configs of other numerics ranked ahead of the one taken, and requests */
-static int g_max_skipped[2][2], g_requests[2][2];
+static int g_max_skipped[2][4], g_requests[2][4];
 static char g_json[4096];
 
 static void count_engine(const char *name, int dir, int prec)
@@ -91,13 +92,16 @@ static int conv_shapes(const char *path, shape *out, int max, int *layers)
     return n;
 }
 
-static const char *prec_str(int p) { return p == XFIQ_PRECISION_FP32 ? "fp32" : "tf32"; }
+static const char *prec_str(int p)
+{
+    return p == XFIQ_PRECISION_FP32 ? "fp32" : p == XFIQ_PRECISION_TF32 ? "tf32" : p == XFIQ_PRECISION_BF16 ? "bf16" : "fp16";
+}
 
 static void plan_shapes(const char *label, const shape *shapes, int ns)
 {
     static const int batches[2] = {1, 64};
-    for (int pi = 0; pi < 2; pi++) {
-        const int prec = pi ? XFIQ_PRECISION_TF32 : XFIQ_PRECISION_FP32;
+    for (int pi = 0; pi < 4; pi++) {
+        const int prec = pi; /* XFIQ_PRECISION_FP32, TF32, BF16, FP16 */
         int plans = 0, failed = 0, fused = 0, scratch = 0;
         for (int s = 0; s < ns; s++)
             for (int b = 0; b < 2; b++)
@@ -225,9 +229,15 @@ int main(void)
         TEST_END();
     printf("first deviceless plan: %s, workspace %zu, %d configs seen (%d other numerics, %d unreadable notes)\n",
            info.engine, info.workspace, info.configs_seen, info.rejected_numerics, info.rejected_unreadable);
-    st = xfiq_cudnn_plan_deviceless(g_json, XFIQ_CUDNN_FWD, &d, 8, XFIQ_ACT_NONE, 0, 0, XFIQ_PRECISION_BF16, &info);
-    CHECK_MSG(st == XFIQ_ERR_UNSUPPORTED, "bf16 should be refused, got %s", xfiq_status_string(st));
-    xfiq_error_clear();
+    const size_t ws32 = info.workspace;
+    CHECK_OK(xfiq_cudnn_plan_deviceless(g_json, XFIQ_CUDNN_FWD, &d, 8, XFIQ_ACT_NONE, 0, 0, XFIQ_PRECISION_BF16,
+                                        &info));
+    /* its workspace starts with the bf16 copies of x, w and y */
+    const size_t staged = 2 * ((size_t)8 * d.cin * d.ih * d.iw + (size_t)d.cout * (d.cin / d.group) * d.kh * d.kw +
+                               (size_t)8 * d.cout * d.oh * d.ow);
+    printf("bf16 plan: %s, workspace %zu (fp32: %zu; staging at least %zu)\n", info.engine, info.workspace, ws32,
+           staged);
+    CHECK_MSG(info.workspace >= staged, "bf16 workspace %zu holds no staging (%zu bytes)", info.workspace, staged);
     /* Plans are cached: the same request builds nothing. */
     long built = xfiq_cudnn_plans_built();
     CHECK_OK(xfiq_cudnn_plan_deviceless(g_json, XFIQ_CUDNN_FWD, &d, 8, XFIQ_ACT_NONE, 0, 0, XFIQ_PRECISION_FP32,
@@ -254,7 +264,7 @@ int main(void)
 
     printf("distinct plans built in all (cached across models): %ld\n", xfiq_cudnn_plans_built());
     for (int dir = 0; dir < 2; dir++)
-        for (int prec = 0; prec < 2; prec++) {
+        for (int prec = 0; prec < 4; prec++) {
             int distinct = 0;
             for (int i = 0; i < g_n_eng; i++)
                 distinct += g_eng[i].dir == dir && g_eng[i].prec == prec;
