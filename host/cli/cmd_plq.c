@@ -86,8 +86,8 @@ static int plq_batch(void *vctx, size_t s, int k, const xfiq_cli_item *it, const
     plq_ctx *c = vctx;
     size_t hw = (size_t)c->job->info.input_height * (size_t)c->job->info.input_width;
     if (ng && (xfiq_pool_plq(c->job->pool, faces, ng, ids, &c->o, c->q, c->maps, c->grad) != XFIQ_OK ||
-               xfiq_plq_relative_map(c->grad, ng, c->job->info.input_height, c->job->info.input_width, c->o.b,
-                                     c->rel, NULL) != XFIQ_OK)) {
+               xfiq_plq_relative_map(c->grad, faces, ng, c->job->info.input_height, c->job->info.input_width, 3,
+                                     c->o.b, c->rel, NULL) != XFIQ_OK)) {
         fprintf(stderr, "xfiq: %s\n", xfiq_last_error());
         return XFIQ_EXIT_FATAL;
     }
