@@ -24,8 +24,8 @@ static void usage(FILE *f)
                "      --no-png, --no-npy  skip the pictures / the raw maps\n"
                "writes DIR/plq.csv (index,path,serfiq_raw,serfiq,magnitude,sum_e,unstable,mean_plq,plq_mode,\n"
                "calibration,status,message) and per image DIR/maps/NNNNNN_<name>.npy (float32 2xHxW: [0] the\n"
-               "PLQ map P in [0,1], high = useful; [1] the relative map, P of the gradient over this face's own\n"
-               "median face-pixel gradient), NNNNNN_<name>_heatmap.png and NNNNNN_<name>_plq.png (aligned face |\n"
+               "PLQ map P in [0,1], high = useful; [1] the relative map, P of |gradient| x local detail over\n"
+               "its median on this face, 0.5 at that median whatever Q), NNNNNN_<name>_heatmap.png and NNNNNN_<name>_plq.png (aligned face |\n"
                "map | relative map | blend, Q in the caption).\n");
 }
 
