@@ -89,19 +89,24 @@ xfiq_status xfiq_model_plq(xfiq_model_t m, const uint8_t *pixels, int n, const u
                            const xfiq_plq_opts *o, xfiq_quality *out, float *maps, float *grad_mag);
 
 /* Relative PLQ maps (xfiq's addition; the absolute map above is the
- * published definition): P_rel = 1 - 1/(1 + (s / s_med)^b), s the gradient
- * magnitude map that xfiq_model_plq returns in grad_mag averaged over a
- * (2R+1) x (2R+1) window (R = XFIQ_PLQ_RELATIVE_RADIUS, the window clipped
- * at the borders), s_med the median of s over the image's own default face
- * region (the ellipse of the aligned face). P_rel = 0.5 at that image's
- * median face region whatever its overall quality: the absolute map of a
- * low-quality face is uniformly red because its gradient scales with Q, the
- * relative map still shows which regions lose the most (README: chosen by
- * occlusion measurements). grad_mag, maps: n x H x W; medians (may be
- * NULL): n values s_med. b > 0 (the card's b, 2). */
-#define XFIQ_PLQ_RELATIVE_RADIUS 2
-xfiq_status xfiq_plq_relative_map(const float *grad_mag, int n, int H, int W, double b, float *maps,
-                                  float *medians);
+ * published definition): an attribution, gradient x input against a blurred
+ * baseline, normalised by the face's own median. A = m * d with m the
+ * gradient magnitude that xfiq_model_plq returns in grad_mag and d the mean
+ * over colour channels of |I - blur(I)|, blur the mean of the
+ * (2R+1) x (2R+1) window clipped at the borders (R =
+ * XFIQ_PLQ_RELATIVE_BASELINE_RADIUS): to first order, how much Qhat moves
+ * when the pixel loses its local detail, so a pixel that carries no detail
+ * (a flat occluder) explains nothing. P_rel = 1 - 1/(1 + (A / A_med)^b),
+ * A_med the median of A over the image's default face region (the ellipse
+ * of the aligned face): 0.5 there whatever the overall quality (the
+ * absolute map of a low-quality face is uniformly red because its gradient
+ * scales with Q; P_rel does not change when m is scaled). README: chosen by
+ * occlusion measurements. grad_mag, maps: n x H x W; pixels: the n x H x W x
+ * C uint8 faces given to xfiq_model_plq; medians (may be NULL): n values
+ * A_med. b > 0 (the card's b, 2). */
+#define XFIQ_PLQ_RELATIVE_BASELINE_RADIUS 1
+xfiq_status xfiq_plq_relative_map(const float *grad_mag, const uint8_t *pixels, int n, int H, int W, int C,
+                                  double b, float *maps, float *medians);
 
 /* Calibration from reference faces (SPEC 4.1): r = median raw SER-FIQ, alpha
  * the smallest value putting the 5th/95th percentiles at <= 0.1 / >= 0.9,

@@ -24,8 +24,8 @@ static void usage(FILE *f)
                "      --no-png, --no-npy  skip the pictures / the raw maps\n"
                "writes DIR/plq.csv (index,path,serfiq_raw,serfiq,magnitude,sum_e,unstable,mean_plq,plq_mode,\n"
                "calibration,status,message) and per image DIR/maps/NNNNNN_<name>.npy (float32 2xHxW: [0] the\n"
-               "PLQ map P in [0,1], high = useful; [1] the relative map, P of the gradient over this face's own\n"
-               "median face-pixel gradient), NNNNNN_<name>_heatmap.png and NNNNNN_<name>_plq.png (aligned face |\n"
+               "PLQ map P in [0,1], high = useful; [1] the relative map, P of |gradient| x local detail over\n"
+               "its median on this face, 0.5 at that median whatever Q), NNNNNN_<name>_heatmap.png and NNNNNN_<name>_plq.png (aligned face |\n"
                "map | relative map | blend, Q in the caption).\n");
 }
 
@@ -86,8 +86,8 @@ static int plq_batch(void *vctx, size_t s, int k, const xfiq_cli_item *it, const
     plq_ctx *c = vctx;
     size_t hw = (size_t)c->job->info.input_height * (size_t)c->job->info.input_width;
     if (ng && (xfiq_pool_plq(c->job->pool, faces, ng, ids, &c->o, c->q, c->maps, c->grad) != XFIQ_OK ||
-               xfiq_plq_relative_map(c->grad, ng, c->job->info.input_height, c->job->info.input_width, c->o.b,
-                                     c->rel, NULL) != XFIQ_OK)) {
+               xfiq_plq_relative_map(c->grad, faces, ng, c->job->info.input_height, c->job->info.input_width, 3,
+                                     c->o.b, c->rel, NULL) != XFIQ_OK)) {
         fprintf(stderr, "xfiq: %s\n", xfiq_last_error());
         return XFIQ_EXIT_FATAL;
     }

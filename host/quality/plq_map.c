@@ -1,9 +1,11 @@
-/* plq_map.c - PLQ map from a pixel gradient, and its face-region mean. */
+/* plq_map.c - PLQ map from a pixel gradient, its face-region mean, and the
+ * relative map (gradient x local detail over the face's median). */
 #include "quality/plq_map.h"
 
 #include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/status.h"
 #include "quality/elem_quality.h"
@@ -67,53 +69,61 @@ static int cmp_float(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-xfiq_status xfiq_plq_relative_map(const float *grad_mag, int n, int H, int W, double b, float *maps,
-                                  float *medians)
+xfiq_status xfiq_plq_relative_map(const float *grad_mag, const uint8_t *pixels, int n, int H, int W, int C,
+                                  double b, float *maps, float *medians)
 {
-    if (!grad_mag || !maps || n < 0 || H <= 0 || W <= 0)
-        return xfiq_error(XFIQ_ERR_ARG, "xfiq_plq_relative_map: needs grad_mag, maps, n >= 0 and H, W >= 1 "
-                                        "(got n %d, %d x %d)", n, H, W);
+    if (!grad_mag || !pixels || !maps || n < 0 || H <= 0 || W <= 0 || C <= 0)
+        return xfiq_error(XFIQ_ERR_ARG, "xfiq_plq_relative_map: needs grad_mag, pixels, maps, n >= 0 and "
+                                        "H, W, C >= 1 (got n %d, %d x %d x %d)", n, H, W, C);
     if (!(b > 0.0) || isinf(b))
         return xfiq_error(XFIQ_ERR_ARG, "xfiq_plq_relative_map: exponent b = %g (need finite b > 0)", b);
     const size_t hw = (size_t)H * (size_t)W;
     uint8_t *mask = malloc(hw);
-    float *v = malloc(hw * sizeof *v), *sm = malloc(2 * hw * sizeof *sm);
-    if (!mask || !v || !sm) {
+    float *v = malloc(hw * sizeof *v), *attr = malloc(hw * sizeof *attr);
+    double *t = malloc(hw * sizeof *t), *d = malloc(hw * sizeof *d);
+    if (!mask || !v || !attr || !t || !d) {
         free(mask);
         free(v);
-        free(sm);
+        free(attr);
+        free(t);
+        free(d);
         return xfiq_error(XFIQ_ERR_NOMEM, "xfiq_plq_relative_map: out of memory for a %d x %d map", H, W);
     }
     plq_face_mask_default(H, W, mask);
+    const int R = XFIQ_PLQ_RELATIVE_BASELINE_RADIUS;
     for (int i = 0; i < n; i++) {
-        /* m averaged over the (2R+1)^2 window clipped to the image, in two
-         * separable passes (the mean of the clipped rectangle) */
-        const float *g0 = grad_mag + (size_t)i * hw;
-        float *t = sm + hw, *g = sm;
-        const int R = XFIQ_PLQ_RELATIVE_RADIUS;
-        for (int y = 0; y < H; y++)
-            for (int x = 0; x < W; x++) {
-                double acc = 0;
-                int x0 = x - R < 0 ? 0 : x - R, x1 = x + R >= W ? W - 1 : x + R;
-                for (int u = x0; u <= x1; u++)
-                    acc += fabs((double)g0[(size_t)y * W + u]);
-                t[(size_t)y * W + x] = (float)(acc / (x1 - x0 + 1));
-            }
-        for (int y = 0; y < H; y++)
-            for (int x = 0; x < W; x++) {
-                double acc = 0;
-                int y0 = y - R < 0 ? 0 : y - R, y1 = y + R >= H ? H - 1 : y + R;
-                for (int u = y0; u <= y1; u++)
-                    acc += t[(size_t)u * W + x];
-                g[(size_t)y * W + x] = (float)(acc / (y1 - y0 + 1));
-            }
+        /* d = mean over channels of |I - blur(I)|, blur the mean of the
+         * (2R+1)^2 window clipped to the image (two separable passes) */
+        const uint8_t *px = pixels + (size_t)i * hw * (size_t)C;
+        memset(d, 0, hw * sizeof *d);
+        for (int c = 0; c < C; c++) {
+            for (int y = 0; y < H; y++)
+                for (int x = 0; x < W; x++) {
+                    int x0 = x - R < 0 ? 0 : x - R, x1 = x + R >= W ? W - 1 : x + R;
+                    double acc = 0;
+                    for (int u = x0; u <= x1; u++)
+                        acc += px[((size_t)y * W + u) * C + c];
+                    t[(size_t)y * W + x] = acc / (x1 - x0 + 1);
+                }
+            for (int y = 0; y < H; y++)
+                for (int x = 0; x < W; x++) {
+                    int y0 = y - R < 0 ? 0 : y - R, y1 = y + R >= H ? H - 1 : y + R;
+                    double acc = 0;
+                    for (int u = y0; u <= y1; u++)
+                        acc += t[(size_t)u * W + x];
+                    d[(size_t)y * W + x] += fabs(px[((size_t)y * W + x) * C + c] - acc / (y1 - y0 + 1));
+                }
+        }
+        const float *g = grad_mag + (size_t)i * hw;
+        for (size_t p = 0; p < hw; p++)
+            attr[p] = (float)(fabs((double)g[p]) * d[p] / C);
         size_t k = 0;
         for (size_t p = 0; p < hw; p++)
             if (mask[p])
-                v[k++] = g[p];
+                v[k++] = attr[p];
         if (!k) /* a map too small for the face ellipse: the whole image */
             for (size_t p = 0; p < hw; p++)
-                v[k++] = g[p];
+                v[k++] = attr[p];
         qsort(v, k, sizeof *v, cmp_float);
         /* median as numpy: the mean of the two middle values for an even count */
         double med = k % 2 ? (double)v[k / 2] : 0.5 * ((double)v[k / 2 - 1] + (double)v[k / 2]);
@@ -121,13 +131,15 @@ xfiq_status xfiq_plq_relative_map(const float *grad_mag, int n, int H, int W, do
             medians[i] = (float)med;
         float *out = maps + (size_t)i * hw;
         for (size_t p = 0; p < hw; p++) {
-            double m = fabs((double)g[p]);
-            double x = med > 0.0 ? pow(m / med, b) : (m > 0.0 ? INFINITY : 1.0);
+            double a = attr[p];
+            double x = med > 0.0 ? pow(a / med, b) : (a > 0.0 ? INFINITY : 1.0);
             out[p] = (float)(isinf(x) ? 1.0 : x / (1.0 + x));
         }
     }
     free(mask);
     free(v);
-    free(sm);
+    free(attr);
+    free(t);
+    free(d);
     return XFIQ_OK;
 }

@@ -185,7 +185,7 @@ class Model:
 
     def plq(self, faces, T=None, p=None, seed=None, ids=None, published=False, mode=None, a=None, b=None):
         """PLQ maps of aligned faces: dict with 'map' (N x H x W, the published P), 'relative'
-        (P from the gradient over each face's own median face-pixel gradient), 'grad_mag' and the
+        (|gradient| x local detail over each face's own median, xfiq_plq_relative_map), 'grad_mag' and the
         qualities (serfiq, serfiq_raw, magnitude, sum_e, mean_plq, unstable)."""
         x = self._in(faces)
         n = len(x)
@@ -199,19 +199,24 @@ class Model:
                                     _ptr(ids, ctypes.c_uint64) if ids is not None else None, ctypes.byref(o), q,
                                     _ptr(maps, ctypes.c_float), _ptr(grad, ctypes.c_float)))
         d = self._qdict(q)
-        d.update(map=maps, grad_mag=grad, relative=plq_relative(grad, o.b))
+        d.update(map=maps, grad_mag=grad, relative=plq_relative(grad, x, o.b))
         return d
 
 
-def plq_relative(grad_mag, b=2.0):
-    """Relative PLQ maps (N x H x W or H x W) from gradient magnitudes (xfiq_plq_relative_map)."""
+def plq_relative(grad_mag, faces, b=2.0):
+    """Relative PLQ maps (N x H x W or H x W) from gradient magnitudes and the faces they came from
+    (N x H x W x C or H x W x C uint8): |gradient| x local detail over its face median
+    (xfiq_plq_relative_map)."""
     g = np.ascontiguousarray(grad_mag, np.float32)
+    x = np.ascontiguousarray(faces, np.uint8)
     one = g.ndim == 2
     if one:
-        g = g[None]
+        g, x = g[None], x[None]
+    if g.ndim != 3 or x.ndim != 4 or x.shape[:3] != g.shape:
+        raise ValueError("grad_mag (N x H x W) and faces (N x H x W x C) do not match: %s, %s" % (g.shape, x.shape))
     out = np.empty_like(g)
-    _check(L.lib.xfiq_plq_relative_map(_ptr(g, ctypes.c_float), g.shape[0], g.shape[1], g.shape[2], float(b),
-                                       _ptr(out, ctypes.c_float), None))
+    _check(L.lib.xfiq_plq_relative_map(_ptr(g, ctypes.c_float), _ptr(x, ctypes.c_uint8), g.shape[0], g.shape[1],
+                                       g.shape[2], x.shape[3], float(b), _ptr(out, ctypes.c_float), None))
     return out[0] if one else out
 
 

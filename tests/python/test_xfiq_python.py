@@ -101,7 +101,7 @@ def main(bin_, src, data, work):
         dr = max(dr, float(np.abs(a[1] - p["relative"][i]).max()))
     print("plq: max |python - CLI| map %.3g, relative map %.3g" % (dm, dr))
     check(dm < 1e-6 and dr < 1e-6, "PLQ maps differ from the CLI's")
-    check(np.allclose(xfiq.plq_relative(p["grad_mag"][0]), p["relative"][0]), "plq_relative")
+    check(np.allclose(xfiq.plq_relative(p["grad_mag"][0], faces[0]), p["relative"][0]), "plq_relative")
 
     # pair scores, QMagFace, 10-fold accuracy and EDC on synthetic pairs vs numpy
     rng = np.random.default_rng(5)
