@@ -6,6 +6,7 @@
  * library's C code sees only the two extern "C" functions declared in
  * host/backend/backend.h. */
 #include <new>
+#include <vector>
 
 #include "check.h"
 #include "elem_cuda.h"
@@ -452,6 +453,68 @@ xfiq_status cuda_plq_map(void *vctx, const float *gx, int B, int C, int H, int W
                               ((cuda_ctx *)vctx)->stream);
 }
 
+/* Pair scores on the device (cuda/scores.cu): z and the magnitudes go up
+ * once, pairs in chunks of at most kPairChunk (bounded device memory), the
+ * scores come back. Checks and magnitudes were done by the caller. */
+const int64_t kPairChunk = (int64_t)1 << 22;
+
+struct dev_block {
+    cuda_ctx *c;
+    std::vector<void *> p;
+    explicit dev_block(cuda_ctx *ctx) : c(ctx) {}
+    ~dev_block()
+    {
+        for (void *q : p)
+            cuda_free(c, q);
+    }
+    template <typename T> xfiq_status get(size_t count, T **out)
+    {
+        void *q = nullptr;
+        XFIQ_TRY(cuda_alloc(c, count * sizeof(T), &q));
+        p.push_back(q);
+        *out = (T *)q;
+        return XFIQ_OK;
+    }
+};
+
+xfiq_status cuda_score_pairs(void *vctx, const float *z, int64_t n, int dim, const double *mag, const int64_t *ia,
+                             const int64_t *ib, int64_t n_pairs, const xfiq_qmag_params *p, double *cos_out,
+                             double *q_out, double *qmag_out)
+{
+    cuda_ctx *c = (cuda_ctx *)vctx;
+    if (n_pairs == 0)
+        return XFIQ_OK;
+    const int64_t chunk = n_pairs < kPairChunk ? n_pairs : kPairChunk;
+    const bool want_qmag = p && qmag_out;
+    dev_block B(c);
+    float *dz;
+    double *dmag, *dcos, *dq = nullptr, *dqm = nullptr;
+    int64_t *da, *db;
+    XFIQ_TRY(B.get((size_t)n * (size_t)dim, &dz));       // (n, dim)
+    XFIQ_TRY(B.get((size_t)n, &dmag));                    // (n)
+    XFIQ_TRY(B.get((size_t)chunk, &da));                  // (chunk)
+    XFIQ_TRY(B.get((size_t)chunk, &db));                  // (chunk)
+    XFIQ_TRY(B.get((size_t)chunk, &dcos));                // (chunk)
+    if (q_out)
+        XFIQ_TRY(B.get((size_t)chunk, &dq));              // (chunk)
+    if (want_qmag)
+        XFIQ_TRY(B.get((size_t)chunk, &dqm));             // (chunk)
+    XFIQ_TRY(cuda_upload(c, dz, z, (size_t)n * (size_t)dim * sizeof(float)));
+    XFIQ_TRY(cuda_upload(c, dmag, mag, (size_t)n * sizeof(double)));
+    for (int64_t s = 0; s < n_pairs; s += chunk) {
+        const int64_t k = n_pairs - s < chunk ? n_pairs - s : chunk;
+        XFIQ_TRY(cuda_upload(c, da, ia + s, (size_t)k * sizeof(int64_t)));
+        XFIQ_TRY(cuda_upload(c, db, ib + s, (size_t)k * sizeof(int64_t)));
+        XFIQ_TRY(score_pairs_cuda(dz, dim, dmag, da, db, k, want_qmag ? p : nullptr, dcos, dq, dqm, c->stream));
+        XFIQ_TRY(cuda_download(c, cos_out + s, dcos, (size_t)k * sizeof(double)));
+        if (q_out)
+            XFIQ_TRY(cuda_download(c, q_out + s, dq, (size_t)k * sizeof(double)));
+        if (want_qmag)
+            XFIQ_TRY(cuda_download(c, qmag_out + s, dqm, (size_t)k * sizeof(double)));
+    }
+    return XFIQ_OK;
+}
+
 xfiq_backend_ops make_ops()
 {
     xfiq_backend_ops o;
@@ -483,6 +546,7 @@ xfiq_backend_ops make_ops()
     o.serfiq_quality = cuda_serfiq_quality;
     o.plq_seed = cuda_plq_seed;
     o.plq_map = cuda_plq_map;
+    o.score_pairs = cuda_score_pairs;
     /* Large batches keep the GPU busy (SPEC 9); PLQ retains every activation. */
     o.chunk = 256;
     o.plq_chunk = 64;

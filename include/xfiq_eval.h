@@ -59,6 +59,16 @@ xfiq_status xfiq_score_pairs(const float *z, int64_t n, int dim, const double *m
                              const xfiq_qmag_params *p, double *cos_out, double *q_out,
                              double *qmag_out);
 
+/* xfiq_score_pairs on a backend: the CUDA backend uploads z and the pair
+ * lists and scores on the device (a warp per pair, double accumulation: the
+ * cosines agree with the host's to ~1e-15, magnitudes and pair qualities are
+ * the host's); the CPU backend gives xfiq_score_pairs's bits. Same
+ * arguments and errors (magnitudes always computed here). */
+xfiq_status xfiq_backend_score_pairs(xfiq_backend_t be, const float *z, int64_t n, int dim,
+                                     const int64_t *idx_a, const int64_t *idx_b, int64_t n_pairs,
+                                     const xfiq_qmag_params *p, double *cos_out, double *q_out,
+                                     double *qmag_out);
+
 /* All-vs-all block: out[i * n_probe + j] = score of gallery row i against
  * probe row j (row-major, n_gallery x n_probe floats), cosine when p is
  * NULL, else QMagFace. One float32 GEMM (OpenBLAS) on the normalised rows,

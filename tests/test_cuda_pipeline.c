@@ -1,7 +1,8 @@
 /* test_cuda_pipeline.c - whole pipelines on the GPU against the CPU backend
  * (label gpu): embeddings and SER-FIQ qualities within 1e-4 relative in
  * fp32, dropout masks bit-identical, PLQ maps within 1e-3 absolute, a pool
- * over every device equal to one device, and the reduced precisions near
+ * over every device equal to one device, pair scores on the device equal to
+ * the host's, and the reduced precisions near
  * FP32 (embedding relative L2: TF32 1e-2, BF16 5e-2, FP16 1e-2).
  * Models: the tiny iResNet and MobileFaceNet goldens, and the default model
  * when it has been fetched. Without a device (or without the CUDA backend)
@@ -16,6 +17,7 @@
 #include "quality/serfiq.h"
 #include "test_util.h"
 #include "xfiq.h"
+#include "xfiq_eval.h"
 #include "xfiq_quality.h"
 #include "xfiq_test.h"
 
@@ -61,6 +63,45 @@ static void check_masks(xfiq_backend_t gpu)
     CHECK_MSG(!memcmp(got, cpu, sizeof(float) * B * T * E), "device dropout rows differ from the CPU's");
     ops->mem_free(gpu->ctx, dx), ops->mem_free(gpu->ctx, dids), ops->mem_free(gpu->ctx, dout);
     free(x), free(cpu), free(got);
+}
+
+/* Pair scores on the device (xfiq_backend_score_pairs) against the CPU's:
+ * cosines to 1e-13 (only the order of a double sum differs), pair qualities
+ * identical (the same host magnitudes), QMagFace to 1e-12; errors the same. */
+static void check_scores(xfiq_backend_t cpu, xfiq_backend_t gpu)
+{
+    const int n = 311, d = 512;
+    const int64_t np = 50000;
+    float *z = malloc(sizeof(float) * n * d);
+    int64_t *ia = malloc(sizeof(int64_t) * np), *ib = malloc(sizeof(int64_t) * np);
+    double *out[6];
+    for (int k = 0; k < 6; k++)
+        out[k] = malloc(sizeof(double) * np);
+    for (int i = 0; i < n * d; i++)
+        z[i] = (float)((int)(next_u32() % 20001) - 10000) * 1e-3f;
+    for (int64_t i = 0; i < np; i++)
+        ia[i] = next_u32() % n, ib[i] = next_u32() % n;
+    xfiq_qmag_params p;
+    CHECK_OK(xfiq_qmag_preset("magface-100", &p));
+    CHECK_OK(xfiq_backend_score_pairs(cpu, z, n, d, ia, ib, np, &p, out[0], out[1], out[2]));
+    CHECK_OK(xfiq_backend_score_pairs(gpu, z, n, d, ia, ib, np, &p, out[3], out[4], out[5]));
+    double dc = 0, dv = 0;
+    int64_t dq = 0;
+    for (int64_t i = 0; i < np; i++) {
+        dc = fmax(dc, fabs(out[0][i] - out[3][i]));
+        dv = fmax(dv, fabs(out[2][i] - out[5][i]));
+        dq += out[1][i] != out[4][i];
+    }
+    printf("pair scores on the device, %lld pairs: cosine max |diff| %.2e, QMagFace %.2e, %lld qualities differ\n",
+           (long long)np, dc, dv, (long long)dq);
+    CHECK(dc < 1e-13 && dv < 1e-12 && dq == 0);
+    memset(z + 7 * d, 0, sizeof(float) * d);
+    ia[3] = 7;
+    CHECK(xfiq_backend_score_pairs(gpu, z, n, d, ia, ib, np, NULL, out[3], NULL, NULL) == XFIQ_ERR_ARG);
+    CHECK(strstr(xfiq_last_error(), "row 7 is all zeros") != NULL);
+    free(z), free(ia), free(ib);
+    for (int k = 0; k < 6; k++)
+        free(out[k]);
 }
 
 #define N_REDUCED 3 /* tf32, bf16, fp16 */
@@ -199,6 +240,7 @@ int main(void)
         CHECK_OK(xfiq_backend_init_opts(&red[r], XFIQ_BACKEND_CUDA, &o));
     }
     check_masks(gpu);
+    check_scores(cpu, gpu);
     char onnx[1024], card[1024];
     const char *fx = test_env("XFIQ_FIXTURE_DIR", "fixtures"), *src = test_env("XFIQ_SOURCE_DIR", ".");
     const char *tiny[] = {"iresnet_tiny", "mfn_tiny"};

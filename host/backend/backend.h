@@ -10,6 +10,7 @@
 #include "graph/graph.h"
 #include "quality/serfiq.h"
 #include "xfiq.h"
+#include "xfiq_eval.h"
 
 /* What one forward/backward call sees. All pointers are backend memory
  * (host for CPU, device for CUDA). */
@@ -94,6 +95,12 @@ typedef struct xfiq_backend_ops {
     xfiq_status (*plq_map)(void *ctx, const float *gx, int B, int C, int H, int W, int order, const float scale[3],
                            float a, float b, const uint8_t *mask, float *maps, float *grad_mag,
                            serfiq_image_result *res);
+    /* Pair scores (host arrays in and out, as xfiq_score_pairs with the
+     * magnitudes given, indices and zero rows already checked): the CPU's is
+     * xfiq_score_pairs, CUDA's scores on the device. */
+    xfiq_status (*score_pairs)(void *ctx, const float *z, int64_t n, int dim, const double *mag,
+                               const int64_t *idx_a, const int64_t *idx_b, int64_t n_pairs,
+                               const xfiq_qmag_params *p, double *cos_out, double *q_out, double *qmag_out);
     /* Images per chunk of the engine's forward (embed, SER-FIQ) and PLQ passes. */
     int chunk, plq_chunk;
 } xfiq_backend_ops;

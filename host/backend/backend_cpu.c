@@ -173,6 +173,14 @@ static void *cpu_stream(void *ctx)
     return NULL;
 }
 
+static xfiq_status cpu_score_pairs(void *ctx, const float *z, int64_t n, int dim, const double *mag,
+                                   const int64_t *idx_a, const int64_t *idx_b, int64_t n_pairs,
+                                   const xfiq_qmag_params *p, double *cos_out, double *q_out, double *qmag_out)
+{
+    (void)ctx;
+    return xfiq_score_pairs(z, n, dim, mag, idx_a, idx_b, n_pairs, p, cos_out, q_out, qmag_out);
+}
+
 static const xfiq_backend_ops cpu_ops = {
     .name = "cpu",
     .kind = XFIQ_BACKEND_CPU,
@@ -204,6 +212,7 @@ static const xfiq_backend_ops cpu_ops = {
     .serfiq_quality = xfiq_cpu_serfiq_quality,
     .plq_seed = xfiq_cpu_plq_seed,
     .plq_map = xfiq_cpu_plq_map,
+    .score_pairs = cpu_score_pairs,
     .chunk = 64,
     .plq_chunk = 16,
 };

@@ -38,6 +38,9 @@ void xfiq_cli_model_opts_init(xfiq_cli_model_opts *o);
  * --backend, --threads/-t, --batch/-b, --precision, --devices. Returns 1 when
  * consumed, 0 when not, -1 on a bad value (message printed). */
 int xfiq_cli_model_opt(xfiq_cli_model_opts *o, int argc, char **argv, int *i);
+/* Opens the backend alone (the first device of --devices); prints the error
+ * and returns non-zero on failure. */
+int xfiq_cli_open_backend(const xfiq_cli_model_opts *o, xfiq_backend_t *be);
 /* Opens backend + model (the first device of --devices); prints the error
  * and returns non-zero on failure. */
 int xfiq_cli_open_model(const xfiq_cli_model_opts *o, xfiq_backend_t *be, xfiq_model_t *m);

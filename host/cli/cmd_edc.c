@@ -220,8 +220,7 @@ int xfiq_cmd_edc(int argc, char **argv)
         fprintf(stderr, "xfiq edc: out of memory\n");
         rc = 1;
     }
-    if (!rc && xfiq_score_pairs(d.z, d.n_rows, d.dim, NULL, d.ia, d.ib, d.n_pairs, use_qmag ? &qp : NULL,
-                                s, NULL, use_qmag ? v : NULL) != XFIQ_OK) {
+    if (!rc && xfiq_eval_score_pairs(&src, &d, use_qmag ? &qp : NULL, s, NULL, use_qmag ? v : NULL) != XFIQ_OK) {
         fprintf(stderr, "xfiq edc: %s\n", xfiq_last_error());
         rc = 1;
     }

@@ -204,6 +204,21 @@ static int save_embeddings(const char *path, xfiq_bench_t b, const float *z, int
     return st != XFIQ_OK;
 }
 
+xfiq_status xfiq_eval_score_pairs(const xfiq_eval_source *s, const xfiq_eval_data *d, const xfiq_qmag_params *p,
+                                  double *cos_out, double *q_out, double *qmag_out)
+{
+    if (!strcmp(s->model.backend, "cpu")) /* no backend to open */
+        return xfiq_score_pairs(d->z, d->n_rows, d->dim, NULL, d->ia, d->ib, d->n_pairs, p, cos_out, q_out,
+                                qmag_out);
+    xfiq_backend_t be = NULL;
+    if (xfiq_cli_open_backend(&s->model, &be))
+        return XFIQ_ERR_BACKEND; /* message printed */
+    xfiq_status st =
+        xfiq_backend_score_pairs(be, d->z, d->n_rows, d->dim, d->ia, d->ib, d->n_pairs, p, cos_out, q_out, qmag_out);
+    xfiq_backend_free(be);
+    return st;
+}
+
 int xfiq_eval_data_load(const xfiq_eval_source *s, xfiq_eval_data *d, const char *cmd)
 {
     memset(d, 0, sizeof(*d));
@@ -622,8 +637,7 @@ int xfiq_cmd_eval(int argc, char **argv)
         fprintf(stderr, "xfiq eval: out of memory\n");
         rc = 1;
     }
-    if (!rc && xfiq_score_pairs(d.z, d.n_rows, d.dim, NULL, d.ia, d.ib, d.n_pairs, qpp, cols[0].s, q,
-                                qpp ? cols[1].s : NULL) != XFIQ_OK)
+    if (!rc && xfiq_eval_score_pairs(&src, &d, qpp, cols[0].s, q, qpp ? cols[1].s : NULL) != XFIQ_OK)
         rc = fail("eval");
     double t0 = xfiq_now();
     for (int i = 0; !rc && i < nc; i++) {

@@ -48,6 +48,10 @@ void xfiq_eval_source_help(FILE *f);
 /* Opens the benchmark and gets its embeddings; prints errors, returns 0 on
  * success. */
 int xfiq_eval_data_load(const xfiq_eval_source *s, xfiq_eval_data *d, const char *cmd);
+/* xfiq_score_pairs of d's pairs, on the device when the job's backend is
+ * not the CPU (xfiq_backend_score_pairs); sets the last error on failure. */
+xfiq_status xfiq_eval_score_pairs(const xfiq_eval_source *s, const xfiq_eval_data *d, const xfiq_qmag_params *p,
+                                  double *cos_out, double *q_out, double *qmag_out);
 void xfiq_eval_data_free(xfiq_eval_data *d);
 /* "--name value" or "--name=value": 1 matched (value in *v), 0 not this
  * option, -1 missing value (printed). */

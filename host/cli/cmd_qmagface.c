@@ -79,7 +79,7 @@ int xfiq_cmd_qmagface_train(int argc, char **argv)
         rc = 1;
     }
     double t0 = xfiq_now();
-    if (!rc && (xfiq_score_pairs(d.z, d.n_rows, d.dim, NULL, d.ia, d.ib, d.n_pairs, NULL, s, q, NULL) != XFIQ_OK ||
+    if (!rc && (xfiq_eval_score_pairs(&src, &d, NULL, s, q, NULL) != XFIQ_OK ||
                 xfiq_qmag_train(s, q, d.labels, d.n_pairs, &to, &p, rep) != XFIQ_OK)) {
         fprintf(stderr, "xfiq qmagface-train: %s\n", xfiq_last_error());
         rc = 1;

@@ -104,6 +104,10 @@ int xfiq_cli_model_opt(xfiq_cli_model_opts *o, int argc, char **argv, int *i)
 }
 
 /* Backend of device slot k of o (--devices, else device 0). */
+static int open_backend(const xfiq_cli_model_opts *o, int k, xfiq_backend_t *be);
+
+int xfiq_cli_open_backend(const xfiq_cli_model_opts *o, xfiq_backend_t *be) { return open_backend(o, 0, be); }
+
 static int open_backend(const xfiq_cli_model_opts *o, int k, xfiq_backend_t *be)
 {
     xfiq_backend_kind kind;

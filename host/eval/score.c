@@ -81,18 +81,34 @@ xfiq_status xfiq_magnitudes_used(const float *z, int64_t n, int dim, const int64
     return XFIQ_OK;
 }
 
-xfiq_status xfiq_score_pairs(const float *z, int64_t n, int dim, const double *mag,
-                             const int64_t *idx_a, const int64_t *idx_b, int64_t n_pairs,
-                             const xfiq_qmag_params *p, double *cos_out, double *q_out,
-                             double *qmag_out)
+xfiq_status xfiq_pairs_check_rows(const char *who, const float *z, int64_t n, int dim, const int64_t *idx_a,
+                                  const int64_t *idx_b, int64_t n_pairs, const double *cos_out)
 {
     if (!z || !idx_a || !idx_b || !cos_out || n_pairs < 0 || dim <= 0)
-        return xfiq_error(XFIQ_ERR_ARG, "xfiq_score_pairs: bad arguments");
+        return xfiq_error(XFIQ_ERR_ARG, "%s: bad arguments", who);
     for (int64_t i = 0; i < n_pairs; i++)
         if (idx_a[i] < 0 || idx_a[i] >= n || idx_b[i] < 0 || idx_b[i] >= n)
             return xfiq_error(XFIQ_ERR_ARG, "pair %lld refers to row %lld/%lld of %lld embeddings",
                               (long long)i, (long long)idx_a[i], (long long)idx_b[i],
                               (long long)n);
+    return XFIQ_OK;
+}
+
+xfiq_status xfiq_pairs_check_zero(const double *mag, const int64_t *idx_a, const int64_t *idx_b, int64_t n_pairs)
+{
+    for (int64_t i = 0; i < n_pairs; i++)
+        if (mag[idx_a[i]] == 0.0 || mag[idx_b[i]] == 0.0)
+            return xfiq_error(XFIQ_ERR_ARG, "embedding row %lld is all zeros: no direction to compare",
+                              (long long)(mag[idx_a[i]] == 0.0 ? idx_a[i] : idx_b[i]));
+    return XFIQ_OK;
+}
+
+xfiq_status xfiq_score_pairs(const float *z, int64_t n, int dim, const double *mag,
+                             const int64_t *idx_a, const int64_t *idx_b, int64_t n_pairs,
+                             const xfiq_qmag_params *p, double *cos_out, double *q_out,
+                             double *qmag_out)
+{
+    XFIQ_TRY(xfiq_pairs_check_rows("xfiq_score_pairs", z, n, dim, idx_a, idx_b, n_pairs, cos_out));
     double *own = NULL;
     if (!mag) { /* only the rows the pairs use: benchmarks often use a subset */
         own = malloc((size_t)(n ? n : 1) * sizeof(double));
@@ -105,14 +121,10 @@ xfiq_status xfiq_score_pairs(const float *z, int64_t n, int dim, const double *m
         }
         mag = own;
     }
-    int64_t bad = -1;
-    for (int64_t i = 0; i < n_pairs && bad < 0; i++)
-        if (mag[idx_a[i]] == 0.0 || mag[idx_b[i]] == 0.0)
-            bad = mag[idx_a[i]] == 0.0 ? idx_a[i] : idx_b[i];
-    if (bad >= 0) {
+    xfiq_status zst = xfiq_pairs_check_zero(mag, idx_a, idx_b, n_pairs);
+    if (zst != XFIQ_OK) {
         free(own);
-        return xfiq_error(XFIQ_ERR_ARG, "embedding row %lld is all zeros: no direction to compare",
-                          (long long)bad);
+        return zst;
     }
     const int want_q = p && qmag_out;
 #pragma omp parallel for schedule(static, 1024) if (n_pairs * (int64_t)dim > XFIQ_SCORE_PAR_MIN)

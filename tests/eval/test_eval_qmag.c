@@ -1,7 +1,9 @@
 /* test_eval_qmag.c - the QMagFace formula on hand-computed cases with the
  * published MagFace-100/50/18 parameters (values worked out with bc, see
  * the comments), the parameter JSON round trip, magnitudes, and the
- * all-vs-all block (GEMM + epilogue) against the per-pair scores. */
+ * all-vs-all block (GEMM + epilogue) against the per-pair scores, and
+ * xfiq_backend_score_pairs on the CPU backend: the same bits and errors as
+ * xfiq_score_pairs (the GPU's is compared in test_cuda_pipeline). */
 #include "eval_test_util.h"
 
 #include "xfiq.h"
@@ -91,6 +93,27 @@ int main(void)
     for (size_t k = 0; k < (size_t)ng * np; k++) {
         worst = fmax(worst, fabs(blk[k] - pv[k]) / fmax(1.0, fabs(pv[k])));
         worst_c = fmax(worst_c, fabs(blc[k] - pc[k]));
+    }
+    /* through the CPU backend: xfiq_score_pairs's bits, and its errors */
+    {
+        const int64_t np2 = (int64_t)ng * np;
+        double *hq = malloc((size_t)np2 * sizeof *hq), *bc = malloc((size_t)np2 * sizeof *bc),
+               *bq = malloc((size_t)np2 * sizeof *bq), *bv = malloc((size_t)np2 * sizeof *bv);
+        xfiq_backend_t cpu = NULL;
+        CHECK_OK(xfiq_backend_init(&cpu, XFIQ_BACKEND_CPU, 0));
+        CHECK_OK(xfiq_score_pairs(both, ng + np, d, NULL, pa, pb, np2, &p100, pc, hq, pv));
+        CHECK_OK(xfiq_backend_score_pairs(cpu, both, ng + np, d, pa, pb, np2, &p100, bc, bq, bv));
+        CHECK_MSG(!memcmp(bc, pc, (size_t)np2 * sizeof *bc) && !memcmp(bq, hq, (size_t)np2 * sizeof *bq) &&
+                      !memcmp(bv, pv, (size_t)np2 * sizeof *bv),
+                  "backend pair scores differ from xfiq_score_pairs");
+        CHECK(xfiq_backend_score_pairs(cpu, zz, 2, 4, &ia, &ib, 1, NULL, &cs, NULL, NULL) == XFIQ_ERR_ARG);
+        CHECK(strstr(xfiq_last_error(), "row 1 is all zeros") != NULL);
+        int64_t far = 9;
+        CHECK(xfiq_backend_score_pairs(cpu, z, 2, 4, &ia, &far, 1, NULL, &cs, NULL, NULL) == XFIQ_ERR_ARG);
+        CHECK(strstr(xfiq_last_error(), "refers to row 0/9 of 2") != NULL);
+        CHECK(xfiq_backend_score_pairs(NULL, z, 2, 4, &ia, &ib, 1, NULL, &cs, NULL, NULL) == XFIQ_ERR_ARG);
+        xfiq_backend_free(cpu);
+        free(hq), free(bc), free(bq), free(bv);
     }
     free(pa);
     free(pb);
