@@ -1009,13 +1009,27 @@ xfiq_status launch_ctx(const char *fn, cudaStream_t stream, cudnn_ctx **c, dev_c
     return XFIQ_OK;
 }
 
-/* The launcher's workspace must hold the bf16 / fp16 staging too. */
-xfiq_status staging_check(const char *who, const conv_plan *plan, size_t ws_bytes)
+/* A bf16 / fp16 plan run on staged copies: in (x forward, dy backward) and
+ * w narrowed into the workspace, the conv, the result (y forward, dx
+ * backward: uids X and Y keep their places) widened into out, or added to
+ * it. The launcher's workspace must hold the staging too. */
+xfiq_status staged_run(const char *who, cudnn_ctx *c, const conv_plan *plan, const xfiq_conv_desc *d, int n,
+                       const float *in, const float *w, float *out, int accumulate, float *ws, size_t ws_bytes,
+                       cudaStream_t stream)
 {
     if (ws_bytes < plan->ws)
         return xfiq_error(XFIQ_ERR_ARG, "%s: %s workspace of %zu bytes, the plan needs %zu (staging %zu)", who,
                           prec_name(plan->key.precision), ws_bytes, plan->ws, plan->staging);
-    return XFIQ_OK;
+    const half_staging hs = staging_of(*d, n);
+    const int kind = half_kind(plan->key.precision);
+    const bool fwd = plan->key.dir == XFIQ_CUDNN_FWD;
+    uint16_t *xh = (uint16_t *)ws, *wh = (uint16_t *)((char *)ws + hs.x);
+    uint16_t *yh = (uint16_t *)((char *)ws + hs.x + hs.w);
+    const int64_t nx = (int64_t)n * d->cin * d->ih * d->iw, ny = (int64_t)n * d->cout * d->oh * d->ow;
+    XFIQ_TRY(half_from_f32_cuda(in, fwd ? xh : yh, fwd ? nx : ny, kind, stream));
+    XFIQ_TRY(half_from_f32_cuda(w, wh, (int64_t)d->cout * (d->cin / d->group) * d->kh * d->kw, kind, stream));
+    XFIQ_TRY(plan_exec(c->h, plan->plan, false, xh, wh, yh, nullptr, (char *)ws + hs.total));
+    return half_to_f32_cuda(fwd ? yh : xh, out, fwd ? ny : nx, kind, accumulate, stream);
 }
 
 __global__ void add_kernel(float *__restrict__ y, const float *__restrict__ t, int64_t count)
@@ -1123,15 +1137,7 @@ extern "C" xfiq_status conv2d_fwd_cuda(const float *x, const float *w, const flo
         XFIQ_TRY(plan_get(dc, k, ws_bytes, false, &plan));
         note_used(c, plan);
         if (plan->staging) {
-            XFIQ_TRY(staging_check("conv2d_fwd_cuda", plan, ws_bytes));
-            const half_staging hs = staging_of(*d, n);
-            const int kind = half_kind(k.precision);
-            uint16_t *xh = (uint16_t *)ws, *wh = (uint16_t *)((char *)ws + hs.x);
-            uint16_t *yh = (uint16_t *)((char *)ws + hs.x + hs.w);
-            XFIQ_TRY(half_from_f32_cuda(x, xh, (int64_t)n * d->cin * d->ih * d->iw, kind, stream));
-            XFIQ_TRY(half_from_f32_cuda(w, wh, (int64_t)d->cout * (d->cin / d->group) * d->kh * d->kw, kind, stream));
-            XFIQ_TRY(plan_exec(c->h, plan->plan, false, xh, wh, yh, nullptr, (char *)ws + hs.total));
-            XFIQ_TRY(half_to_f32_cuda(yh, y, (int64_t)n * d->cout * d->oh * d->ow, kind, 0, stream));
+            XFIQ_TRY(staged_run("conv2d_fwd_cuda", c, plan, d, n, x, w, y, 0, ws, ws_bytes, stream));
         } else {
             XFIQ_TRY(plan_exec(c->h, plan->plan, plan->fused && k.has_bias, x, w, y, b, ws));
         }
@@ -1161,17 +1167,8 @@ extern "C" xfiq_status conv2d_bwd_data_cuda(const float *dy, const float *w, flo
     const conv_plan *plan = nullptr;
     XFIQ_TRY(plan_get(dc, k, ws_bytes, false, &plan));
     note_used(c, plan);
-    if (plan->staging) { /* dx = widen(conv_transpose(dy_h, w_h)), or dx += */
-        XFIQ_TRY(staging_check("conv2d_bwd_data_cuda", plan, ws_bytes));
-        const half_staging hs = staging_of(*d, n);
-        const int kind = half_kind(k.precision);
-        uint16_t *dxh = (uint16_t *)ws, *wh = (uint16_t *)((char *)ws + hs.x);
-        uint16_t *dyh = (uint16_t *)((char *)ws + hs.x + hs.w);
-        XFIQ_TRY(half_from_f32_cuda(dy, dyh, (int64_t)n * d->cout * d->oh * d->ow, kind, stream));
-        XFIQ_TRY(half_from_f32_cuda(w, wh, (int64_t)d->cout * (d->cin / d->group) * d->kh * d->kw, kind, stream));
-        XFIQ_TRY(plan_exec(c->h, plan->plan, false, dxh, wh, dyh, nullptr, (char *)ws + hs.total));
-        return half_to_f32_cuda(dxh, dx, (int64_t)n * d->cin * d->ih * d->iw, kind, accumulate != 0, stream);
-    }
+    if (plan->staging) /* dx = widen(conv_transpose(dy_h, w_h)), or dx += */
+        return staged_run("conv2d_bwd_data_cuda", c, plan, d, n, dy, w, dx, accumulate != 0, ws, ws_bytes, stream);
     if (!plan->scratch)
         return plan_exec(c->h, plan->plan, false, dx, w, dy, nullptr, ws);
     /* accumulate without a beta = 1 engine: dx' in scratch (256-byte aligned
