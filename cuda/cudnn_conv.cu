@@ -1009,6 +1009,17 @@ xfiq_status launch_ctx(const char *fn, cudaStream_t stream, cudnn_ctx **c, dev_c
     return XFIQ_OK;
 }
 
+/* What of a launcher's workspace cuDNN may use: all of it, less the bf16 /
+ * fp16 staging (a plan rebuilt at launch for a larger workspace than the
+ * query's must leave room for it). */
+size_t cudnn_budget(const conv_key &k, size_t ws_bytes)
+{
+    if (!is_half(k.precision))
+        return ws_bytes;
+    const size_t st = staging_of(k.d, k.n).total;
+    return ws_bytes > st ? ws_bytes - st : 0;
+}
+
 /* A bf16 / fp16 plan run on staged copies: in (x forward, dy backward) and
  * w narrowed into the workspace, the conv, the result (y forward, dx
  * backward: uids X and Y keep their places) widened into out, or added to
@@ -1134,7 +1145,7 @@ extern "C" xfiq_status conv2d_fwd_cuda(const float *x, const float *w, const flo
         const conv_key k = key_make(XFIQ_CUDNN_FWD, d, n, act, b != nullptr, 0, xfiq_cuda_align(x), p_align,
                                     xfiq_cuda_align(y), c->precision);
         const conv_plan *plan = nullptr;
-        XFIQ_TRY(plan_get(dc, k, ws_bytes, false, &plan));
+        XFIQ_TRY(plan_get(dc, k, cudnn_budget(k, ws_bytes), false, &plan));
         note_used(c, plan);
         if (plan->staging) {
             XFIQ_TRY(staged_run("conv2d_fwd_cuda", c, plan, d, n, x, w, y, 0, ws, ws_bytes, stream));
@@ -1165,7 +1176,7 @@ extern "C" xfiq_status conv2d_bwd_data_cuda(const float *dy, const float *w, flo
     const conv_key k = key_make(XFIQ_CUDNN_BWD_DATA, d, n, XFIQ_ACT_NONE, 0, accumulate != 0, xfiq_cuda_align(dx),
                                 xfiq_cuda_align(w), xfiq_cuda_align(dy), c->precision);
     const conv_plan *plan = nullptr;
-    XFIQ_TRY(plan_get(dc, k, ws_bytes, false, &plan));
+    XFIQ_TRY(plan_get(dc, k, cudnn_budget(k, ws_bytes), false, &plan));
     note_used(c, plan);
     if (plan->staging) /* dx = widen(conv_transpose(dy_h, w_h)), or dx += */
         return staged_run("conv2d_bwd_data_cuda", c, plan, d, n, dy, w, dx, accumulate != 0, ws, ws_bytes, stream);
