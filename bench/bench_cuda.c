@@ -91,7 +91,7 @@ static void bench_conv(const char *name, int n, int cin, int cout, int group, in
     size_t wsz = (size_t)cout * (cin / group) * k * k;
     c.x = dalloc(xs * 4), c.y = dalloc(ys * 4), c.w = dalloc(wsz * 4), c.b = dalloc((size_t)cout * 4);
     c.slope = dalloc((size_t)cout * 4);
-    if (conv2d_fwd_cuda_workspace(&c.d, n, act, 1, 16, &c.ws_bytes) != XFIQ_OK)
+    if (conv2d_fwd_cuda_workspace(&c.d, n, act, 1, 16, &c.ws_bytes, g_stream) != XFIQ_OK)
         die(name);
     c.ws = c.ws_bytes ? dalloc(c.ws_bytes) : NULL;
     double ms = time_ms(conv_run, &c);

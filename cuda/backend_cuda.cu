@@ -227,19 +227,20 @@ int param_align(int64_t off)
 
 /* cuDNN's engine decides a conv's scratch; a failed query reports 0 and the
  * forward call then says why (it searches again, within the planned budget). */
-size_t cuda_workspace_bytes(const xfiq_graph *g, const xfiq_node *nd, int batch, int num_threads)
+size_t cuda_workspace_bytes(void *vctx, const xfiq_graph *g, const xfiq_node *nd, int batch, int num_threads)
 {
     (void)g, (void)num_threads;
+    const cudaStream_t s = ((cuda_ctx *)vctx)->stream;
     if (nd->op != XFIQ_OP_CONV)
         return 0;
     int pa = param_align(nd->w);
     if (nd->b >= 0 && param_align(nd->b) < pa)
         pa = param_align(nd->b);
     size_t bytes = 0, bwd = 0;
-    if (conv2d_fwd_cuda_workspace(&nd->d.conv, batch, nd->act, nd->b >= 0, pa, &bytes) != XFIQ_OK)
+    if (conv2d_fwd_cuda_workspace(&nd->d.conv, batch, nd->act, nd->b >= 0, pa, &bytes, s) != XFIQ_OK)
         bytes = 0;
     /* Unfused graphs are the ones that run backward (PLQ). */
-    if (nd->act == XFIQ_ACT_NONE && conv2d_bwd_data_cuda_workspace(&nd->d.conv, batch, param_align(nd->w), &bwd) != XFIQ_OK)
+    if (nd->act == XFIQ_ACT_NONE && conv2d_bwd_data_cuda_workspace(&nd->d.conv, batch, param_align(nd->w), &bwd, s) != XFIQ_OK)
         bwd = 0;
     xfiq_error_clear();
     return bytes > bwd ? bytes : bwd;
@@ -471,7 +472,12 @@ struct dev_block {
     {
         void *q = nullptr;
         XFIQ_TRY(cuda_alloc(c, count * sizeof(T), &q));
-        p.push_back(q);
+        try { /* C code called us: nothing may throw through it */
+            p.push_back(q);
+        } catch (...) {
+            cuda_free(c, q);
+            return xfiq_error(XFIQ_ERR_NOMEM, "out of memory");
+        }
         *out = (T *)q;
         return XFIQ_OK;
     }

@@ -28,7 +28,8 @@
  * launcher casts x (dy) and w into staging buffers at the start of the
  * workspace, runs an all-bf16/fp16 graph that accumulates in FP32, and
  * widens y (dx) back, adding bias and activation (or accumulating) after
- * the cast. The roundings are ops/elem_half.h's, tested on the CPU. */
+ * the cast. The roundings are ops/elem_half.h's, tested on the CPU. fp16's
+ * backward-data runs in bf16 (gradients need the range). */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -110,7 +111,9 @@ conv_key key_make(int dir, const xfiq_conv_desc *d, int n, int act, int has_bias
     k.x_align = x_align;
     k.p_align = p_align;
     k.y_align = y_align;
-    k.precision = precision;
+    /* fp16's range would flush small PLQ gradients (below ~6e-8) to zero:
+     * its backward-data runs in bf16, which keeps fp32's exponent */
+    k.precision = dir == XFIQ_CUDNN_BWD_DATA && precision == XFIQ_PRECISION_FP16 ? XFIQ_PRECISION_BF16 : precision;
     if (is_half(precision)) { /* cuDNN sees only the staging buffers; the widening kernel accumulates */
         k.beta = 0;
         k.has_bias = 0;
@@ -186,10 +189,9 @@ struct dev_ctx {
     cudnnBackendDescriptor_t devprop = nullptr; /* owned by props */
     cudnnHandle_t bind = nullptr;               /* qh when XFIQ_CUDNN_PLAN_HANDLE=1 */
     std::string name;
-    std::mutex m; /* plans, tune map, query_precision */
+    std::mutex m; /* plans, tune map */
     std::vector<conv_plan *> plans;
     std::vector<conv_plan *> retired; /* forgotten (tests) but maybe still run by a stream */
-    int query_precision = XFIQ_PRECISION_FP32;
     bool tune_loaded = false;
     std::string tune_path;
     xfiq_tune_map tune;
@@ -1016,8 +1018,21 @@ size_t cudnn_budget(const conv_key &k, size_t ws_bytes)
 {
     if (!is_half(k.precision))
         return ws_bytes;
-    const size_t st = staging_of(k.d, k.n).total;
-    return ws_bytes > st ? ws_bytes - st : 0;
+    /* at most the query's budget: the runner's workspace is the largest
+     * layer's staging, far above what a small layer's plan was chosen under */
+    const size_t st = staging_of(k.d, k.n).total, left = ws_bytes > st ? ws_bytes - st : 0;
+    return left < kQueryBudget ? left : kQueryBudget;
+}
+
+/* A bf16 / fp16 launch with a workspace too small for its staging: said
+ * before any plan is looked for (or built for nothing). */
+xfiq_status staging_fits(const char *who, const conv_key &k, size_t ws_bytes)
+{
+    const size_t st = is_half(k.precision) ? staging_of(k.d, k.n).total : 0;
+    if (ws_bytes < st)
+        return xfiq_error(XFIQ_ERR_ARG, "%s: %s workspace of %zu bytes cannot hold the staging (%zu bytes)", who,
+                          prec_name(k.precision), ws_bytes, st);
+    return XFIQ_OK;
 }
 
 /* A bf16 / fp16 plan run on staged copies: in (x forward, dy backward) and
@@ -1111,14 +1126,8 @@ extern "C" xfiq_status xfiq_cudnn_set_precision(cudaStream_t stream, int precisi
     if (!c)
         return xfiq_error(XFIQ_ERR_BACKEND, "xfiq_cudnn_set_precision: stream %p has no cuDNN handle",
                           (void *)stream);
-    {
-        std::lock_guard<std::mutex> g(c->m);
-        c->precision = precision;
-    }
-    /* Workspace queries have no stream: they plan for the last precision set on the device. */
-    dev_ctx *dc = c->dc;
-    std::lock_guard<std::mutex> g(dc->m);
-    dc->query_precision = precision;
+    std::lock_guard<std::mutex> g(c->m);
+    c->precision = precision;
     return XFIQ_OK;
 }
 
@@ -1145,6 +1154,7 @@ extern "C" xfiq_status conv2d_fwd_cuda(const float *x, const float *w, const flo
         const conv_key k = key_make(XFIQ_CUDNN_FWD, d, n, act, b != nullptr, 0, xfiq_cuda_align(x), p_align,
                                     xfiq_cuda_align(y), c->precision);
         const conv_plan *plan = nullptr;
+        XFIQ_TRY(staging_fits("conv2d_fwd_cuda", k, ws_bytes));
         XFIQ_TRY(plan_get(dc, k, cudnn_budget(k, ws_bytes), false, &plan));
         note_used(c, plan);
         if (plan->staging) {
@@ -1176,6 +1186,7 @@ extern "C" xfiq_status conv2d_bwd_data_cuda(const float *dy, const float *w, flo
     const conv_key k = key_make(XFIQ_CUDNN_BWD_DATA, d, n, XFIQ_ACT_NONE, 0, accumulate != 0, xfiq_cuda_align(dx),
                                 xfiq_cuda_align(w), xfiq_cuda_align(dy), c->precision);
     const conv_plan *plan = nullptr;
+    XFIQ_TRY(staging_fits("conv2d_bwd_data_cuda", k, ws_bytes));
     XFIQ_TRY(plan_get(dc, k, cudnn_budget(k, ws_bytes), false, &plan));
     note_used(c, plan);
     if (plan->staging) /* dx = widen(conv_transpose(dy_h, w_h)), or dx += */
@@ -1211,18 +1222,19 @@ extern "C" xfiq_status xfiq_cudnn_conv_describe(const xfiq_conv_desc *d, int n, 
 }
 
 namespace {
-/* The current device's plan context and the precision workspace queries plan for. */
-xfiq_status query_context(dev_ctx **dc, int *prec)
+/* The stream's device plans and precision, for a workspace query. */
+xfiq_status query_context(const char *fn, cudaStream_t stream, dev_ctx **dc, int *prec)
 {
-    XFIQ_TRY(dev_current(dc));
-    std::lock_guard<std::mutex> g((*dc)->m);
-    *prec = (*dc)->query_precision;
+    cudnn_ctx *c = nullptr;
+    XFIQ_TRY(launch_ctx(fn, stream, &c, dc));
+    std::lock_guard<std::mutex> g(c->m);
+    *prec = c->precision;
     return XFIQ_OK;
 }
 } // namespace
 
 extern "C" xfiq_status conv2d_fwd_cuda_workspace(const xfiq_conv_desc *d, int n, int act, int has_bias,
-                                                 int param_align, size_t *bytes)
+                                                 int param_align, size_t *bytes, cudaStream_t stream)
 {
     *bytes = 0;
     XFIQ_TRY(conv_check("conv2d_fwd_cuda_workspace", d, n, act));
@@ -1230,7 +1242,7 @@ extern "C" xfiq_status conv2d_fwd_cuda_workspace(const xfiq_conv_desc *d, int n,
         return XFIQ_OK;
     dev_ctx *dc = nullptr;
     int prec = 0;
-    XFIQ_TRY(query_context(&dc, &prec));
+    XFIQ_TRY(query_context("conv2d_fwd_cuda_workspace", stream, &dc, &prec));
     const conv_key k = key_make(XFIQ_CUDNN_FWD, d, n, act, has_bias != 0, 0, 16, param_align, 16, prec);
     const conv_plan *p = nullptr;
     XFIQ_TRY(plan_get(dc, k, kQueryBudget, true, &p));
@@ -1240,7 +1252,8 @@ extern "C" xfiq_status conv2d_fwd_cuda_workspace(const xfiq_conv_desc *d, int n,
 
 /* The query has no accumulate flag: the answer covers both (each plan is
  * built here once and reused by the launcher). */
-extern "C" xfiq_status conv2d_bwd_data_cuda_workspace(const xfiq_conv_desc *d, int n, int param_align, size_t *bytes)
+extern "C" xfiq_status conv2d_bwd_data_cuda_workspace(const xfiq_conv_desc *d, int n, int param_align, size_t *bytes,
+                                                      cudaStream_t stream)
 {
     *bytes = 0;
     XFIQ_TRY(conv_check("conv2d_bwd_data_cuda_workspace", d, n, XFIQ_ACT_NONE));
@@ -1248,7 +1261,7 @@ extern "C" xfiq_status conv2d_bwd_data_cuda_workspace(const xfiq_conv_desc *d, i
         return XFIQ_OK;
     dev_ctx *dc = nullptr;
     int prec = 0;
-    XFIQ_TRY(query_context(&dc, &prec));
+    XFIQ_TRY(query_context("conv2d_bwd_data_cuda_workspace", stream, &dc, &prec));
     for (int beta = 0; beta < 2; beta++) {
         const conv_key k = key_make(XFIQ_CUDNN_BWD_DATA, d, n, XFIQ_ACT_NONE, 0, beta, 16, param_align, 16, prec);
         const conv_plan *p = nullptr;

@@ -50,12 +50,12 @@ int xfiq_cuda_align(const void *p);
 xfiq_status conv2d_fwd_cuda(const float *x, const float *w, const float *b, float *y,
                             const xfiq_conv_desc *d, int n, int act, const float *slope,
                             int slope_per_channel, float *ws, size_t ws_bytes, cudaStream_t stream);
-/* Workspace conv2d_fwd_cuda will use for batch n when given a large enough
- * budget, assuming 16-byte aligned x/y and params aligned to param_align
- * bytes. Uses a per-device query handle, so no stream is needed (cuDNN's
- * choice depends on the device and shapes, not on the handle). */
+/* Workspace conv2d_fwd_cuda will use on this stream for batch n when given
+ * a large enough budget, assuming 16-byte aligned x/y and params aligned to
+ * param_align bytes: the plan for the stream's device and precision (bf16 /
+ * fp16 include the staging copies). Nothing runs on the stream. */
 xfiq_status conv2d_fwd_cuda_workspace(const xfiq_conv_desc *d, int n, int act, int has_bias,
-                                      int param_align, size_t *bytes);
+                                      int param_align, size_t *bytes, cudaStream_t stream);
 
 /* Builds and finalizes the descriptors of the conv's cuDNN graph (tensors,
  * convolution, the conv operation and, with fused != 0, the bias/ReLU
@@ -71,7 +71,7 @@ xfiq_status xfiq_cudnn_conv_describe(const xfiq_conv_desc *d, int n, int act, in
 xfiq_status conv2d_bwd_data_cuda(const float *dy, const float *w, float *dx, const xfiq_conv_desc *d,
                                  int n, int accumulate, float *ws, size_t ws_bytes, cudaStream_t stream);
 xfiq_status conv2d_bwd_data_cuda_workspace(const xfiq_conv_desc *d, int n, int param_align,
-                                           size_t *bytes);
+                                           size_t *bytes, cudaStream_t stream);
 
 /* Arithmetic of the stream's cuDNN / cuBLAS work (xfiq_precision of
  * include/xfiq.h; FP32, the default, admits no tensor-core engine). */

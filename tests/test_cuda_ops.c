@@ -150,7 +150,7 @@ static void test_conv_case(const conv_case *c)
         p_align = xfiq_cuda_align(db);
 
     size_t ws_bytes = 0;
-    CHECK_OK(conv2d_fwd_cuda_workspace(&d, c->n, c->act, c->bias, p_align, &ws_bytes));
+    CHECK_OK(conv2d_fwd_cuda_workspace(&d, c->n, c->act, c->bias, p_align, &ws_bytes, g_stream));
     float *dws = ws_bytes ? dev_alloc((int64_t)(ws_bytes / sizeof(float)) + 1) : NULL;
 
     int plans0 = xfiq_cudnn_plan_count(g_stream);

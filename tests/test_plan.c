@@ -12,7 +12,7 @@ static void check(const char *path, int batch)
     CHECK_OK(xfiq_onnx_import(path, &g));
     CHECK_OK(xfiq_graph_optimize(&g, 1));
     xfiq_plan p;
-    CHECK_OK(xfiq_plan_build(&p, &g, xfiq_backend_cpu_ops(), batch, 2));
+    CHECK_OK(xfiq_plan_build(&p, &g, xfiq_backend_cpu_ops(), NULL, batch, 2));
     size_t naive = 0;
     int overlaps = 0, misaligned = 0;
     for (int a = 0; a < g.n_values; a++) {

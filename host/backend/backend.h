@@ -64,7 +64,7 @@ typedef struct xfiq_backend_ops {
     xfiq_status (*prepare)(void *ctx, const xfiq_graph *g, const xfiq_node *nd, const float *params, void *dst,
                            int with_bwd, int num_threads);
     /* Scratch one node needs at this batch and thread count, forward or backward (bytes). */
-    size_t (*workspace_bytes)(const xfiq_graph *g, const xfiq_node *nd, int batch, int num_threads);
+    size_t (*workspace_bytes)(void *ctx, const xfiq_graph *g, const xfiq_node *nd, int batch, int num_threads);
     /* o: the caller's options, num_threads already resolved (> 0). */
     xfiq_status (*init)(void **ctx, const xfiq_backend_opts *o);
     void (*destroy)(void *ctx);

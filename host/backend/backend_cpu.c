@@ -106,8 +106,9 @@ static xfiq_status cpu_view(const xfiq_exec *ex, const xfiq_graph *g, const xfiq
 
 static int cpu_supports_op(xfiq_op op) { return (unsigned)op < XFIQ_OP_COUNT; }
 
-static size_t cpu_workspace_bytes(const xfiq_graph *g, const xfiq_node *nd, int batch, int num_threads)
+static size_t cpu_workspace_bytes(void *ctx, const xfiq_graph *g, const xfiq_node *nd, int batch, int num_threads)
 {
+    (void)ctx;
     (void)g, (void)batch;
     if (nd->op != XFIQ_OP_CONV)
         return 0;

@@ -211,8 +211,9 @@ xfiq_status xfiq_eval_score_pairs(const xfiq_eval_source *s, const xfiq_eval_dat
         return xfiq_score_pairs(d->z, d->n_rows, d->dim, NULL, d->ia, d->ib, d->n_pairs, p, cos_out, q_out,
                                 qmag_out);
     xfiq_backend_t be = NULL;
-    if (xfiq_cli_open_backend(&s->model, &be))
-        return XFIQ_ERR_BACKEND; /* message printed */
+    if (xfiq_cli_open_backend(&s->model, &be)) /* its reason is printed */
+        return xfiq_error(XFIQ_ERR_BACKEND, "pair scores need the %s backend, which did not start",
+                          s->model.backend);
     xfiq_status st =
         xfiq_backend_score_pairs(be, d->z, d->n_rows, d->dim, d->ia, d->ib, d->n_pairs, p, cos_out, q_out, qmag_out);
     xfiq_backend_free(be);

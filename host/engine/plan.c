@@ -23,7 +23,8 @@ static int by_size_desc(const void *a, const void *b)
     return x->value - y->value; /* stable: the plan is the same on every run */
 }
 
-xfiq_status xfiq_plan_build(xfiq_plan *p, const xfiq_graph *g, const xfiq_backend_ops *ops, int batch, int num_threads)
+xfiq_status xfiq_plan_build(xfiq_plan *p, const xfiq_graph *g, const xfiq_backend_ops *ops, void *ctx, int batch,
+                            int num_threads)
 {
     memset(p, 0, sizeof *p);
     p->batch = batch;
@@ -80,7 +81,7 @@ xfiq_status xfiq_plan_build(xfiq_plan *p, const xfiq_graph *g, const xfiq_backen
     free(placed);
     size_t ws = 0;
     for (int i = 0; i < g->n_nodes; i++) {
-        size_t w = ops->workspace_bytes ? ops->workspace_bytes(g, &g->nodes[i], batch, num_threads) : 0;
+        size_t w = ops->workspace_bytes ? ops->workspace_bytes(ctx, g, &g->nodes[i], batch, num_threads) : 0;
         if (w > ws)
             ws = w;
     }

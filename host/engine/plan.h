@@ -19,7 +19,8 @@ typedef struct xfiq_plan {
     size_t total_bytes;
 } xfiq_plan;
 
-xfiq_status xfiq_plan_build(xfiq_plan *p, const xfiq_graph *g, const xfiq_backend_ops *ops, int batch, int num_threads);
+xfiq_status xfiq_plan_build(xfiq_plan *p, const xfiq_graph *g, const xfiq_backend_ops *ops, void *ctx, int batch,
+                            int num_threads);
 void xfiq_plan_free(xfiq_plan *p);
 
 #endif

@@ -154,7 +154,7 @@ xfiq_status xfiq_runner_reserve(xfiq_runner *r, int n)
                 saved[i].last_use = tmp.n_nodes;
         pg = &tmp;
     }
-    xfiq_status st = xfiq_plan_build(&r->plan, pg, ops, n, r->be->num_threads);
+    xfiq_status st = xfiq_plan_build(&r->plan, pg, ops, r->be->ctx, n, r->be->num_threads);
     free(saved);
     XFIQ_TRY(st);
     st = ops->mem_alloc(r->be->ctx, r->plan.total_bytes, (void **)&r->block);
