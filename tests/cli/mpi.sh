@@ -66,7 +66,10 @@ for n in 2 3; do
   [ "$(ls "$tmp/p_np$n/maps" | wc -l)" = 60 ] || bad "plq -np $n: not 3 files for each of 20 faces"
 done
 
-# eval with the embedding split over the ranks (ORL: 400 faces, 79,800 pairs)
+# eval with the embedding split over the ranks: 10 ORL identities (100 faces, 4,950 pairs)
+mkdir "$tmp/orl"
+for s in 1 2 3 4 5 6 7 8 9 10; do mkdir "$tmp/orl/s$s"; ln -s "$orl/s$s"/* "$tmp/orl/s$s/"; done
+orl=$tmp/orl
 "$bin" eval -q --bench "$orl" -t 1 --json "$tmp/orl1.json" > "$tmp/orl1.txt" || bad "eval ORL"
 for n in 2 3; do
   "${M[@]}" $n "$bin" eval -q --bench "$orl" -t 1 --json "$tmp/orl$n.json" > "$tmp/orl$n.txt" 2>/dev/null
