@@ -612,7 +612,12 @@ int xfiq_cmd_eval(int argc, char **argv)
             fprintf(stderr, "xfiq eval: templates need both --ijb-media and --ijb-pairs\n");
             return 1;
         }
-        return eval_templates(&src, &o, qpp);
+        /* under mpirun the template protocols run on rank 0 (they take precomputed embeddings) */
+        const xfiq_ranks *rk = &xfiq_cli_ranks;
+        if (!rk->split || rk->size < 2)
+            return eval_templates(&src, &o, qpp);
+        int bad;
+        return xfiq_ranks_agree(rk->rank == 0 ? eval_templates(&src, &o, qpp) : 0, &bad);
     }
 
     xfiq_eval_data d;

@@ -212,9 +212,14 @@ static int join_parts(int n)
 int xfiq_cli_mpi_job_finish(const char *cmd, int rc)
 {
     const xfiq_ranks *r = &xfiq_cli_ranks;
-    if (rc != XFIQ_EXIT_FATAL && (!rec.valid || (!rec.skipped && write_marker(rc))))
+    int bad, all;
+    if (!rec.valid && rc != XFIQ_EXIT_FATAL) { /* --help, or nothing to join */
+        all = xfiq_ranks_agree(rc, &bad);
+        return all;
+    }
+    if (rc != XFIQ_EXIT_FATAL && !rec.skipped && write_marker(rc))
         rc = XFIQ_EXIT_FATAL;
-    int bad, all = xfiq_ranks_agree(rc, &bad);
+    all = xfiq_ranks_agree(rc, &bad);
     if (all == XFIQ_EXIT_FATAL) {
         if (r->rank == 0)
             fprintf(stderr, "xfiq %s: rank %d of %d failed (its message is above): no output was written%s%s%s\n",
