@@ -85,6 +85,11 @@ grep -q "rank 1 .*exited on signal 6\|rank 1 aborts" "$tmp/kill.txt" || { bad "a
 "${M[@]}" 3 "$bin" "${E[@]}" -o "$tmp/kill" --resume @"$tmp/list.txt" 2>"$tmp/res.txt"
 grep -q "resuming after input" "$tmp/res.txt" || bad "--resume did not continue the dead rank's checkpoint"
 same "$tmp/e_ref" "$tmp/kill" embeddings.npy magnitudes.npy files.csv
+# a rank that fails without dying (its part folder cannot be made): rank 0 names it, nothing is written
+mkdir -p "$tmp/fail/.xfiq-mpi"; : > "$tmp/fail/.xfiq-mpi/rank-0002"
+"${M[@]}" 3 "$bin" "${E[@]}" -o "$tmp/fail" @"$tmp/list.txt" >"$tmp/fail.txt" 2>&1 && bad "a failing rank: exit 0"
+grep -q "rank 2 of 3 failed" "$tmp/fail.txt" || { bad "a failing rank: not named"; cat "$tmp/fail.txt"; }
+[ ! -e "$tmp/fail/embeddings.npy" ] || bad "a failing rank: final outputs written"
 # commands that would write the same files on every rank are refused
 "${M[@]}" 2 "$bin" prepare -o "$tmp/prep" "$lfw" >/dev/null 2>"$tmp/prep.txt" && bad "prepare under mpirun -np 2 accepted"
 grep -q "does not split over processes" "$tmp/prep.txt" || bad "prepare: no clear refusal"
