@@ -329,6 +329,12 @@ xfiq_status xfiq_bench_select_folds(xfiq_bench_t b, const int *keep, int n_keep)
  * frees). A missing or undecodable image fails with the pair that needs it. */
 xfiq_status xfiq_bench_embed(xfiq_bench_t b, xfiq_model_t m, int flip, int batch, float **z_out,
                              int *dim_out);
+/* The same for the images [first, end) only, into rows first..end-1 of z
+ * (n_images x embedding_dim, allocated by the caller; other rows are left
+ * as they are): one process's share when many embed a benchmark together.
+ * Each row equals xfiq_bench_embed's (batches never mix images' results). */
+xfiq_status xfiq_bench_embed_range(xfiq_bench_t b, xfiq_model_t m, int flip, int batch, int64_t first,
+                                   int64_t end, float *z);
 
 /* ------------------------------------------------------ embedding sets */
 /* A float32 N x D .npy with the names of its rows: a text list (one path per

@@ -3,10 +3,12 @@
 set(XFIQ_EVAL_CLI_SOURCES
     ${CMAKE_SOURCE_DIR}/host/cli/cmd_eval.c
     ${CMAKE_SOURCE_DIR}/host/cli/cmd_edc.c
-    ${CMAKE_SOURCE_DIR}/host/cli/cmd_qmagface.c)
+    ${CMAKE_SOURCE_DIR}/host/cli/cmd_qmagface.c
+    ${CMAKE_SOURCE_DIR}/host/cli/ranks.c ${CMAKE_SOURCE_DIR}/host/cli/mpi_job.c ${CMAKE_SOURCE_DIR}/host/cli/cmd_merge.c)
 
 xfiq_add_c_test(test_eval_ref ${XFIQ_TEST_DIR}/eval/test_eval_ref.c LABELS eval)
 xfiq_add_c_test(test_eval_qmag ${XFIQ_TEST_DIR}/eval/test_eval_qmag.c LABELS eval)
+xfiq_add_c_test(test_roc_part ${XFIQ_TEST_DIR}/eval/test_roc_part.c LABELS eval mpi)
 xfiq_add_c_test(test_eval_pickle ${XFIQ_TEST_DIR}/eval/test_eval_pickle.c LABELS eval)
 xfiq_add_c_test(test_eval_readers ${XFIQ_TEST_DIR}/eval/test_eval_readers.c LABELS eval)
 xfiq_add_c_test(test_lfw_header ${XFIQ_TEST_DIR}/eval/test_lfw_header.c LABELS eval realdata)

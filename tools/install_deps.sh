@@ -17,6 +17,7 @@ pkgs=(cmake make gcc g++ pkg-config  # g++: the CUDA emulation tests compile the
       python3-pil              # Pillow: the JPEG/PNG pixel references (exact) and test_png's PNG reader
       python3-matplotlib       # test_png: the colour map reference (RdYlGn)
       python3-pip python3-setuptools python3-venv  # the Python package test: offline pip install into a venv
+      libopenmpi-dev openmpi-bin  # optional: `mpirun -np N xfiq ...` over many processes, GPUs and nodes
       nodejs npm)              # model download (npm pack) and the ONNX Runtime peer
 missing=()
 for p in "${pkgs[@]}"; do

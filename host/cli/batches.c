@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/ranks.h"
 
 /* One batch of decoded inputs: images [s, s+k) of the list. */
 typedef struct batch_slot {
@@ -121,6 +122,7 @@ int xfiq_cli_run_batches(const xfiq_pathlist *paths, const xfiq_cli_batch_opts *
         if (rc)
             break;
         xfiq_progress_update(&prog, (long)(s + (size_t)k - L.first));
+        xfiq_ranks_test_hook();
     }
     if (!rc)
         xfiq_progress_finish(&prog);

@@ -16,6 +16,9 @@ int xfiq_cmd_plq(int argc, char **argv);
 int xfiq_cmd_calibrate(int argc, char **argv);
 int xfiq_cmd_prepare(int argc, char **argv);
 int xfiq_cmd_merge(int argc, char **argv);
+/* The body of `xfiq merge` (also rank 0's last step under mpirun): shards in
+ * order, folders of embed outputs or quality/plq CSV files. An exit code. */
+int xfiq_cli_merge(const char *out, char *const *shards, int n, int quiet);
 
 /* Exit codes of every subcommand. */
 enum { XFIQ_EXIT_OK = 0, XFIQ_EXIT_FATAL = 1, XFIQ_EXIT_SOME_FAILED = 2 };
@@ -98,6 +101,7 @@ int xfiq_cli_run_batches(const xfiq_pathlist *paths, const xfiq_cli_batch_opts *
 
 /* Options of every image command besides the model's. */
 typedef struct xfiq_cli_job {
+    const char *cmd;            /* "embed", "quality" ... (set by xfiq_cli_parse) */
     xfiq_cli_model_opts model;
     const char *out, *landmarks;
     int quiet, allow_resize;
@@ -108,6 +112,8 @@ typedef struct xfiq_cli_job {
     int shard_k, shard_n;       /* --shard K/N (1-based K; N 0: no sharding) */
     size_t first, end;          /* this job's slice of paths (set by xfiq_cli_job_open) */
     uint64_t fingerprint;       /* argv (without --resume) and every input path */
+    int rank_done;              /* under mpirun with --resume: this rank's part is complete already;
+                                   the exit code it had, plus 1 (host/cli/mpi_job.c) */
     char **inputs;
     int n_inputs;
     /* filled by xfiq_cli_job_open */
@@ -136,6 +142,14 @@ int xfiq_cli_job_open(xfiq_cli_job *j, int out_is_dir);
 int xfiq_cli_check_output(const xfiq_cli_job *j, const char *out, int out_is_dir, int writes_images);
 void xfiq_cli_job_close(xfiq_cli_job *j);
 xfiq_cli_batch_opts xfiq_cli_job_batch_opts(const xfiq_cli_job *j, const char *what);
+
+/* Image commands under mpirun (host/cli/mpi_job.c). begin, from
+ * xfiq_cli_job_open once the inputs are known: takes this rank's slice,
+ * points j->out at this rank's part output and picks its GPU. finish, from
+ * main after the command: every rank agrees on the outcome, then rank 0
+ * joins the parts into the outputs a single process writes. */
+int xfiq_cli_mpi_job_begin(xfiq_cli_job *j, const char *cmd, int out_is_dir);
+int xfiq_cli_mpi_job_finish(const char *cmd, int rc);
 
 
 #endif

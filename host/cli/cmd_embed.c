@@ -94,6 +94,10 @@ int xfiq_cmd_embed(int argc, char **argv)
     job.can_resume = 1;
     if (xfiq_cli_job_open(&job, 1))
         goto done;
+    if (job.rank_done) { /* mpirun --resume: this rank's part was complete */
+        rc = job.rank_done - 1;
+        goto done;
+    }
     int d = job.info.embedding_dim, bs = job.model.batch;
     c.dim = d;
     c.emb = malloc((size_t)bs * (size_t)d * sizeof(float));

@@ -10,6 +10,8 @@
 #include <cjson/cJSON.h>
 
 #include "cli/cmd_eval.h"
+#include "cli/ranks.h"
+#include "core/status.h"
 #include "io/afile.h"
 #include "io/npy.h"
 #include "io/path.h"
@@ -270,13 +272,37 @@ int xfiq_eval_data_load(const xfiq_eval_source *s, xfiq_eval_data *d, const char
             return 1;
         }
         double t0 = xfiq_now();
-        if (!s->quiet)
-            fprintf(stderr, "xfiq %s: embedding %lld images%s ...\n", cmd, (long long)n_img,
-                    s->flip ? " and their mirror images" : "");
-        xfiq_status st = xfiq_bench_embed(d->bench, m, s->flip, s->model.batch, &d->z_owned, &d->dim);
+        const xfiq_ranks *rk = &xfiq_cli_ranks;
+        if (!s->quiet && rk->rank == 0)
+            fprintf(stderr, "xfiq %s: embedding %lld images%s%s ...\n", cmd, (long long)n_img,
+                    s->flip ? " and their mirror images" : "", rk->split && rk->size > 1 ? ", split over the ranks" : "");
         xfiq_model_info info;
-        if (st == XFIQ_OK)
-            st = xfiq_model_get_info(m, &info);
+        xfiq_status st = xfiq_model_get_info(m, &info);
+        if (st == XFIQ_OK && rk->split && rk->size > 1) {
+            /* rank r embeds its contiguous share, then every rank gets all rows */
+            int64_t a, e;
+            xfiq_ranks_slice(n_img, rk->rank, rk->size, &a, &e);
+            d->dim = info.embedding_dim;
+            d->z_owned = calloc((size_t)(n_img ? n_img : 1) * (size_t)d->dim, sizeof(float));
+            st = d->z_owned ? xfiq_bench_embed_range(d->bench, m, s->flip, s->model.batch, a, e, d->z_owned)
+                            : xfiq_error(XFIQ_ERR_NOMEM, "out of memory");
+            if (st != XFIQ_OK)
+                fprintf(stderr, "xfiq %s: rank %d: %s\n", cmd, rk->rank, xfiq_last_error());
+            int bad;
+            if (xfiq_ranks_agree(st == XFIQ_OK ? 0 : 1, &bad)) {
+                if (rk->rank == 0)
+                    fprintf(stderr, "xfiq %s: rank %d of %d could not embed its share (message above)\n", cmd, bad,
+                            rk->size);
+                xfiq_model_free(m);
+                xfiq_backend_free(be);
+                free(rows);
+                return 1;
+            }
+            if (xfiq_ranks_allgather_rows(d->z_owned, n_img, d->dim))
+                st = XFIQ_ERR_IO;
+        } else if (st == XFIQ_OK) {
+            st = xfiq_bench_embed(d->bench, m, s->flip, s->model.batch, &d->z_owned, &d->dim);
+        }
         if (st == XFIQ_OK)
             snprintf(d->desc, sizeof(d->desc), "model %s (%s, %d-d, %s), flip %s, %.1f s",
                      s->model.model ? s->model.model : xfiq_cli_default_model(), info.name, d->dim,
@@ -291,7 +317,7 @@ int xfiq_eval_data_load(const xfiq_eval_source *s, xfiq_eval_data *d, const char
         d->n_rows = n_img;
         for (int64_t i = 0; i < n_img; i++)
             rows[i] = i;
-        if (s->save_embeddings && save_embeddings(s->save_embeddings, d->bench, d->z, n_img, d->dim)) {
+        if (s->save_embeddings && xfiq_cli_ranks.rank == 0 && save_embeddings(s->save_embeddings, d->bench, d->z, n_img, d->dim)) {
             free(rows);
             return fail(cmd);
         }
@@ -602,7 +628,12 @@ int xfiq_cmd_eval(int argc, char **argv)
             fprintf(stderr, "xfiq eval: templates need both --ijb-media and --ijb-pairs\n");
             return 1;
         }
-        return eval_templates(&src, &o, qpp);
+        /* under mpirun the template protocols run on rank 0 (they take precomputed embeddings) */
+        const xfiq_ranks *rk = &xfiq_cli_ranks;
+        if (!rk->split || rk->size < 2)
+            return eval_templates(&src, &o, qpp);
+        int bad;
+        return xfiq_ranks_agree(rk->rank == 0 ? eval_templates(&src, &o, qpp) : 0, &bad);
     }
 
     xfiq_eval_data d;
@@ -631,17 +662,44 @@ int xfiq_cmd_eval(int argc, char **argv)
     score_col cols[2] = {{.name = "cosine"}, {.name = "qmagface"}};
     const int nc = qpp ? 2 : 1;
     int rc = 0;
-    double *q = malloc((size_t)d.n_pairs * sizeof(double));
-    cols[0].s = malloc((size_t)d.n_pairs * sizeof(double));
-    cols[1].s = malloc((size_t)d.n_pairs * sizeof(double));
+    const xfiq_ranks *rk = &xfiq_cli_ranks;
+    /* under mpirun the ranks share the scoring: no rank holds all scores */
+    int spread = rk->split && rk->size > 1 && o.proto == XFIQ_PROTOCOL_QMAGFACE && !o.plot && !o.det;
+    size_t n_held = spread ? 1 : (size_t)d.n_pairs;
+    double *q = malloc(n_held * sizeof(double));
+    cols[0].s = malloc(n_held * sizeof(double));
+    cols[1].s = malloc(n_held * sizeof(double));
     if (!q || !cols[0].s || !cols[1].s) {
         fprintf(stderr, "xfiq eval: out of memory\n");
         rc = 1;
     }
-    if (!rc && xfiq_eval_score_pairs(&src, &d, qpp, cols[0].s, q, qpp ? cols[1].s : NULL) != XFIQ_OK)
-        rc = fail("eval");
     double t0 = xfiq_now();
-    for (int i = 0; !rc && i < nc; i++) {
+#ifdef XFIQ_HAVE_MPI
+    if (!rc && spread) {
+        xfiq_kfold_result kf[2];
+        xfiq_roc_summary roc[2];
+        rc = xfiq_cli_eval_spread(&d, folds, o.n_folds, qpp, nc, kf, roc);
+        for (int i = 0; !rc && i < nc; i++) {
+            cols[i].kf = kf[i];
+            cols[i].roc = roc[i];
+        }
+    }
+#endif
+    if (rk->split && rk->size > 1 && !spread && rk->rank == 0)
+        fprintf(stderr, "xfiq eval: the %s protocol%s: scored on rank 0 alone (the embedding was split)\n",
+                xfiq_protocol_name(o.proto), o.plot || o.det ? " with plots" : "");
+    if (rk->split && rk->size > 1 && (spread || rk->rank != 0)) {
+        /* done here: the metrics are reduced (rank 0 prints them), or rank 0 scores alone */
+        if (rk->rank != 0) {
+            free(q);
+            free(cols[0].s);
+            free(cols[1].s);
+            xfiq_eval_data_free(&d);
+            return rc;
+        }
+    } else if (!rc && xfiq_eval_score_pairs(&src, &d, qpp, cols[0].s, q, qpp ? cols[1].s : NULL) != XFIQ_OK)
+        rc = fail("eval");
+    for (int i = 0; !rc && !spread && i < nc; i++) {
         /* the QMagFace protocol works on the scores at hand; the others
          * transform the embeddings (flip sums, fold means) themselves */
         xfiq_status st = o.proto == XFIQ_PROTOCOL_QMAGFACE

@@ -58,6 +58,12 @@ void xfiq_eval_data_free(xfiq_eval_data *d);
 int xfiq_eval_opt_value(int argc, char **argv, int *i, const char *name, const char **v);
 int xfiq_eval_parse_double(const char *opt, const char *v, double lo, double hi, double *out);
 int xfiq_eval_parse_int(const char *opt, const char *v, int lo, int hi, int *out);
+/* Under mpirun (host/cli/eval_mpi.c): every rank scores its share of the
+ * pairs and the 10-fold accuracy (QMagFace protocol) and the ROC summary of
+ * each of the nc columns (cosine, QMagFace) are reduced over the ranks,
+ * equal to one process's. Collective; non-zero (printed) on failure. */
+int xfiq_cli_eval_spread(const xfiq_eval_data *d, const int32_t *folds, int n_folds, const xfiq_qmag_params *qp,
+                         int nc, xfiq_kfold_result *kf, xfiq_roc_summary *roc);
 /* Writes cJSON text atomically; prints the error. 0 on success. */
 int xfiq_eval_write_json(const char *path, void *cjson_root);
 

@@ -157,39 +157,12 @@ static int is_dir(const char *p)
     return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-int xfiq_cmd_merge(int argc, char **argv)
+int xfiq_cli_merge(const char *out, char *const *shards, int n, int quiet)
 {
-    const char *out = NULL;
-    char **shards = calloc((size_t)argc + 1, sizeof *shards);
-    int n = 0;
-    if (!shards)
-        return XFIQ_EXIT_FATAL;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            usage(stdout);
-            free(shards);
-            return 0;
-        }
-        if ((!strcmp(argv[i], "-o") || !strcmp(argv[i], "--out")) && i + 1 < argc)
-            out = argv[++i];
-        else if (argv[i][0] == '-') {
-            fprintf(stderr, "xfiq merge: unknown option '%s'\n", argv[i]);
-            usage(stderr);
-            free(shards);
-            return XFIQ_EXIT_FATAL;
-        } else
-            shards[n++] = argv[i];
-    }
-    if (!out || n < 1) {
-        usage(stderr);
-        free(shards);
-        return XFIQ_EXIT_FATAL;
-    }
     int dirs = is_dir(shards[0]);
     for (int i = 0; i < n; i++)
         if (is_dir(shards[i]) != dirs) {
             fprintf(stderr, "xfiq merge: %s: mixes folders (embed outputs) and files (CSV)\n", shards[i]);
-            free(shards);
             return XFIQ_EXIT_FATAL;
         }
     int rc = XFIQ_EXIT_FATAL;
@@ -277,13 +250,46 @@ int xfiq_cmd_merge(int argc, char **argv)
         fprintf(stderr, "xfiq merge: %s\n", xfiq_last_error());
         goto done;
     }
-    fprintf(stderr, "xfiq merge: %d shards, inputs up to index %lld -> %s\n", n, next_index - 1, out);
+    if (!quiet)
+        fprintf(stderr, "xfiq merge: %d shards, inputs up to index %lld -> %s\n", n, next_index - 1, out);
     rc = XFIQ_EXIT_OK;
 done:
     xfiq_afile_abort(&csv);
     xfiq_npy_writer_abort(&we);
     xfiq_npy_writer_abort(&wm);
     free(header);
+    return rc;
+}
+
+int xfiq_cmd_merge(int argc, char **argv)
+{
+    const char *out = NULL;
+    char **shards = calloc((size_t)argc + 1, sizeof *shards);
+    int n = 0;
+    if (!shards)
+        return XFIQ_EXIT_FATAL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            usage(stdout);
+            free(shards);
+            return 0;
+        }
+        if ((!strcmp(argv[i], "-o") || !strcmp(argv[i], "--out")) && i + 1 < argc)
+            out = argv[++i];
+        else if (argv[i][0] == '-') {
+            fprintf(stderr, "xfiq merge: unknown option '%s'\n", argv[i]);
+            usage(stderr);
+            free(shards);
+            return XFIQ_EXIT_FATAL;
+        } else
+            shards[n++] = argv[i];
+    }
+    if (!out || n < 1) {
+        usage(stderr);
+        free(shards);
+        return XFIQ_EXIT_FATAL;
+    }
+    int rc = xfiq_cli_merge(out, shards, n, 0);
     free(shards);
     return rc;
 }

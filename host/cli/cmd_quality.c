@@ -79,6 +79,10 @@ int xfiq_cmd_quality(int argc, char **argv)
     job.can_resume = 1;
     if (xfiq_cli_job_open(&job, 0))
         goto done;
+    if (job.rank_done) { /* mpirun --resume: this rank's part was complete */
+        rc = job.rank_done - 1;
+        goto done;
+    }
     xfiq_cli_qopts_apply(&qo, job.m, &c.o);
     c.calibration = xfiq_cli_calibration_state(&qo, job.m, "quality");
     c.q = malloc((size_t)job.model.batch * sizeof *c.q);

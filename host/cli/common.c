@@ -10,6 +10,7 @@
 
 #include "cli/cli.h"
 #include "cli/ckpt.h"
+#include "cli/ranks.h"
 #include "core/status.h"
 #include "io/readall.h"
 
@@ -332,6 +333,8 @@ int xfiq_cli_job_open(xfiq_cli_job *j, int out_is_dir)
     for (size_t i = 0; i < j->paths.count; i++)
         j->fingerprint = xfiq_ckpt_hash(j->fingerprint, j->paths.items[i], strlen(j->paths.items[i]) + 1);
     if (xfiq_cli_check_output(j, j->out, out_is_dir, j->writes_images))
+        return 1;
+    if (xfiq_cli_ranks.split && xfiq_cli_mpi_job_begin(j, j->cmd, out_is_dir))
         return 1;
     if (out_is_dir && xfiq_cli_make_dir(j->out))
         return 1;

@@ -114,6 +114,7 @@ int xfiq_cli_parse(int argc, char **argv, const char *cmd, void (*usage)(FILE *)
 {
     /* The job's fingerprint for --resume: the command and its arguments
      * (without --resume, --quiet and --[no-]decode-ahead, which change no output). */
+    job->cmd = cmd;
     job->fingerprint = xfiq_ckpt_hash(XFIQ_CKPT_HASH0, cmd, strlen(cmd) + 1);
     for (int i = 1; i < argc; i++)
         if (strcmp(argv[i], "--resume") && strcmp(argv[i], "-q") && strcmp(argv[i], "--quiet") &&

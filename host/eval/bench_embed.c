@@ -31,35 +31,35 @@ static void mirror(const uint8_t *src, uint8_t *dst, int w, int h)
             memcpy(dst + ((size_t)y * w + x) * 3, src + ((size_t)y * w + (w - 1 - x)) * 3, 3);
 }
 
-xfiq_status xfiq_bench_embed(xfiq_bench_t b, xfiq_model_t m, int flip, int batch, float **z_out,
-                             int *dim_out)
+xfiq_status xfiq_bench_embed_range(xfiq_bench_t b, xfiq_model_t m, int flip, int batch, int64_t first,
+                                   int64_t end, float *z)
 {
-    if (!b || !m || !z_out || !dim_out)
-        return xfiq_error(XFIQ_ERR_ARG, "xfiq_bench_embed: NULL argument");
-    *z_out = NULL;
+    if (!b || !m || !z)
+        return xfiq_error(XFIQ_ERR_ARG, "xfiq_bench_embed_range: NULL argument");
+    if (first < 0 || end < first || end > b->n_images)
+        return xfiq_error(XFIQ_ERR_ARG, "xfiq_bench_embed_range: rows [%lld, %lld) outside the %lld images",
+                          (long long)first, (long long)end, (long long)b->n_images);
     xfiq_model_info info;
     XFIQ_TRY(xfiq_model_get_info(m, &info));
     const int w = info.input_width, h = info.input_height, d = info.embedding_dim;
     if (batch < 1)
         batch = 32;
-    const int64_t n = b->n_images;
+    const int64_t n = end;
     const size_t img_bytes = (size_t)w * h * 3;
-    float *z = calloc((size_t)(n ? n : 1) * d, sizeof(float));
     uint8_t *pix = malloc(img_bytes * batch * (flip ? 2 : 1));
     float *ef = flip ? malloc((size_t)batch * d * sizeof(float)) : NULL;
     int64_t *which = malloc((size_t)batch * sizeof(int64_t));
-    if (!z || !pix || (flip && !ef) || !which) {
-        free(z);
+    if (!pix || (flip && !ef) || !which) {
         free(pix);
         free(ef);
         free(which);
-        return xfiq_error(XFIQ_ERR_NOMEM, "out of memory embedding %lld images", (long long)n);
+        return xfiq_error(XFIQ_ERR_NOMEM, "out of memory embedding %lld images", (long long)(end - first));
     }
     xfiq_status st = XFIQ_OK;
     float *zb = malloc((size_t)batch * d * sizeof(float));
     if (!zb)
         st = xfiq_error(XFIQ_ERR_NOMEM, "out of memory");
-    int64_t next = 0;
+    int64_t next = first;
     while (st == XFIQ_OK && next < n) {
         int cnt = 0;
         while (next < n && cnt < batch) {
@@ -105,11 +105,27 @@ xfiq_status xfiq_bench_embed(xfiq_bench_t b, xfiq_model_t m, int flip, int batch
     free(pix);
     free(ef);
     free(which);
+    return st;
+}
+
+xfiq_status xfiq_bench_embed(xfiq_bench_t b, xfiq_model_t m, int flip, int batch, float **z_out,
+                             int *dim_out)
+{
+    if (!b || !m || !z_out || !dim_out)
+        return xfiq_error(XFIQ_ERR_ARG, "xfiq_bench_embed: NULL argument");
+    *z_out = NULL;
+    xfiq_model_info info;
+    XFIQ_TRY(xfiq_model_get_info(m, &info));
+    const int64_t n = b->n_images;
+    float *z = calloc((size_t)(n ? n : 1) * info.embedding_dim, sizeof(float));
+    if (!z)
+        return xfiq_error(XFIQ_ERR_NOMEM, "out of memory embedding %lld images", (long long)n);
+    xfiq_status st = xfiq_bench_embed_range(b, m, flip, batch, 0, n, z);
     if (st != XFIQ_OK) {
         free(z);
         return st;
     }
     *z_out = z;
-    *dim_out = d;
+    *dim_out = info.embedding_dim;
     return XFIQ_OK;
 }
