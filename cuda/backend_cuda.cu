@@ -493,9 +493,9 @@ xfiq_status cuda_score_pairs(void *vctx, const float *z, int64_t n, int dim, con
     const int64_t chunk = n_pairs < kPairChunk ? n_pairs : kPairChunk;
     const bool want_qmag = p && qmag_out;
     dev_block B(c);
-    float *dz;
-    double *dmag, *dcos, *dq = nullptr, *dqm = nullptr;
-    int64_t *da, *db;
+    float *dz = nullptr;
+    double *dmag = nullptr, *dcos = nullptr, *dq = nullptr, *dqm = nullptr;
+    int64_t *da = nullptr, *db = nullptr;
     XFIQ_TRY(B.get((size_t)n * (size_t)dim, &dz));       // (n, dim)
     XFIQ_TRY(B.get((size_t)n, &dmag));                    // (n)
     XFIQ_TRY(B.get((size_t)chunk, &da));                  // (chunk)
