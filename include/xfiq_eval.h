@@ -319,6 +319,11 @@ xfiq_status xfiq_bench_select_folds(xfiq_bench_t b, const int *keep, int n_keep)
  * frees). A missing or undecodable image fails with the pair that needs it. */
 xfiq_status xfiq_bench_embed(xfiq_bench_t b, xfiq_model_t m, int flip, int batch, float **z_out,
                              int *dim_out);
+/* Pixel limit (width * height) of the images xfiq_bench_embed decodes, as
+ * xfiq_image_load_opts.max_pixels of xfiq_image.h (0: the default). A larger
+ * image fails with a message naming it, its size and the limit. XFIQ_ERR_ARG
+ * when out of range. */
+xfiq_status xfiq_bench_set_max_image_pixels(xfiq_bench_t b, int64_t max_pixels);
 
 /* ------------------------------------------------------ embedding sets */
 /* A float32 N x D .npy with the names of its rows: a text list (one path per
