@@ -9,7 +9,8 @@
 # the growth alone). Minutes of CPU: not part of ctest.
 # Usage: XFIQ_BIN=build/xfiq bash bench/rss.sh [N1 N2]
 # Env: XFIQ_DATA_DIR (default ../shared/data), XFIQ_RSS_T (SER-FIQ passes;
-# default: the command's own), XFIQ_RSS_THREADS (default: all cores).
+# default: the command's own), XFIQ_RSS_THREADS (default: all cores),
+# XFIQ_RSS_CMDS (default "embed quality").
 set -u
 bin=${XFIQ_BIN:?set XFIQ_BIN to the xfiq program}
 data=${XFIQ_DATA_DIR:-$(dirname "$0")/../../shared/data}
@@ -33,7 +34,7 @@ make_set() {
 for n in $n1 $n2; do make_set "$n" "$tmp/set$n"; done
 echo "rss.sh: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), model ${XFIQ_RSS_MODEL:-default}, $nf distinct faces"
 fail=0
-for cmd in embed quality; do
+for cmd in ${XFIQ_RSS_CMDS:-embed quality}; do
   declare -A rss=()
   for n in $n1 $n2; do
     if [ $cmd = embed ]; then out=(-o "$tmp/e$n"); else out=("${targs[@]}" -o "$tmp/q$n.csv"); fi
