@@ -237,7 +237,7 @@ static xfiq_status new_node(import_ctx *c, const Onnx__NodeProto *n, xfiq_op op,
     return XFIQ_OK;
 }
 
-/* n parameters for node n (copied from data, or zero), within the budget. */
+/* count parameters for node n (copied from data, or zeros), booked against the budget. */
 static xfiq_status add_params(import_ctx *c, const Onnx__NodeProto *n, const float *data, int64_t count,
                               int64_t *off)
 {
