@@ -335,6 +335,11 @@ xfiq_status xfiq_bench_embed(xfiq_bench_t b, xfiq_model_t m, int flip, int batch
  * Each row equals xfiq_bench_embed's (batches never mix images' results). */
 xfiq_status xfiq_bench_embed_range(xfiq_bench_t b, xfiq_model_t m, int flip, int batch, int64_t first,
                                    int64_t end, float *z);
+/* Pixel limit (width * height) of the images xfiq_bench_embed decodes, as
+ * xfiq_image_load_opts.max_pixels of xfiq_image.h (0: the default). A larger
+ * image fails with a message naming it, its size and the limit. XFIQ_ERR_ARG
+ * when out of range. */
+xfiq_status xfiq_bench_set_max_image_pixels(xfiq_bench_t b, int64_t max_pixels);
 
 /* ------------------------------------------------------ embedding sets */
 /* A float32 N x D .npy with the names of its rows: a text list (one path per

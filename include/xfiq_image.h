@@ -27,7 +27,11 @@ extern "C" {
 #define XFIQ_IMAGE_MIN_SIDE 8
 /* Larger than any camera makes: such headers are corrupt or hostile. */
 #define XFIQ_IMAGE_MAX_SIDE 32768
+/* Default limit on width * height (256 Mpixels: 768 MB decoded as RGB);
+ * xfiq_image_load_opts.max_pixels changes it per call, up to the ceiling
+ * (a full XFIQ_IMAGE_MAX_SIDE square). */
 #define XFIQ_IMAGE_MAX_PIXELS ((int64_t)1 << 28)
+#define XFIQ_IMAGE_MAX_PIXELS_CEILING ((int64_t)XFIQ_IMAGE_MAX_SIDE * XFIQ_IMAGE_MAX_SIDE)
 
 typedef struct xfiq_image {
     uint8_t *data; /* height rows of width * channels bytes; owned */
@@ -49,12 +53,31 @@ typedef struct xfiq_landmarks {
  * channels 1, everything else channels 3. Errors: XFIQ_ERR_IO (missing or
  * unreadable file), XFIQ_ERR_FORMAT (empty, not an image, truncated, corrupt),
  * XFIQ_ERR_SHAPE (smaller than XFIQ_IMAGE_MIN_SIDE or larger than the limits
- * above), XFIQ_ERR_NOMEM. On failure *out is zeroed. */
+ * above: XFIQ_IMAGE_MAX_SIDE a side, XFIQ_IMAGE_MAX_PIXELS in all),
+ * XFIQ_ERR_NOMEM. On failure *out is zeroed. */
 xfiq_status xfiq_image_load(const char *path, xfiq_image *out);
 /* Same from an encoded buffer; name is used in error messages only (may be
  * NULL). */
 xfiq_status xfiq_image_load_memory(const void *bytes, size_t len, const char *name,
                                    xfiq_image *out);
+/* Per-call decoding limits, so that one process can read trusted scans and
+ * untrusted uploads with different bounds (no global setting). Start from
+ * xfiq_image_load_opts_default(). */
+typedef struct xfiq_image_load_opts {
+    /* Images with width * height above this are refused before any pixel
+     * buffer is allocated (XFIQ_ERR_SHAPE naming the file, its size and the
+     * limit). 0: XFIQ_IMAGE_MAX_PIXELS; else in
+     * [XFIQ_IMAGE_MIN_SIDE^2, XFIQ_IMAGE_MAX_PIXELS_CEILING]. */
+    int64_t max_pixels;
+    int64_t reserved[3]; /* 0 */
+} xfiq_image_load_opts;
+
+void xfiq_image_load_opts_default(xfiq_image_load_opts *o);
+/* xfiq_image_load / xfiq_image_load_memory under opts (NULL: defaults).
+ * XFIQ_ERR_ARG when opts->max_pixels is outside its range. */
+xfiq_status xfiq_image_load_ex(const char *path, const xfiq_image_load_opts *opts, xfiq_image *out);
+xfiq_status xfiq_image_load_memory_ex(const void *bytes, size_t len, const char *name,
+                                      const xfiq_image_load_opts *opts, xfiq_image *out);
 /* Frees img->data and zeroes *img; NULL and zeroed images are fine. */
 void xfiq_image_free(xfiq_image *img);
 

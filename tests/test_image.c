@@ -352,6 +352,64 @@ static void test_synthetic_alignment(void)
     }
 }
 
+/* The per-call pixel limit (xfiq_image_load_opts): refused before any pixel
+ * is read, with the file, its size and the limit in the message; the
+ * default still refuses a 400-Mpixel header and may be raised. */
+static void test_load_limits(void)
+{
+    uint8_t pgm[13 + 16 * 16];
+    memcpy(pgm, "P5\n16 16\n255\n", 13);
+    for (int i = 0; i < 256; i++)
+        pgm[13 + i] = (uint8_t)i;
+    xfiq_image img;
+    xfiq_image_load_opts o;
+    xfiq_image_load_opts_default(&o);
+    CHECK(o.max_pixels == 0);
+    CHECK_OK(xfiq_image_load_memory_ex(pgm, sizeof pgm, "buf", NULL, &img));
+    CHECK(img.width == 16 && img.height == 16 && img.data[255] == 255);
+    xfiq_image_free(&img);
+    o.max_pixels = 256; /* exactly the image */
+    CHECK_OK(xfiq_image_load_memory_ex(pgm, sizeof pgm, "buf", &o, &img));
+    xfiq_image_free(&img);
+    o.max_pixels = 255;
+    img.width = 7;
+    CHECK(xfiq_image_load_memory_ex(pgm, sizeof pgm, "small.pgm", &o, &img) == XFIQ_ERR_SHAPE);
+    CHECK_MSG(strstr(xfiq_last_error(), "small.pgm: image of 16x16 = 256 pixels is too large (limit: 255 pixels)"),
+              "%s", xfiq_last_error());
+    CHECK(img.data == NULL && img.width == 0);
+    for (int k = 0; k < 2; k++) { /* out of range: below 8x8, above 32768^2 */
+        o.max_pixels = k ? XFIQ_IMAGE_MAX_PIXELS_CEILING + 1 : 63;
+        CHECK(xfiq_image_load_memory_ex(pgm, sizeof pgm, "buf", &o, &img) == XFIQ_ERR_ARG);
+        CHECK_MSG(strstr(xfiq_last_error(), "image pixel limit"), "%s", xfiq_last_error());
+    }
+    /* Default limit 2^28: a 20000x20000 header (400 Mpixels, 1.2 GB as RGB). */
+    const char big[] = "P5\n20000 20000\n255\n";
+    CHECK(xfiq_image_load_memory(big, sizeof big - 1, "big.pgm", &img) == XFIQ_ERR_SHAPE);
+    CHECK_MSG(strstr(xfiq_last_error(),
+                     "big.pgm: image of 20000x20000 = 400000000 pixels is too large (limit: 268435456 pixels)"),
+              "%s", xfiq_last_error());
+    /* Raised to the ceiling, the size passes and the missing pixels are the error. */
+    o.max_pixels = XFIQ_IMAGE_MAX_PIXELS_CEILING;
+    CHECK(xfiq_image_load_memory_ex(big, sizeof big - 1, "big.pgm", &o, &img) == XFIQ_ERR_FORMAT);
+    CHECK_MSG(strstr(xfiq_last_error(), "truncated PGM/PPM"), "%s", xfiq_last_error());
+    /* From a file: the path is named; the limit is checked before reading. */
+    char path[700];
+    snprintf(path, sizeof path, "%s/limit.pgm", g_tmp);
+    FILE *f = fopen(path, "wb");
+    CHECK(f && fwrite(pgm, 1, sizeof pgm, f) == sizeof pgm);
+    if (f)
+        fclose(f);
+    o.max_pixels = 100;
+    CHECK(xfiq_image_load_ex(path, &o, &img) == XFIQ_ERR_SHAPE);
+    CHECK_MSG(strstr(xfiq_last_error(), path) && strstr(xfiq_last_error(), "16x16 = 256 pixels is too large (limit: "
+                                                                            "100 pixels)"), "%s", xfiq_last_error());
+    o.max_pixels = 0;
+    CHECK_OK(xfiq_image_load_ex(path, &o, &img));
+    xfiq_image_free(&img);
+    o.max_pixels = -5;
+    CHECK(xfiq_image_load_ex(path, &o, &img) == XFIQ_ERR_ARG);
+}
+
 static void test_prepare_args(void)
 {
     uint8_t px[40 * 30 * 3];
@@ -550,6 +608,7 @@ int main(void)
     test_template();
     test_synthetic_alignment();
     test_prepare_args();
+    test_load_limits();
     test_landmarks_file();
     test_sample_landmarks();
 

@@ -33,7 +33,7 @@ static void slot_fill(batch_loader *L, batch_slot *sl, size_t s)
 {
     sl->s = s;
     sl->k = L->end - s < (size_t)L->bs ? (int)(L->end - s) : L->bs;
-    xfiq_cli_load_faces(L->paths, s, sl->k, L->o->lms, L->o->width, L->o->height, L->o->allow_resize, sl->px, sl->it,
+    xfiq_cli_load_faces(L->paths, s, sl->k, L->o->lms, L->o->width, L->o->height, L->o->allow_resize, L->o->max_pixels, sl->px, sl->it,
                         L->threads);
 }
 

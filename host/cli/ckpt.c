@@ -80,7 +80,12 @@ int xfiq_ckpt_open(xfiq_ckpt *ck, const char *dir, uint64_t job, int resume, siz
         fprintf(stderr, "xfiq %s: out of memory\n", cmd);
         return 1;
     }
-    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+    if (mkdir(dir, 0777) == 0) {
+        if (xfiq_dir_sync_of(dir) != XFIQ_OK) { /* the new folder itself must outlive a power loss */
+            fprintf(stderr, "xfiq %s: %s\n", cmd, xfiq_last_error());
+            return 1;
+        }
+    } else if (errno != EEXIST) {
         fprintf(stderr, "xfiq %s: cannot create the checkpoint folder %s: %s\n", cmd, dir, strerror(errno));
         return 1;
     }
@@ -155,7 +160,10 @@ int xfiq_ckpt_save(xfiq_ckpt *ck, size_t done)
     for (int i = 0; i < XFIQ_CKPT_MAX_COUNTERS; i++)
         n += snprintf(buf + n, sizeof buf - (size_t)n, " %" PRId64, ck->counters[i]);
     for (int i = 0; i < ck->n_files; i++) {
-        if (fflush(ck->f[i].fp) != 0 || ferror(ck->f[i].fp)) {
+        /* Synced before the state that covers them is renamed into place:
+         * after a power loss the state never counts bytes the disk lacks. */
+        if (fflush(ck->f[i].fp) != 0 || ferror(ck->f[i].fp) ||
+            (fsync(fileno(ck->f[i].fp)) != 0 && errno != EINVAL && errno != EROFS)) {
             fprintf(stderr, "xfiq: %s: write failed: %s\n", ck->f[i].part, strerror(errno));
             return 1;
         }
@@ -163,20 +171,25 @@ int xfiq_ckpt_save(xfiq_ckpt *ck, size_t done)
     }
     n += snprintf(buf + n, sizeof buf - (size_t)n, "\n");
     test_kill(0);
-    /* Written to a temporary and renamed: the state is always whole. Not
-     * synced: a killed process loses nothing the kernel holds (syncing every
-     * batch would cost more than it guards, as the partial files are not
-     * synced either; after a power loss, start again without --resume). */
+    /* Written to a temporary, synced, renamed, and the folder synced: after
+     * kill -9 or a power loss the state is the old one or the new one, whole,
+     * and the partial files hold at least what it counts (one fsync per file
+     * and batch: milliseconds against a batch's tenths of a second). */
     char tmpname[4200];
     snprintf(tmpname, sizeof tmpname, "%s.tmp", ck->state);
     FILE *f = fopen(tmpname, "w");
     int bad = !f;
     if (f) {
         bad = fwrite(buf, 1, (size_t)n, f) != (size_t)n;
+        bad |= fflush(f) != 0 || (fsync(fileno(f)) != 0 && errno != EINVAL && errno != EROFS);
         bad |= fclose(f) != 0;
     }
     if (bad || rename(tmpname, ck->state) != 0) {
         fprintf(stderr, "xfiq: checkpoint %s: %s\n", ck->state, strerror(errno));
+        return 1;
+    }
+    if (xfiq_dir_sync(ck->dir) != XFIQ_OK) {
+        fprintf(stderr, "xfiq: checkpoint %s: %s\n", ck->state, xfiq_last_error());
         return 1;
     }
     test_kill(1);

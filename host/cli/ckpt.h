@@ -46,7 +46,9 @@ uint64_t xfiq_ckpt_hash(uint64_t h, const void *data, size_t len);
  * from it; a checkpoint of another job is an error); otherwise start from
  * first. Prints the error and returns non-zero on failure. */
 int xfiq_ckpt_open(xfiq_ckpt *ck, const char *dir, uint64_t job, int resume, size_t first, const char *cmd);
-/* Flushes the partial files and records done + counters (atomically). */
+/* Flushes and fsyncs the partial files, then records done + counters
+ * (temporary fsync'd, renamed, folder fsync'd): consistent after kill -9 and
+ * after a power loss. */
 int xfiq_ckpt_save(xfiq_ckpt *ck, size_t done);
 /* Builds every final output from its partial file and commits them all
  * together (nothing replaced when any write fails); removes the partial

@@ -66,7 +66,9 @@ typedef struct xfiq_cli_item {
  * of h x w x 3): aligned with their landmarks when lms has an entry, used as
  * they are when already w x h, resized when allow_resize, else refused. */
 void xfiq_cli_load_faces(const xfiq_pathlist *paths, size_t s, int k, const xfiq_landmarks_set *lms, int w, int h,
-                         int allow_resize, uint8_t *px, xfiq_cli_item *it, int threads);
+                         int allow_resize, int64_t max_pixels, uint8_t *px, xfiq_cli_item *it, int threads);
+/* --max-image-pixels N: parses v into *out (1, or -1 with the message printed). */
+int xfiq_cli_max_pixels_opt(const char *opt, const char *v, int64_t *out);
 
 /* Progress on stderr: a redrawn line on a terminal, a line every 10% (at
  * most every few seconds) otherwise; silent when quiet. */
@@ -92,6 +94,7 @@ typedef int (*xfiq_cli_batch_fn)(void *ctx, size_t start, int k, const xfiq_cli_
 typedef struct xfiq_cli_batch_opts {
     const xfiq_landmarks_set *lms;
     int width, height, allow_resize, batch, threads, quiet;
+    int64_t max_pixels;         /* --max-image-pixels (0: the library's default) */
     const char *what;           /* progress label */
     size_t first, end;          /* inputs [first, end) (end 0: all); batches start at first */
     int decode_ahead;           /* decode batch i+1 on a loader thread while cb computes batch i */
@@ -105,6 +108,7 @@ typedef struct xfiq_cli_job {
     xfiq_cli_model_opts model;
     const char *out, *landmarks;
     int quiet, allow_resize;
+    int64_t max_pixels;         /* --max-image-pixels (0: the library's default) */
     int resume;                 /* --resume: continue a checkpoint of the same job */
     int writes_images;          /* set before open: the out folder may not hold an input */
     int can_resume;             /* set before open by commands that checkpoint (embed, quality) */
@@ -128,7 +132,8 @@ typedef struct xfiq_cli_job {
 } xfiq_cli_job;
 
 void xfiq_cli_job_init(xfiq_cli_job *j, const char *default_out, int argc);
-/* Consumes a model option, -o/--out, -l/--landmarks, --resize, -q/--quiet or
+/* Consumes a model option, -o/--out, -l/--landmarks, --resize, -q/--quiet,
+ * --max-image-pixels, --resume, --shard or
  * (anything not starting with '-') an input: 1 consumed, 0 not, -1 error. */
 int xfiq_cli_job_opt(xfiq_cli_job *j, int argc, char **argv, int *i);
 void xfiq_cli_job_help(FILE *f);

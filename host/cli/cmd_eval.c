@@ -119,6 +119,8 @@ int xfiq_eval_source_opt(xfiq_eval_source *s, int argc, char **argv, int *i)
         return r;
     if ((r = xfiq_eval_opt_value(argc, argv, i, "--save-embeddings", &s->save_embeddings)))
         return r;
+    if ((r = xfiq_eval_opt_value(argc, argv, i, "--max-image-pixels", &v)))
+        return r < 0 ? r : xfiq_cli_max_pixels_opt("--max-image-pixels", v, &s->max_pixels);
     if (!strcmp(argv[*i], "--flip")) {
         s->flip = 1;
         return 1;
@@ -149,6 +151,8 @@ void xfiq_eval_source_help(FILE *f)
             "  --model M.onnx       embed the images here (default: the default model);\n"
             "                       --card, --backend cpu|cuda, --threads N, --batch B as in\n"
             "                       `xfiq embed`; --flip averages with the mirrored image\n"
+            "  --max-image-pixels N refuse images of more than N pixels (width x height) before\n"
+            "                       decoding them (default 268435456 = 2^28; at most 2^30)\n"
             "  --save-embeddings OUT.npy  keep them (names in OUT.npy.names.txt)\n");
 }
 
@@ -235,7 +239,8 @@ int xfiq_eval_data_load(const xfiq_eval_source *s, xfiq_eval_data *d, const char
     }
     xfiq_bench_options bo = s->bopt;
     bo.check_images = !s->embeddings;
-    if (xfiq_bench_open(s->bench, &bo, &d->bench) != XFIQ_OK)
+    if (xfiq_bench_open(s->bench, &bo, &d->bench) != XFIQ_OK ||
+        xfiq_bench_set_max_image_pixels(d->bench, s->max_pixels) != XFIQ_OK)
         return fail(cmd);
     if (s->select_folds) {
         int keep[XFIQ_MAX_FOLDS], nk;

@@ -23,6 +23,7 @@ typedef struct xfiq_eval_source {
     int flip;
     const char *save_embeddings;
     int quiet;
+    int64_t max_pixels; /* --max-image-pixels (0: the library's default) */
 } xfiq_eval_source;
 
 typedef struct xfiq_eval_data {

@@ -248,7 +248,8 @@ int xfiq_cmd_prepare(int argc, char **argv)
                 goto done;
             }
         }
-    if (xfiq_afile_publish(&c.csv) != XFIQ_OK) {
+    /* one folder sync makes every rename above and the CSV's durable */
+    if (xfiq_afile_publish(&c.csv) != XFIQ_OK || xfiq_dir_sync(job.out) != XFIQ_OK) {
         fprintf(stderr, "xfiq prepare: %s\n", xfiq_last_error());
         goto done;
     }

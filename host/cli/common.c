@@ -202,15 +202,33 @@ int xfiq_cli_make_dir(const char *dir)
     return 1;
 }
 
-void xfiq_cli_load_faces(const xfiq_pathlist *paths, size_t s, int k, const xfiq_landmarks_set *lms, int w, int h,
-                         int allow_resize, uint8_t *px, xfiq_cli_item *it, int threads)
+int xfiq_cli_max_pixels_opt(const char *opt, const char *v, int64_t *out)
 {
+    const long long lo = (long long)XFIQ_IMAGE_MIN_SIDE * XFIQ_IMAGE_MIN_SIDE, hi = XFIQ_IMAGE_MAX_PIXELS_CEILING;
+    char *end;
+    errno = 0;
+    long long x = v ? strtoll(v, &end, 10) : 0;
+    if (!v || !*v || *end || errno || x < lo || x > hi) {
+        fprintf(stderr, "xfiq: %s needs a pixel count (width x height) in [%lld, %lld], got '%s'\n", opt, lo, hi,
+                v ? v : "");
+        return -1;
+    }
+    *out = x;
+    return 1;
+}
+
+void xfiq_cli_load_faces(const xfiq_pathlist *paths, size_t s, int k, const xfiq_landmarks_set *lms, int w, int h,
+                         int allow_resize, int64_t max_pixels, uint8_t *px, xfiq_cli_item *it, int threads)
+{
+    xfiq_image_load_opts lo;
+    xfiq_image_load_opts_default(&lo);
+    lo.max_pixels = max_pixels;
 #pragma omp parallel for schedule(dynamic) num_threads(threads)
     for (int i = 0; i < k; i++) {
         const char *path = paths->items[s + (size_t)i];
         xfiq_image img;
         it[i].ok = 0;
-        xfiq_status st = xfiq_image_load(path, &img);
+        xfiq_status st = xfiq_image_load_ex(path, &lo, &img);
         if (st == XFIQ_OK) {
             const xfiq_landmarks *lm = lms ? xfiq_landmarks_find(lms, path) : NULL;
             /* A whole photo squeezed to the model size gives a meaningless embedding: refuse it unless asked. */
@@ -256,6 +274,12 @@ int xfiq_cli_job_opt(xfiq_cli_job *j, int argc, char **argv, int *i)
     }
     if (!strcmp(a, "--resize"))
         return j->allow_resize = 1;
+    if (!strcmp(a, "--max-image-pixels")) {
+        int r = xfiq_cli_max_pixels_opt(a, v, &j->max_pixels);
+        if (r > 0)
+            (*i)++;
+        return r;
+    }
     if (!strcmp(a, "--resume"))
         return j->resume = 1;
     if (!strcmp(a, "--decode-ahead") || !strcmp(a, "--no-decode-ahead")) {
@@ -295,6 +319,8 @@ void xfiq_cli_job_help(FILE *f)
                "      --resize        use unaligned images of another size as they are, resized (no alignment)\n"
                "      --decode-ahead  decode the next batch while this one computes (default with --backend cuda;\n"
                "                      --no-decode-ahead turns it off)\n"
+               "      --max-image-pixels N  refuse (as failed inputs) images of more than N pixels (width x height)\n"
+               "                      before decoding them (default 268435456 = 2^28; at most 2^30)\n"
                "  -b, --batch N       images per batch (default 32)\n"
                "  -t, --threads N     CPU threads (default: all cores)\n"
                "      --backend B     cpu (default) or cuda\n"
@@ -364,7 +390,8 @@ void xfiq_cli_job_close(xfiq_cli_job *j)
 xfiq_cli_batch_opts xfiq_cli_job_batch_opts(const xfiq_cli_job *j, const char *what)
 {
     xfiq_cli_batch_opts o = {.lms = j->lms, .width = j->info.input_width, .height = j->info.input_height,
-                             .allow_resize = j->allow_resize, .batch = j->model.batch, .threads = j->model.threads,
+                             .allow_resize = j->allow_resize, .max_pixels = j->max_pixels, .batch = j->model.batch,
+                             .threads = j->model.threads,
                              .quiet = j->quiet, .what = what, .first = j->first, .end = j->end};
     /* On the CPU the decoder's threads would compete with the network's for
      * the same cores; on a GPU the host is otherwise idle during compute. */

@@ -29,7 +29,7 @@ static const command commands[] = {
     {"quality", xfiq_cmd_quality, "SER-FIQ quality and magnitude per image -> CSV", MPI_SPLIT},
     {"plq", xfiq_cmd_plq, "pixel-level quality maps (PNG, .npy) with SER-FIQ quality -> CSV", MPI_SPLIT},
     {"calibrate", xfiq_cmd_calibrate, "derive a model's SER-FIQ and PLQ constants from reference faces", MPI_REFUSE},
-    {"merge", xfiq_cmd_merge, "join the outputs of `embed`/`quality` runs with --shard K/N into one", MPI_REFUSE},
+    {"merge", xfiq_cmd_merge, "join the outputs of `embed`/`quality`/`plq` runs with --shard K/N into one", MPI_REFUSE},
     {"info", xfiq_cmd_info, "what a model is: input, preprocessing, ops, parameters, cost", MPI_ROOT},
 #ifdef XFIQ_CLI_HAVE_EVAL
     {"eval", xfiq_cmd_eval, "verification accuracy / ROC on a benchmark (cosine and QMagFace)", MPI_SPLIT},

@@ -13,10 +13,13 @@ static xfiq_status load_one(xfiq_bench_t b, int64_t i, int w, int h, uint8_t *rg
 {
     xfiq_image img;
     xfiq_status st;
+    xfiq_image_load_opts lo;
+    xfiq_image_load_opts_default(&lo);
+    lo.max_pixels = b->max_image_pixels;
     if (b->format == XFIQ_BENCH_BIN)
-        st = xfiq_image_load_memory(b->bin.data[i], b->bin.len[i], b->names[i], &img);
+        st = xfiq_image_load_memory_ex(b->bin.data[i], b->bin.len[i], b->names[i], &lo, &img);
     else
-        st = xfiq_image_load(b->names[i], &img);
+        st = xfiq_image_load_ex(b->names[i], &lo, &img);
     if (st != XFIQ_OK)
         return st;
     st = xfiq_image_prepare(&img, NULL, w, h, rgb);
@@ -29,6 +32,19 @@ static void mirror(const uint8_t *src, uint8_t *dst, int w, int h)
     for (int y = 0; y < h; y++)
         for (int x = 0; x < w; x++)
             memcpy(dst + ((size_t)y * w + x) * 3, src + ((size_t)y * w + (w - 1 - x)) * 3, 3);
+}
+
+xfiq_status xfiq_bench_set_max_image_pixels(xfiq_bench_t b, int64_t max_pixels)
+{
+    if (!b)
+        return xfiq_error(XFIQ_ERR_ARG, "xfiq_bench_set_max_image_pixels: NULL benchmark");
+    if (max_pixels != 0 && (max_pixels < (int64_t)XFIQ_IMAGE_MIN_SIDE * XFIQ_IMAGE_MIN_SIDE ||
+                            max_pixels > XFIQ_IMAGE_MAX_PIXELS_CEILING))
+        return xfiq_error(XFIQ_ERR_ARG, "%s: image pixel limit %lld is outside [%d, %lld]", b->source,
+                          (long long)max_pixels, XFIQ_IMAGE_MIN_SIDE * XFIQ_IMAGE_MIN_SIDE,
+                          (long long)XFIQ_IMAGE_MAX_PIXELS_CEILING);
+    b->max_image_pixels = max_pixels;
+    return XFIQ_OK;
 }
 
 xfiq_status xfiq_bench_embed_range(xfiq_bench_t b, xfiq_model_t m, int flip, int batch, int64_t first,

@@ -34,6 +34,7 @@ struct xfiq_bench {
     int n_files;
     char origin[1024];
     char fold_note[192]; /* where the folds come from (LFW: header or blocks) */
+    int64_t max_image_pixels; /* decoding limit of xfiq_bench_embed (0: default) */
 };
 
 xfiq_status xfiq_bench_new(xfiq_bench_format fmt, const char *source, xfiq_bench_t *out);

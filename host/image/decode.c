@@ -5,8 +5,9 @@
  * library), so the pixels equal theirs exactly; PNG through libpng with the
  * conversions Pillow applies (16-bit samples keep their high byte, palettes
  * expand, alpha is dropped, no gamma correction); binary PGM/PPM is read here.
- * Every header's size is checked against the limits of xfiq_image.h before
- * any pixel buffer is allocated. */
+ * Every header's size is checked against the limits of xfiq_image.h (the
+ * pixel limit per call, xfiq_image_load_opts) before any pixel buffer is
+ * allocated. */
 #include <limits.h>
 #include <setjmp.h>
 #include <stdio.h>
@@ -42,17 +43,43 @@ static image_kind image_sniff(const uint8_t *b, size_t len)
     return KIND_UNKNOWN;
 }
 
-static xfiq_status image_check_size(const char *name, int64_t w, int64_t h)
+static xfiq_status image_check_size(const char *name, int64_t w, int64_t h, int64_t max_pixels)
 {
     if (w < XFIQ_IMAGE_MIN_SIDE || h < XFIQ_IMAGE_MIN_SIDE)
         return xfiq_error(XFIQ_ERR_SHAPE, "%s: image too small for a face: %lldx%lld", name,
                           (long long)w, (long long)h);
-    if (w > XFIQ_IMAGE_MAX_SIDE || h > XFIQ_IMAGE_MAX_SIDE || w * h > XFIQ_IMAGE_MAX_PIXELS)
+    if (w > XFIQ_IMAGE_MAX_SIDE || h > XFIQ_IMAGE_MAX_SIDE)
+        return xfiq_error(XFIQ_ERR_SHAPE, "%s: image of %lldx%lld pixels is too large (limit: %d a side)", name,
+                          (long long)w, (long long)h, XFIQ_IMAGE_MAX_SIDE);
+    if (w * h > max_pixels) /* both sides <= 32768 here: no overflow */
         return xfiq_error(XFIQ_ERR_SHAPE,
-                          "%s: image of %lldx%lld pixels is too large (limits: %d a side, %lld pixels)",
-                          name, (long long)w, (long long)h, XFIQ_IMAGE_MAX_SIDE,
-                          (long long)XFIQ_IMAGE_MAX_PIXELS);
+                          "%s: image of %lldx%lld = %lld pixels is too large (limit: %lld pixels)", name,
+                          (long long)w, (long long)h, (long long)(w * h), (long long)max_pixels);
     return XFIQ_OK;
+}
+
+void xfiq_image_load_opts_default(xfiq_image_load_opts *o)
+{
+    if (o)
+        memset(o, 0, sizeof *o);
+}
+
+/* The pixel limit of opts (NULL or 0: the default), or -1 when out of range. */
+static int64_t opts_max_pixels(const xfiq_image_load_opts *opts)
+{
+    if (!opts || opts->max_pixels == 0)
+        return XFIQ_IMAGE_MAX_PIXELS;
+    if (opts->max_pixels < (int64_t)XFIQ_IMAGE_MIN_SIDE * XFIQ_IMAGE_MIN_SIDE ||
+        opts->max_pixels > XFIQ_IMAGE_MAX_PIXELS_CEILING)
+        return -1;
+    return opts->max_pixels;
+}
+
+static xfiq_status bad_max_pixels(const char *name, const xfiq_image_load_opts *opts)
+{
+    return xfiq_error(XFIQ_ERR_ARG, "%s: image pixel limit %lld is outside [%d, %lld]", name,
+                      (long long)opts->max_pixels, XFIQ_IMAGE_MIN_SIDE * XFIQ_IMAGE_MIN_SIDE,
+                      (long long)XFIQ_IMAGE_MAX_PIXELS_CEILING);
 }
 
 static xfiq_status alloc_pixels(const char *name, int w, int h, int c, uint8_t **px)
@@ -95,7 +122,7 @@ static void jpeg_on_progress(j_common_ptr ci)
     }
 }
 
-static xfiq_status decode_jpeg(const uint8_t *b, size_t len, const char *name, xfiq_image *out)
+static xfiq_status decode_jpeg(const uint8_t *b, size_t len, const char *name, int64_t max_pixels, xfiq_image *out)
 {
     struct jpeg_decompress_struct ci;
     jpeg_err err;
@@ -119,7 +146,7 @@ static xfiq_status decode_jpeg(const uint8_t *b, size_t len, const char *name, x
     ci.mem->max_memory_to_use = 2L << 30;
     jpeg_mem_src(&ci, b, (unsigned long)len);
     jpeg_read_header(&ci, TRUE);
-    xfiq_status st = image_check_size(name, ci.image_width, ci.image_height);
+    xfiq_status st = image_check_size(name, ci.image_width, ci.image_height, max_pixels);
     int ch = 0;
     if (st == XFIQ_OK) {
         switch (ci.jpeg_color_space) {
@@ -201,7 +228,7 @@ static void png_on_read(png_structp png, png_bytep data, size_t n)
     s->pos += n;
 }
 
-static xfiq_status decode_png(const uint8_t *b, size_t len, const char *name, xfiq_image *out)
+static xfiq_status decode_png(const uint8_t *b, size_t len, const char *name, int64_t max_pixels, xfiq_image *out)
 {
     png_src src = {.b = b, .len = len, .pos = 0};
     png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &src, png_on_error, png_on_warning);
@@ -226,7 +253,7 @@ static xfiq_status decode_png(const uint8_t *b, size_t len, const char *name, xf
     png_read_info(png, info);
     png_uint_32 w = png_get_image_width(png, info), h = png_get_image_height(png, info);
     int depth = png_get_bit_depth(png, info), type = png_get_color_type(png, info);
-    xfiq_status st = image_check_size(name, w, h);
+    xfiq_status st = image_check_size(name, w, h, max_pixels);
     if (st != XFIQ_OK) {
         png_destroy_read_struct(&png, &info, NULL);
         return st;
@@ -303,7 +330,7 @@ static long pnm_number(const uint8_t *b, size_t len, size_t *p)
     return v;
 }
 
-static xfiq_status decode_pnm(const uint8_t *b, size_t len, const char *name, xfiq_image *out)
+static xfiq_status decode_pnm(const uint8_t *b, size_t len, const char *name, int64_t max_pixels, xfiq_image *out)
 {
     const int ch = b[1] == '6' ? 3 : 1;
     size_t p = 2;
@@ -311,7 +338,7 @@ static xfiq_status decode_pnm(const uint8_t *b, size_t len, const char *name, xf
     long maxval = h >= 0 ? pnm_number(b, len, &p) : -1;
     if (w < 0 || h < 0 || maxval < 0 || p >= len)
         return xfiq_error(XFIQ_ERR_FORMAT, "%s: corrupt PGM/PPM header (expected width, height and maxval)", name);
-    XFIQ_TRY(image_check_size(name, w, h));
+    XFIQ_TRY(image_check_size(name, w, h, max_pixels));
     if (maxval < 1 || maxval > 255)
         return xfiq_error(XFIQ_ERR_UNSUPPORTED, "%s: PGM/PPM maxval %ld is not supported (8-bit files only: 1..255)",
                           name, maxval);
@@ -344,14 +371,17 @@ void xfiq_image_free(xfiq_image *img)
     memset(img, 0, sizeof *img);
 }
 
-xfiq_status xfiq_image_load_memory(const void *bytes, size_t len, const char *name,
-                                   xfiq_image *out)
+xfiq_status xfiq_image_load_memory_ex(const void *bytes, size_t len, const char *name,
+                                      const xfiq_image_load_opts *opts, xfiq_image *out)
 {
     if (!out)
         return xfiq_error(XFIQ_ERR_ARG, "xfiq_image_load_memory: out is NULL");
     memset(out, 0, sizeof *out);
     if (!name)
         name = "(memory)";
+    const int64_t max_pixels = opts_max_pixels(opts);
+    if (max_pixels < 0)
+        return bad_max_pixels(name, opts);
     if (!bytes && len)
         return xfiq_error(XFIQ_ERR_ARG, "%s: NULL buffer of %zu bytes", name, len);
     if (len == 0)
@@ -364,18 +394,18 @@ xfiq_status xfiq_image_load_memory(const void *bytes, size_t len, const char *na
         int jw, jh;
         XFIQ_TRY(xfiq_jpeg_check_complete(b, len, name, &jw, &jh));
         if (jw > 0 && jh > 0)
-            XFIQ_TRY(image_check_size(name, jw, jh));
-        return decode_jpeg(b, len, name, out);
+            XFIQ_TRY(image_check_size(name, jw, jh, max_pixels));
+        return decode_jpeg(b, len, name, max_pixels, out);
     }
     case KIND_PNG: {
         int64_t pw, ph;
         XFIQ_TRY(xfiq_png_check_complete(b, len, name, &pw, &ph));
         if (pw > 0 && ph > 0)
-            XFIQ_TRY(image_check_size(name, pw, ph));
-        return decode_png(b, len, name, out);
+            XFIQ_TRY(image_check_size(name, pw, ph, max_pixels));
+        return decode_png(b, len, name, max_pixels, out);
     }
     case KIND_PNM:
-        return decode_pnm(b, len, name, out);
+        return decode_pnm(b, len, name, max_pixels, out);
     case KIND_PNM_ASCII:
         return xfiq_error(XFIQ_ERR_UNSUPPORTED,
                           "%s: text (ASCII) PBM/PGM/PPM 'P%c' is not supported; use binary P5/P6", name, b[1]);
@@ -384,11 +414,19 @@ xfiq_status xfiq_image_load_memory(const void *bytes, size_t len, const char *na
     }
 }
 
-xfiq_status xfiq_image_load(const char *path, xfiq_image *out)
+xfiq_status xfiq_image_load_memory(const void *bytes, size_t len, const char *name,
+                                   xfiq_image *out)
+{
+    return xfiq_image_load_memory_ex(bytes, len, name, NULL, out);
+}
+
+xfiq_status xfiq_image_load_ex(const char *path, const xfiq_image_load_opts *opts, xfiq_image *out)
 {
     if (!out)
         return xfiq_error(XFIQ_ERR_ARG, "xfiq_image_load: out is NULL");
     memset(out, 0, sizeof *out);
+    if (opts_max_pixels(opts) < 0) /* before reading a possibly large file */
+        return bad_max_pixels(path ? path : "(null)", opts);
     uint8_t *buf;
     size_t len;
     xfiq_status st = xfiq_file_read_all(path, XFIQ_IMAGE_MAX_FILE_BYTES, &buf, &len);
@@ -396,7 +434,12 @@ xfiq_status xfiq_image_load(const char *path, xfiq_image *out)
         return xfiq_error_prefix(XFIQ_ERR_SHAPE, "image file too large");
     if (st != XFIQ_OK)
         return st;
-    st = xfiq_image_load_memory(buf, len, path, out);
+    st = xfiq_image_load_memory_ex(buf, len, path, opts, out);
     free(buf);
     return st;
+}
+
+xfiq_status xfiq_image_load(const char *path, xfiq_image *out)
+{
+    return xfiq_image_load_ex(path, NULL, out);
 }

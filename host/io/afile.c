@@ -103,6 +103,32 @@ xfiq_status xfiq_afile_finish(xfiq_afile *af)
     return st;
 }
 
+xfiq_status xfiq_dir_sync(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return xfiq_error(XFIQ_ERR_IO, "%s: cannot open the folder to sync it: %s", dir, strerror(errno));
+    int bad = fsync(fd) != 0 && errno != EINVAL && errno != EROFS;
+    int e = errno;
+    close(fd);
+    return bad ? xfiq_error(XFIQ_ERR_IO, "%s: cannot sync the folder: %s", dir, strerror(e)) : XFIQ_OK;
+}
+
+xfiq_status xfiq_dir_sync_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        return xfiq_dir_sync(".");
+    if (slash == path)
+        return xfiq_dir_sync("/");
+    char *dir = strndup(path, (size_t)(slash - path));
+    if (!dir)
+        return xfiq_error(XFIQ_ERR_NOMEM, "out of memory");
+    xfiq_status st = xfiq_dir_sync(dir);
+    free(dir);
+    return st;
+}
+
 xfiq_status xfiq_afile_publish(xfiq_afile *af)
 {
     if (!af || af->fp || !af->tmp)
@@ -117,10 +143,21 @@ xfiq_status xfiq_afile_publish(xfiq_afile *af)
     return st;
 }
 
+/* The data was synced before the rename; the rename itself is only durable
+ * once the folder is. */
 xfiq_status xfiq_afile_commit(xfiq_afile *af)
 {
     XFIQ_TRY(xfiq_afile_finish(af));
-    return xfiq_afile_publish(af);
+    char *path = strdup(af->path);
+    if (!path) {
+        xfiq_afile_abort(af);
+        return xfiq_error(XFIQ_ERR_NOMEM, "out of memory");
+    }
+    xfiq_status st = xfiq_afile_publish(af);
+    if (st == XFIQ_OK)
+        st = xfiq_dir_sync_of(path);
+    free(path);
+    return st;
 }
 
 xfiq_status xfiq_afile_commit_set(xfiq_afile *const *afs, int n)
@@ -135,10 +172,18 @@ xfiq_status xfiq_afile_commit_set(xfiq_afile *const *afs, int n)
             xfiq_afile_abort(afs[i]);
         return xfiq_error(st, "%s (no output of this run was written; the previous ones are untouched)", msg);
     }
+    char *paths[16] = {0}; /* a set is a few files: each one's folder is synced after all are renamed */
     for (int i = 0; i < n; i++) {
+        if (i < 16)
+            paths[i] = strdup(afs[i]->path);
         xfiq_status s2 = xfiq_afile_publish(afs[i]);
         if (s2 != XFIQ_OK && st == XFIQ_OK)
             st = s2;
+    }
+    for (int i = 0; i < n && i < 16; i++) {
+        if (st == XFIQ_OK)
+            st = paths[i] ? xfiq_dir_sync_of(paths[i]) : xfiq_error(XFIQ_ERR_NOMEM, "out of memory");
+        free(paths[i]);
     }
     return st;
 }

@@ -24,11 +24,22 @@ typedef struct onnx_const {
     int64_t *i64;   /* values as int64 (for shapes) */
 } onnx_const;
 
+/* Every constant is decoded once into the side table (12 bytes a value) and
+ * copied into the parameters of each node that uses it (4 bytes a value), so
+ * a small file whose one weight feeds thousands of nodes, or whose many
+ * tensors each pass the per-tensor checks, could still ask for gigabytes.
+ * A real model needs about 4x its file size (float32 weights used once);
+ * the total is refused beyond IMPORT_MAX_EXPANSION x the file + 64 MiB. */
+#define IMPORT_MAX_EXPANSION 8
+#define IMPORT_BASE_BYTES ((size_t)64 << 20)
+
 typedef struct import_ctx {
     const char *file;
     xfiq_graph *g;
     onnx_const *consts;
     int n_consts, cap_consts;
+    size_t file_len;
+    size_t budget, used; /* bytes of constants and parameters: the limit and so far */
 } import_ctx;
 
 enum { ONNX_FLOAT = 1, ONNX_INT32 = 6, ONNX_INT64 = 7, ONNX_DOUBLE = 11 };
@@ -51,6 +62,19 @@ static const onnx_const *find_const(const import_ctx *c, const char *name)
         if (strcmp(c->consts[i].name, name) == 0)
             return &c->consts[i];
     return NULL;
+}
+
+/* Books n values of elem bytes each for what (a tensor or node name). */
+static xfiq_status charge(import_ctx *c, int64_t n, size_t elem, const char *kind, const char *what)
+{
+    const size_t avail = c->budget - c->used;
+    if (n < 0 || (uint64_t)n > avail / elem || (size_t)n * elem + 64 > avail)
+        return xfiq_error(XFIQ_ERR_FORMAT, "%s: the model's constants expand to more than %zu MiB in memory at %s "
+                          "'%s' (limit: %d x the %zu-byte file + 64 MiB; a weight shared by many nodes, or many "
+                          "large tensors?): refused", c->file, c->budget >> 20, kind, S(what), IMPORT_MAX_EXPANSION,
+                          c->file_len);
+    c->used += (size_t)n * elem + 64; /* + alignment and bookkeeping */
+    return XFIQ_OK;
 }
 
 static int64_t le_i64(const uint8_t *p) { int64_t v; memcpy(&v, p, 8); return v; }
@@ -101,6 +125,7 @@ static xfiq_status add_const(import_ctx *c, const char *name, const Onnx__Tensor
     if ((int64_t)have != count)
         return xfiq_error(XFIQ_ERR_FORMAT, "%s: tensor '%s' holds %zu values but its dims need %lld (truncated file?)",
                           c->file, S(name), have, (long long)count);
+    XFIQ_TRY(charge(c, count, sizeof(float) + sizeof(int64_t), "tensor", name));
     if (c->n_consts == c->cap_consts) {
         int cap = c->cap_consts ? 2 * c->cap_consts : 256;
         onnx_const *p = realloc(c->consts, (size_t)cap * sizeof *p);
@@ -212,10 +237,18 @@ static xfiq_status new_node(import_ctx *c, const Onnx__NodeProto *n, xfiq_op op,
     return XFIQ_OK;
 }
 
-static xfiq_status params_from(import_ctx *c, const onnx_const *k, int64_t *off)
+/* count parameters for node n (copied from data, or zeros), booked against the budget. */
+static xfiq_status add_params(import_ctx *c, const Onnx__NodeProto *n, const float *data, int64_t count,
+                              int64_t *off)
 {
-    *off = xfiq_graph_add_params(c->g, k->f, k->count);
+    XFIQ_TRY(charge(c, count, sizeof(float), "node", node_label(n)));
+    *off = xfiq_graph_add_params(c->g, data, count);
     return *off < 0 ? xfiq_error(XFIQ_ERR_NOMEM, "%s: out of memory", c->file) : XFIQ_OK;
+}
+
+static xfiq_status params_from(import_ctx *c, const Onnx__NodeProto *n, const onnx_const *k, int64_t *off)
+{
+    return add_params(c, n, k->f, k->count, off);
 }
 
 static xfiq_status need_const(import_ctx *c, const Onnx__NodeProto *n, size_t k, const onnx_const **out)
@@ -299,16 +332,14 @@ static xfiq_status import_conv(import_ctx *c, const Onnx__NodeProto *n)
     if (d->cout % d->group)
         return fail(c, XFIQ_ERR_FORMAT, "Conv node '%s': output channels are not a multiple of group%s%s",
                     node_label(n), "", "");
-    XFIQ_TRY(params_from(c, w, &nd->w));
+    XFIQ_TRY(params_from(c, n, w, &nd->w));
     if (b) {
         if (b->count != d->cout)
             return fail(c, XFIQ_ERR_FORMAT, "Conv node '%s': bias '%s' does not have cout values%s", node_label(n),
                         b->name, "");
-        XFIQ_TRY(params_from(c, b, &nd->b));
+        XFIQ_TRY(params_from(c, n, b, &nd->b));
     } else {
-        nd->b = xfiq_graph_add_params(c->g, NULL, d->cout); /* zero bias: BN folding writes into it */
-        if (nd->b < 0)
-            return xfiq_error(XFIQ_ERR_NOMEM, "%s: out of memory", c->file);
+        XFIQ_TRY(add_params(c, n, NULL, d->cout, &nd->b)); /* zero bias: BN folding writes into it */
     }
     return XFIQ_OK;
 }
@@ -336,9 +367,9 @@ static xfiq_status import_bn(import_ctx *c, const Onnx__NodeProto *n)
     XFIQ_TRY(new_node(c, n, XFIQ_OP_AFFINE, &nd));
     nd->in[0] = x;
     nd->channels = (int)ch;
-    int64_t soff = xfiq_graph_add_params(c->g, NULL, ch), toff = xfiq_graph_add_params(c->g, NULL, ch);
-    if (soff < 0 || toff < 0)
-        return xfiq_error(XFIQ_ERR_NOMEM, "%s: out of memory", c->file);
+    int64_t soff, toff;
+    XFIQ_TRY(add_params(c, n, NULL, ch, &soff));
+    XFIQ_TRY(add_params(c, n, NULL, ch, &toff));
     for (int64_t i = 0; i < ch; i++) {
         /* In double so that the folded scale/shift round once. */
         double s = (double)k[0]->f[i] / sqrt((double)k[3]->f[i] + (double)eps);
@@ -375,9 +406,9 @@ static xfiq_status import_gemm(import_ctx *c, const Onnx__NodeProto *n, int is_m
     nd->in[0] = x;
     nd->d.gemm.k = k;
     nd->d.gemm.m = m;
-    int64_t woff = xfiq_graph_add_params(c->g, NULL, (int64_t)k * m), boff = xfiq_graph_add_params(c->g, NULL, m);
-    if (woff < 0 || boff < 0)
-        return xfiq_error(XFIQ_ERR_NOMEM, "%s: out of memory", c->file);
+    int64_t woff, boff;
+    XFIQ_TRY(add_params(c, n, NULL, (int64_t)k * m, &woff));
+    XFIQ_TRY(add_params(c, n, NULL, m, &boff));
     float *W = c->g->params + woff, *B = c->g->params + boff;
     for (int i = 0; i < m; i++) /* store as (m, k) row-major */
         for (int j = 0; j < k; j++)
@@ -426,7 +457,7 @@ static xfiq_status import_binary(import_ctx *c, const Onnx__NodeProto *n, int bi
     nd->const_first = k0 != NULL;
     nd->kndim = k->ndim;
     memcpy(nd->kshape, k->dims, sizeof nd->kshape);
-    return params_from(c, k, &nd->w);
+    return params_from(c, n, k, &nd->w);
 }
 
 static xfiq_status import_view(import_ctx *c, const Onnx__NodeProto *n, int kind)
@@ -517,7 +548,7 @@ static xfiq_status import_node(import_ctx *c, const Onnx__NodeProto *n)
         nd->in[0] = x;
         nd->kndim = s->ndim;
         memcpy(nd->kshape, s->dims, sizeof nd->kshape);
-        return params_from(c, s, &nd->w); /* moved to nd->slope once shapes are known */
+        return params_from(c, n, s, &nd->w); /* moved to nd->slope once shapes are known */
     }
     return fail(c, XFIQ_ERR_UNSUPPORTED, "unsupported ONNX op '%s' in node '%s'%s", op, node_label(n), "");
 }
@@ -702,7 +733,10 @@ static xfiq_status pb_prescan(const uint8_t *data, size_t len, const char *name)
 xfiq_status xfiq_onnx_import_memory(const uint8_t *data, size_t len, const char *name, xfiq_graph *g)
 {
     xfiq_graph_init(g);
-    import_ctx c = {.file = name, .g = g};
+    import_ctx c = {.file = name, .g = g, .file_len = len};
+    c.budget = IMPORT_BASE_BYTES + (len > (SIZE_MAX - IMPORT_BASE_BYTES) / IMPORT_MAX_EXPANSION
+                                        ? SIZE_MAX - IMPORT_BASE_BYTES
+                                        : len * IMPORT_MAX_EXPANSION);
     if (len == 0)
         return xfiq_error(XFIQ_ERR_FORMAT, "%s: empty file (0 bytes), not an ONNX model", name);
     XFIQ_TRY(pb_prescan(data, len, name));

@@ -37,6 +37,8 @@ onnx_case reshape_overflow.onnx "Reshape node 'y': target shape of more than 2^2
 onnx_case flatten_negative_axis.onnx "Flatten node 'y': axis -1 would mix the batch into features"
 onnx_case empty.onnx "empty file (0 bytes), not an ONNX model"
 onnx_case not_protobuf.onnx "not a valid ONNX protobuf"
+onnx_case shared_weight_amplification.onnx "the model's constants expand to more than 65 MiB in memory at node 'a"
+has "(limit: 8 x the 135392-byte file + 64 MiB; a weight shared by many nodes, or many large tensors?): refused"
 onnx_case fuzz_empty_graph_memcpy_null.onnx "graph output 'x' is the graph input: no node computes it"
 # a 4 MB file of empty nodes would unpack into ~400 MB of C structs
 /usr/bin/python3 -c "
@@ -92,6 +94,24 @@ if [ -f "$model" ] && [ -d "$data/lfw-folds12/aligned_112x112" ]; then
   expect 2 "$bin" embed -q -o "$tmp/e1" "$face" /dev/zero
   has "/dev/zero: is a character device, not a regular file: refused"
   csv_has "$tmp/e1/files.csv" "1,/dev/zero,-1,,error"
+
+  # ---- image size limit: 2^28 pixels by default, --max-image-pixels on every image command
+  expect 2 "$bin" embed -q -o "$tmp/big" "$face" "$H/image/header_400mpix.pgm"
+  has "$H/image/header_400mpix.pgm: image of 20000x20000 = 400000000 pixels is too large (limit: 268435456 pixels)"
+  csv_has "$tmp/big/files.csv" "1,$H/image/header_400mpix.pgm,-1,,error"
+  small="image of 112x112 = 12544 pixels is too large (limit: 12543 pixels)"
+  expect 2 "$bin" embed -q --max-image-pixels 12543 -o "$tmp/lim_e" "$face"; has "$face: $small"
+  expect 0 "$bin" embed -q --max-image-pixels 12544 -o "$tmp/lim_e2" "$face"
+  expect 2 "$bin" quality -q -T 2 --max-image-pixels 12543 -o "$tmp/lim_q.csv" "$face"; has "$face: $small"
+  expect 2 "$bin" plq -q -T 2 --max-image-pixels 12543 -o "$tmp/lim_p" "$face"; has "$face: $small"
+  expect 2 "$bin" prepare -q --max-image-pixels 12543 -o "$tmp/lim_a" "$face"; has "$face: $small"
+  expect 1 "$bin" calibrate -q --max-image-pixels 12543 -o "$tmp/lim_c.json" "$face"; has "$face: $small"
+  expect 1 "$bin" embed -q --max-image-pixels 63 -o "$tmp/lim_bad" "$face"
+  has "--max-image-pixels needs a pixel count (width x height) in [64, 1073741824], got '63'"
+  mkdir -p "$tmp/ids/a" "$tmp/ids/b"
+  i=0; for f in $(find "$data/lfw-folds12/aligned_112x112" -name '*.jpg' | sort | head -4); do
+    d=a; [ $i -ge 2 ] && d=b; cp "$f" "$tmp/ids/$d/$i.jpg"; i=$((i + 1)); done
+  expect 1 "$bin" eval -q --bench "$tmp/ids" --format folders --max-image-pixels 12543; has "$small"
 
   # ---- outputs that would destroy data
   mkdir -p "$tmp/photos/a/frontal" "$tmp/photos/b/frontal"

@@ -59,5 +59,48 @@ grep -q "shards missing, repeated or out of order" "$tmp/err" || { echo "FAILED:
 for k in 1 2; do "$bin" "${Q[@]}" --shard $k/2 -o "$tmp/q$k.csv" @"$tmp/list48.txt"; done
 "$bin" merge -o "$tmp/qm.csv" "$tmp/q1.csv" "$tmp/q2.csv"
 cmp -s "$tmp/q_ref.csv" "$tmp/qm.csv" || { echo "FAILED: merged quality.csv differs"; fail=1; }
-[ $fail = 0 ] && echo "resume: kill -9 at 6 checkpoints + 1 external, resumed outputs identical; shards merged identical"
+
+# PLQ shards + merge: plq.csv and every file of maps/ byte for byte those of one run
+P=(plq -q -b 8 -t 2 -T 4 --zoom 1)
+{ head -20 "$tmp/list48.txt"; echo /no/such/face.jpg; sed -n 21,30p "$tmp/list48.txt"; } > "$tmp/listp.txt"
+"$bin" "${P[@]}" -o "$tmp/p_ref" @"$tmp/listp.txt"; [ $? = 2 ] || { echo "FAILED: reference plq"; fail=1; }
+for k in 1 2 3; do "$bin" "${P[@]}" --shard $k/3 -o "$tmp/p$k" @"$tmp/listp.txt"; done
+"$bin" merge -o "$tmp/pm" "$tmp/p1" "$tmp/p2" "$tmp/p3" || { echo "FAILED: plq merge"; fail=1; }
+cmp -s "$tmp/p_ref/plq.csv" "$tmp/pm/plq.csv" || { echo "FAILED: merged plq.csv differs"; fail=1; }
+[ "$(ls "$tmp/p_ref/maps" | wc -l)" = 90 ] || { echo "FAILED: reference plq wrote $(ls "$tmp/p_ref/maps" | wc -l) map files, want 90"; fail=1; }
+diff -r "$tmp/p_ref/maps" "$tmp/pm/maps" >/dev/null || { echo "FAILED: merged maps/ differ from one run's"; fail=1; }
+"$bin" merge -o "$tmp/pbad" "$tmp/p1" "$tmp/p3" 2>"$tmp/err" && { echo "FAILED: plq merge with a missing shard succeeded"; fail=1; }
+grep -q "shards missing, repeated or out of order" "$tmp/err" || { echo "FAILED: plq missing-shard message"; fail=1; }
+[ ! -e "$tmp/pbad/plq.csv" ] && [ -z "$(ls "$tmp/pbad/maps" 2>/dev/null)" ] || { echo "FAILED: a refused merge left outputs"; fail=1; }
+cp "$(ls -d "$tmp/p1/maps"/* | head -1)" "$tmp/p3/maps/"
+"$bin" merge -o "$tmp/pbad2" "$tmp/p1" "$tmp/p2" "$tmp/p3" 2>"$tmp/err" && { echo "FAILED: plq merge took a stray map"; fail=1; }
+grep -q "not a map of this shard's inputs 20..30" "$tmp/err" || { echo "FAILED: stray-map message: $(cat "$tmp/err")"; fail=1; }
+"$bin" merge -o "$tmp/pmix" "$tmp/p1" "$tmp/s2" 2>"$tmp/err" && { echo "FAILED: merge of plq and embed shards succeeded"; fail=1; }
+grep -q "$tmp/s2/plq.csv: missing" "$tmp/err" || { echo "FAILED: mixed-shard message: $(cat "$tmp/err")"; fail=1; }
+# Durability after a power loss (what kill -9 cannot show): in a syscall
+# trace every renamed file was fsync'd before its rename, and the folder it
+# lands in is fsync'd after it (checkpoint states each batch, the outputs,
+# merged PLQ maps). Needs strace (and ptrace allowed); skipped otherwise.
+durable() { # durable LOG MIN_RENAMES WHAT
+  awk -v min="$2" -v what="$3" '
+    / fsync\(/ { if (match($0, /<[^>]*>\)/)) { p = substr($0, RSTART + 1, RLENGTH - 3); synced[p] = 1
+                  for (k in pend) if (pend[k] == p) delete pend[k] } next }
+    / rename\("/ { split($0, a, "\""); src = a[2]; dst = a[4]; n++
+                  if (!(src in synced)) { print "FAILED: " what ": " src " renamed without an fsync"; bad = 1 }
+                  delete synced[src]
+                  d = dst; sub(/\/[^\/]*$/, "", d); pend[n] = d }
+    END { for (k in pend) { print "FAILED: " what ": no fsync of folder " pend[k] " after a rename into it"; bad = 1 }
+          if (n < min) { print "FAILED: " what ": " n " renames traced, want >= " min; bad = 1 }
+          exit bad }' "$1" || fail=1
+}
+if strace -f -o /dev/null true 2>/dev/null; then
+  strace -f -y -e trace=fsync,rename -o "$tmp/st_e.log" "$bin" "${E[@]}" -o "$tmp/st_e" @"$tmp/list48.txt"
+  durable "$tmp/st_e.log" 6 "embed checkpoints and outputs"
+  grep -q "rename(\"$tmp/st_e/.xfiq-partial/state.tmp\"" "$tmp/st_e.log" || { echo "FAILED: no checkpoint traced"; fail=1; }
+  strace -f -y -e trace=fsync,rename -o "$tmp/st_m.log" "$bin" merge -o "$tmp/st_m" "$tmp/p1" "$tmp/p2" 2>/dev/null
+  durable "$tmp/st_m.log" 20 "plq merge"
+else
+  echo "note: strace absent or not permitted: fsync order not checked"
+fi
+[ $fail = 0 ] && echo "resume: kill -9 at 6 checkpoints + 1 external, resumed outputs identical; shards merged identical (embed, quality, plq)"
 exit $fail

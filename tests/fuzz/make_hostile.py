@@ -74,6 +74,12 @@ def onnx_cases():
     # many empty nodes: each 2-byte submessage becomes a ~200-byte C struct
     g = b"".join(b"\x0a\x00" for _ in range(300000))  # GraphProto.node = empty NodeProto
     put("onnx", "empty_node_bomb.onnx", b"\x3a" + _varint(len(g)) + g)  # ModelProto.graph
+    # one 64 KB weight read by 3,000 Mul nodes: each node gets its own copy of
+    # the parameters (~190 MB from a 150 KB file, every tensor under its limit)
+    k = numpy_helper.from_array(np.full((1, 1, 128, 128), 0.5, np.float32), "k")
+    muls = [helper.make_node("Mul", ["x" if i == 0 else "a%d" % (i - 1), "k"], ["a%d" % i if i < 2999 else "y"])
+            for i in range(3000)]
+    put("onnx", "shared_weight_amplification.onnx", model(muls, [k]))
     put("onnx", "empty.onnx", b"")
     put("onnx", "not_protobuf.onnx", b"\xff" * 64)
 
@@ -127,7 +133,13 @@ def _npyhdr(h):
     return struct.pack("<H", len(h)) + h.encode()
 
 
+def image_cases():
+    # a 20-byte header announcing 400 Mpixels (1.2 GB as RGB): over the default limit
+    put("image", "header_400mpix.pgm", b"P5\n20000 20000\n255\n")
+
+
 if __name__ == "__main__":
+    image_cases()
     onnx_cases()
     pickle_cases()
     text_cases()
