@@ -50,8 +50,8 @@ int main(void)
     xfiq_model_free(m);
 
     snprintf(q, sizeof q, "%s/unknown_op.onnx", dir);
-    expect(q, XFIQ_ERR_UNSUPPORTED, "Softmax");
-    CHECK(strstr(xfiq_last_error(), "the_softmax") != NULL);
+    expect(q, XFIQ_ERR_UNSUPPORTED, "Hardmax");
+    CHECK(strstr(xfiq_last_error(), "the_hardmax") != NULL);
     snprintf(q, sizeof q, "%s/missing_input.onnx", dir);
     expect(q, XFIQ_ERR_FORMAT, "nowhere");
     snprintf(q, sizeof q, "%s/bad_channels.onnx", dir);

@@ -36,7 +36,7 @@ def main(outdir):
     w = numpy_helper.from_array(rng.standard_normal((4, 3, 3, 3)).astype(np.float32), "w")
     conv = helper.make_node("Conv", ["x", "w"], ["c"], name="conv0", pads=[1, 1, 1, 1])
     # 1. An op xfiq does not implement (after a supported one).
-    save(model([conv, helper.make_node("Softmax", ["c"], ["y"], name="the_softmax")], [w]),
+    save(model([conv, helper.make_node("Hardmax", ["c"], ["y"], name="the_hardmax")], [w]),
          os.path.join(outdir, "unknown_op.onnx"))
     # 2. A node reading a value nothing produces.
     save(model([helper.make_node("Relu", ["nowhere"], ["y"], name="lost_relu")], []),
