@@ -21,3 +21,5 @@ set_tests_properties(test_iresnet100 PROPERTIES TIMEOUT 900)
 # Detection + landmarks (--detect) on real faces: LFW 5-point error, ORL and MagFace toy photos all found.
 xfiq_add_c_test(test_detect_real ${XFIQ_TEST_DIR}/test_detect_real.c)
 set_tests_properties(test_detect_real PROPERTIES TIMEOUT 600)
+# Both --detect networks against an independent PyTorch run of their ONNX graphs.
+xfiq_add_c_test(test_detect_golden ${XFIQ_TEST_DIR}/test_detect_golden.c)
