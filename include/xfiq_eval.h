@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "xfiq.h"
+#include "xfiq_image.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -319,6 +320,11 @@ xfiq_status xfiq_bench_select_folds(xfiq_bench_t b, const int *keep, int n_keep)
  * frees). A missing or undecodable image fails with the pair that needs it. */
 xfiq_status xfiq_bench_embed(xfiq_bench_t b, xfiq_model_t m, int flip, int batch, float **z_out,
                              int *dim_out);
+/* Raw photos: xfiq_bench_embed then aligns each image on the face det finds
+ * (order: XFIQ_FACES_*); det must outlive the embedding. An image where no
+ * face is found is used resized as it is, and counted: xfiq_bench_no_face. */
+void xfiq_bench_set_detector(xfiq_bench_t b, xfiq_detector_t det, int order);
+int64_t xfiq_bench_no_face(xfiq_bench_t b);
 
 /* ------------------------------------------------------ embedding sets */
 /* A float32 N x D .npy with the names of its rows: a text list (one path per

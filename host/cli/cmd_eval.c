@@ -121,6 +121,15 @@ int xfiq_eval_source_opt(xfiq_eval_source *s, int argc, char **argv, int *i)
         s->flip = 1;
         return 1;
     }
+    if (!strcmp(argv[*i], "--detect") || !strcmp(argv[*i], "--central")) {
+        s->detect = 1;
+        s->det_order = argv[*i][2] == 'c' ? XFIQ_FACES_CENTRAL : s->det_order;
+        return 1;
+    }
+    if ((r = xfiq_eval_opt_value(argc, argv, i, "--detector-dir", &s->detector_dir))) {
+        s->detect = r > 0;
+        return r;
+    }
     if (!strcmp(argv[*i], "--quiet") || !strcmp(argv[*i], "-q")) {
         s->quiet = 1;
         return 1;
@@ -147,7 +156,11 @@ void xfiq_eval_source_help(FILE *f)
             "  --model M.onnx       embed the images here (default: the default model);\n"
             "                       --card, --backend cpu|cuda, --threads N, --batch B as in\n"
             "                       `xfiq embed`; --flip averages with the mirrored image\n"
-            "  --save-embeddings OUT.npy  keep them (names in OUT.npy.names.txt)\n");
+            "  --save-embeddings OUT.npy  keep them (names in OUT.npy.names.txt)\n"
+            "  --detect             raw photos (native protocol folders): align each image on the largest\n"
+            "                       face found (fr_detect + fr_landmark); an image with none is used resized\n"
+            "  --central            the same with the face nearest the image centre\n"
+            "  --detector-dir D     folder of fr_detect.onnx and fr_landmark.onnx (default: beside the model)\n");
 }
 
 void xfiq_eval_data_free(xfiq_eval_data *d)
@@ -257,7 +270,22 @@ int xfiq_eval_data_load(const xfiq_eval_source *s, xfiq_eval_data *d, const char
         if (!s->quiet)
             fprintf(stderr, "xfiq %s: embedding %lld images%s ...\n", cmd, (long long)n_img,
                     s->flip ? " and their mirror images" : "");
+        xfiq_backend_t dbe = NULL;
+        xfiq_detector_t det = NULL;
+        if (s->detect && xfiq_cli_open_detector(s->detector_dir, s->model.threads, &dbe, &det)) {
+            xfiq_model_free(m);
+            xfiq_backend_free(be);
+            free(rows);
+            return 1;
+        }
+        xfiq_bench_set_detector(d->bench, det, s->det_order);
         xfiq_status st = xfiq_bench_embed(d->bench, m, s->flip, s->model.batch, &d->z_owned, &d->dim);
+        xfiq_bench_set_detector(d->bench, NULL, 0);
+        if (st == XFIQ_OK && det && !s->quiet)
+            fprintf(stderr, "xfiq %s: --detect: no face found in %lld of %lld images (used resized as they are)\n",
+                    cmd, (long long)xfiq_bench_no_face(d->bench), (long long)n_img);
+        xfiq_detector_free(det);
+        xfiq_backend_free(dbe);
         xfiq_model_info info;
         if (st == XFIQ_OK)
             st = xfiq_model_get_info(m, &info);
