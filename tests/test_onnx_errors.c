@@ -108,5 +108,7 @@ int main(void)
         snprintf(q, sizeof q, "%s/%s.onnx", dir, det[k].file);
         expect(q, det[k].st, det[k].mention);
     }
+    snprintf(q, sizeof q, "%s/two_outputs.onnx", dir);
+    expect(q, XFIQ_ERR_UNSUPPORTED, "exactly one output");
     TEST_END();
 }

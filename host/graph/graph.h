@@ -114,6 +114,7 @@ typedef struct xfiq_graph {
     float *params;                 /* all weights, 64-byte aligned block */
     int64_t n_params, cap_params;
     int declared_batch;            /* batch written in the ONNX input (0 = symbolic) */
+    int n_outputs;                 /* graph outputs in the file (several: joined into output) */
     int borrowed_params;           /* params belong to another graph (a subgraph): not freed here */
 } xfiq_graph;
 

@@ -981,6 +981,7 @@ static xfiq_status import_model(import_ctx *c, const Onnx__ModelProto *m)
     g->declared_batch = (int)db;
     for (size_t i = 0; i < gp->n_node; i++)
         XFIQ_TRY(import_node(c, gp->node[i]));
+    g->n_outputs = (int)gp->n_output;
     if (gp->n_output > 1)
         XFIQ_TRY(join_outputs(c, gp));
     else

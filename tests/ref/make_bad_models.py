@@ -104,6 +104,12 @@ def detector_ops(outdir, conv, w):
     }
     for name, (nodes, inits) in cases.items():
         save(model([conv] + nodes, [w] + inits), os.path.join(outdir, name + ".onnx"))
+    # Two outputs: fine for the detector (joined), refused as a face recognition model.
+    g = helper.make_graph([conv, helper.make_node("Relu", ["c"], ["r"], name="relu")], "two",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
+                          [helper.make_tensor_value_info("c", TensorProto.FLOAT, None),
+                           helper.make_tensor_value_info("r", TensorProto.FLOAT, None)], initializer=[w])
+    save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), os.path.join(outdir, "two_outputs.onnx"))
 
 
 if __name__ == "__main__":
