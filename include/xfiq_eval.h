@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "xfiq.h"
+#include "xfiq_image.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -340,6 +341,11 @@ xfiq_status xfiq_bench_embed_range(xfiq_bench_t b, xfiq_model_t m, int flip, int
  * image fails with a message naming it, its size and the limit. XFIQ_ERR_ARG
  * when out of range. */
 xfiq_status xfiq_bench_set_max_image_pixels(xfiq_bench_t b, int64_t max_pixels);
+/* Raw photos: xfiq_bench_embed then aligns each image on the face det finds
+ * (order: XFIQ_FACES_*); det must outlive the embedding. An image where no
+ * face is found is used resized as it is, and counted: xfiq_bench_no_face. */
+void xfiq_bench_set_detector(xfiq_bench_t b, xfiq_detector_t det, int order);
+int64_t xfiq_bench_no_face(xfiq_bench_t b);
 
 /* ------------------------------------------------------ embedding sets */
 /* A float32 N x D .npy with the names of its rows: a text list (one path per

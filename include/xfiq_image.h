@@ -146,6 +146,42 @@ const xfiq_landmarks *xfiq_landmarks_find(const xfiq_landmarks_set *set, const c
 size_t xfiq_landmarks_count(const xfiq_landmarks_set *set);
 void xfiq_landmarks_free(xfiq_landmarks_set *set);
 
+/* ---------------------------------------------------- detection (--detect) */
+/* Faces in raw photos: the face detector fr_detect.onnx and the 68-point
+ * landmark network fr_landmark.onnx (models/fetch_default.sh) run by xfiq's
+ * engine; the 68 points give the template's 5 (eye centres = mean of each
+ * eye's 6 contour points, nose tip, mouth corners). */
+typedef struct xfiq_detector *xfiq_detector_t;
+
+typedef enum xfiq_face_order {
+    XFIQ_FACES_LARGEST = 0, /* largest box first */
+    XFIQ_FACES_CENTRAL = 1  /* box centre nearest the image centre first */
+} xfiq_face_order;
+
+typedef struct xfiq_face {
+    float box[4];          /* x1 y1 x2 y2 in image pixels (square, clipped to the image) */
+    float score;           /* detector confidence of the face class, 0..1 */
+    xfiq_landmarks lm;     /* the 5 template points */
+    float lm68[68][2];     /* the landmark network's points (iBUG order) */
+} xfiq_face;
+
+/* Default score threshold (the package's own) and NMS IoU. */
+#define XFIQ_DETECT_THRESHOLD 0.65f
+#define XFIQ_DETECT_NMS 0.4f
+#define XFIQ_DETECT_MAX_FACES 64
+
+/* Loads both networks on be (the CUDA backend refuses the detector's ops it
+ * lacks; use the CPU then). NULL paths: models/.cache beside the default
+ * model is not guessed, both paths are required. */
+xfiq_status xfiq_detector_init(xfiq_backend_t be, const char *detect_onnx, const char *landmark_onnx,
+                               xfiq_detector_t *out);
+void xfiq_detector_free(xfiq_detector_t d);
+/* Faces of img (grey or RGB) with score >= threshold, after NMS, sorted by
+ * order; at most max_faces written, *n_faces = how many were written (0: no
+ * face, not an error). */
+xfiq_status xfiq_detector_find(xfiq_detector_t d, const xfiq_image *img, float threshold, xfiq_face_order order,
+                               xfiq_face *faces, int max_faces, int *n_faces);
+
 #ifdef __cplusplus
 }
 #endif

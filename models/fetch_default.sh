@@ -1,21 +1,25 @@
 #!/bin/sh
-# Fetches xfiq's default face-recognition model (MobileFaceNet, 512-d) from the
-# npm package faceplugin-face-recognition-js@0.0.1 and places it, with its model
-# card, in DEST_DIR (default: models/.cache). The tarball is checked against the
-# integrity hash pinned in SPEC section 8 with our own sha512, not npm's word.
+# Fetches xfiq's default face-recognition model (MobileFaceNet, 512-d) and the
+# face detector and 68-point landmark networks `--detect` runs (fr_detect.onnx,
+# fr_landmark.onnx) from the npm package faceplugin-face-recognition-js@0.0.1
+# and places them, with the recognition model's card, in DEST_DIR (default:
+# models/.cache). The tarball is checked against the integrity hash pinned in
+# SPEC section 8 with our own sha512, not npm's word, and each extracted file
+# against its pinned sha256.
 # Usage: models/fetch_default.sh [DEST_DIR]
 set -eu
 
 PKG="faceplugin-face-recognition-js@0.0.1"
 INTEGRITY="sha512-shriXjd4zJHEwhK1jHK+bWo8Vv6Vu9B/w6RRsd4AFtNM/jaI2vhuOamOSMl9qQmLd8WlQ7dgqN+3C2iOi5pXWw=="
-MEMBER="package/model/fr_feature.onnx"
-# sha256 of the extracted fr_feature.onnx: lets a second run skip the download.
-MODEL_SHA256="87aacdfe57510db2af90c0251df680e8eec88f122ee94712121d09bcaaaf3581"
+# Each file with the sha256 of its extracted form: a second run skips the
+# download when all three are already right.
+FILES="fr_feature.onnx:87aacdfe57510db2af90c0251df680e8eec88f122ee94712121d09bcaaaf3581
+fr_detect.onnx:6c0256ccd3164f844736a401faf936ec2930764a87ae39442180887d0c5c8854
+fr_landmark.onnx:f10b0ba1d2a8a099adefede1ebf3733e44fe370715e7303dbeb7f59c02142258"
 
 here=$(cd "$(dirname "$0")" && pwd)
 dest=${1:-"$here/.cache"}
 card_src="$here/faceplugin-mobilefacenet.card.json"
-model="$dest/fr_feature.onnx"
 card="$dest/fr_feature.card.json"
 
 die() { echo "fetch_default.sh: error: $*" >&2; exit 1; }
@@ -33,14 +37,20 @@ install_card() {
   fi
 }
 
-if [ -f "$model" ]; then
-  have=$(sha256sum "$model" | cut -d' ' -f1)
-  if [ "$have" = "$MODEL_SHA256" ]; then
-    install_card
-    echo "fetch_default.sh: $model already present and verified"
-    exit 0
+missing=0
+for entry in $FILES; do
+  f=${entry%%:*} want=${entry#*:}
+  if [ -f "$dest/$f" ]; then
+    have=$(sha256sum "$dest/$f" | cut -d' ' -f1)
+    [ "$have" = "$want" ] && continue
+    echo "fetch_default.sh: $dest/$f has sha256 $have, expected $want; fetching again" >&2
   fi
-  echo "fetch_default.sh: $model has sha256 $have, expected $MODEL_SHA256; fetching again" >&2
+  missing=1
+done
+if [ "$missing" = 0 ]; then
+  install_card
+  echo "fetch_default.sh: $dest/fr_feature.onnx, fr_detect.onnx, fr_landmark.onnx already present and verified"
+  exit 0
 fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/xfiq-fetch.XXXXXX") || die "mktemp failed"
@@ -59,12 +69,17 @@ got="sha512-$(openssl dgst -sha512 -binary "$tarball" | base64 | tr -d '\n')"
   expected $INTEGRITY
   got      $got"
 
-tar -xzf "$tarball" -C "$tmp" "$MEMBER" || die "$MEMBER not found in $tarball"
-have=$(sha256sum "$tmp/$MEMBER" | cut -d' ' -f1)
-[ "$have" = "$MODEL_SHA256" ] || die "extracted model sha256 $have, expected $MODEL_SHA256"
-
-# Same folder as the destination so the rename is atomic.
-cp "$tmp/$MEMBER" "$model.tmp.$$" || die "cannot write into $dest"
-mv -f "$model.tmp.$$" "$model" || die "cannot rename into $model"
+for entry in $FILES; do
+  f=${entry%%:*} want=${entry#*:} member="package/model/${entry%%:*}"
+  tar -xzf "$tarball" -C "$tmp" "$member" || die "$member not found in $tarball"
+  have=$(sha256sum "$tmp/$member" | cut -d' ' -f1)
+  [ "$have" = "$want" ] || die "extracted $f has sha256 $have, expected $want"
+done
+for entry in $FILES; do
+  f=${entry%%:*}
+  # Same folder as the destination so the rename is atomic.
+  cp "$tmp/package/model/$f" "$dest/$f.tmp.$$" || die "cannot write into $dest"
+  mv -f "$dest/$f.tmp.$$" "$dest/$f" || die "cannot rename into $dest/$f"
+done
 install_card
-echo "fetch_default.sh: wrote $model and $card"
+echo "fetch_default.sh: wrote $dest/fr_feature.onnx, fr_detect.onnx, fr_landmark.onnx and $card"

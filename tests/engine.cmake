@@ -17,3 +17,9 @@ add_test(NAME fixtures_iresnet100
 set_tests_properties(fixtures_iresnet100 PROPERTIES FIXTURES_SETUP iresnet100 TIMEOUT 900)
 xfiq_add_c_test(test_iresnet100 ${XFIQ_TEST_DIR}/test_iresnet100.c FIXTURES iresnet100 LABELS slow)
 set_tests_properties(test_iresnet100 PROPERTIES TIMEOUT 900)
+
+# Detection + landmarks (--detect) on real faces: LFW 5-point error, ORL and MagFace toy photos all found.
+xfiq_add_c_test(test_detect_real ${XFIQ_TEST_DIR}/test_detect_real.c)
+set_tests_properties(test_detect_real PROPERTIES TIMEOUT 600)
+# Both --detect networks against an independent PyTorch run of their ONNX graphs.
+xfiq_add_c_test(test_detect_golden ${XFIQ_TEST_DIR}/test_detect_golden.c)

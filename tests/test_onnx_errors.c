@@ -50,8 +50,8 @@ int main(void)
     xfiq_model_free(m);
 
     snprintf(q, sizeof q, "%s/unknown_op.onnx", dir);
-    expect(q, XFIQ_ERR_UNSUPPORTED, "Softmax");
-    CHECK(strstr(xfiq_last_error(), "the_softmax") != NULL);
+    expect(q, XFIQ_ERR_UNSUPPORTED, "Hardmax");
+    CHECK(strstr(xfiq_last_error(), "the_hardmax") != NULL);
     snprintf(q, sizeof q, "%s/missing_input.onnx", dir);
     expect(q, XFIQ_ERR_FORMAT, "nowhere");
     snprintf(q, sizeof q, "%s/bad_channels.onnx", dir);
@@ -90,5 +90,25 @@ int main(void)
     write_bytes(q, buf, n * 3 / 5);
     expect(q, XFIQ_ERR_FORMAT, NULL);
     xfiq_backend_free(be);
+    /* Hostile attributes of the detector's ops: refused, naming the node. */
+    static const struct {
+        const char *file;
+        xfiq_status st;
+        const char *mention;
+    } det[] = {
+        {"det_transpose_batch", XFIQ_ERR_UNSUPPORTED, "tr_batch"}, {"det_transpose_dup", XFIQ_ERR_FORMAT, "tr_dup"},
+        {"det_transpose_rank", XFIQ_ERR_SHAPE, "tr_rank"},         {"det_transpose_huge", XFIQ_ERR_FORMAT, "tr_huge"},
+        {"det_slice_step0", XFIQ_ERR_FORMAT, "sl_step0"},          {"det_slice_extreme", XFIQ_ERR_FORMAT, "sl_ext"},
+        {"det_slice_batch", XFIQ_ERR_UNSUPPORTED, "sl_batch"},     {"det_concat_batch", XFIQ_ERR_UNSUPPORTED, "cat_batch"},
+        {"det_concat_shape", XFIQ_ERR_SHAPE, "cat_shape"},         {"det_softmax_axis", XFIQ_ERR_FORMAT, "sm_axis"},
+        {"det_gather_dim", XFIQ_ERR_UNSUPPORTED, "ga_dim"},        {"det_gather_range", XFIQ_ERR_FORMAT, "ga_range"},
+        {"det_batch_late", XFIQ_ERR_UNSUPPORTED, "rs_late"},
+    };
+    for (size_t k = 0; k < sizeof det / sizeof det[0]; k++) {
+        snprintf(q, sizeof q, "%s/%s.onnx", dir, det[k].file);
+        expect(q, det[k].st, det[k].mention);
+    }
+    snprintf(q, sizeof q, "%s/two_outputs.onnx", dir);
+    expect(q, XFIQ_ERR_UNSUPPORTED, "exactly one output");
     TEST_END();
 }

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "ops/elem.h"
 #include "ops/ops_cpu.h"
 #include "xfiq_test.h"
 
@@ -83,6 +84,77 @@ static void case_gemm(const char *name, const int *v)
     snprintf(what, sizeof what, "gemm_ref %s", name);
     CHECK_MSG(compare(got, want, (int64_t)n * m, what), "%s", what);
     free(x), free(w), free(b), free(slope), free(want), free(got);
+}
+
+/* Concat, Transpose, Slice, Softmax, Exp: fast path and reference. */
+static void case_layout(const char *kind, const char *name, const int *v)
+{
+    char what[128], what_ref[128];
+    snprintf(what, sizeof what, "%s %s", kind, name);
+    snprintf(what_ref, sizeof what_ref, "%s_ref %s", kind, name);
+    int64_t dims[XFIQ_MAX_DIMS] = {0}, ydims[XFIQ_MAX_DIMS] = {0}, start[XFIQ_MAX_DIMS] = {0}, step[XFIQ_MAX_DIMS] = {0};
+    int64_t cnt = 0, ycnt = 0;
+    float *x = NULL, *b = NULL, *want, *got;
+    if (!strcmp(kind, "concat")) {
+        cnt = (int64_t)v[0] * v[1], ycnt = (int64_t)v[0] * (v[1] + v[2]);
+        x = load(name, "a", cnt), b = load(name, "b", (int64_t)v[0] * v[2]);
+    } else if (!strcmp(kind, "transpose") || !strcmp(kind, "slice")) {
+        const int n = v[0], nd = v[1];
+        cnt = ycnt = n;
+        for (int a = 1; a < nd; a++)
+            dims[a] = v[1 + a], cnt *= dims[a];
+        if (!strcmp(kind, "slice")) {
+            for (int a = 1; a < nd; a++) {
+                start[a] = v[nd + a], step[a] = v[2 * nd - 1 + a], ydims[a] = v[3 * nd - 2 + a];
+                ycnt *= ydims[a];
+            }
+        } else {
+            ycnt = cnt;
+        }
+        x = load(name, "x", cnt);
+    } else if (!strcmp(kind, "softmax")) {
+        cnt = ycnt = (int64_t)v[0] * v[1] * v[2];
+        x = load(name, "x", cnt);
+    } else {
+        cnt = ycnt = v[0];
+        x = load(name, "x", cnt);
+    }
+    want = load(name, "y", ycnt);
+    got = malloc(sizeof(float) * (size_t)ycnt);
+    for (int ref = 0; ref < 2; ref++) {
+        memset(got, 0xff, sizeof(float) * (size_t)ycnt); /* NaN: every element must be written */
+        if (!strcmp(kind, "concat")) {
+            if (ref)
+                concat_fwd_ref(x, b, got, v[0], v[1], v[2]);
+            else
+                concat_fwd_cpu(x, b, got, v[0], v[1], v[2], 2);
+        } else if (!strcmp(kind, "transpose")) {
+            int perm[XFIQ_MAX_DIMS];
+            for (int a = 0; a < v[1]; a++)
+                perm[a] = v[v[1] + 1 + a];
+            if (ref)
+                transpose_fwd_ref(x, got, v[0], v[1], dims, perm);
+            else
+                transpose_fwd_cpu(x, got, v[0], v[1], dims, perm, 2);
+        } else if (!strcmp(kind, "slice")) {
+            if (ref)
+                slice_fwd_ref(x, got, v[0], v[1], dims, start, step, ydims);
+            else
+                slice_fwd_cpu(x, got, v[0], v[1], dims, start, step, ydims, 2);
+        } else if (!strcmp(kind, "softmax")) {
+            if (ref)
+                softmax_fwd_ref(x, got, v[0], v[1], v[2]);
+            else
+                softmax_fwd_cpu(x, got, v[0], v[1], v[2], 2);
+        } else {
+            if (ref)
+                unary_fwd_ref(XFIQ_UN_EXP, x, got, cnt);
+            else
+                unary_fwd_cpu(XFIQ_UN_EXP, x, got, cnt, 2);
+        }
+        CHECK_MSG(compare(got, want, ycnt, ref ? what_ref : what), "%s", ref ? what_ref : what);
+    }
+    free(x), free(b), free(want), free(got);
 }
 
 static void case_elementwise(const char *kind, const char *name, const int *v)
@@ -182,11 +254,14 @@ int main(void)
             case_conv(name, v);
         else if (!strcmp(kind, "gemm"))
             case_gemm(name, v);
+        else if (!strcmp(kind, "concat") || !strcmp(kind, "transpose") || !strcmp(kind, "slice") ||
+                 !strcmp(kind, "softmax") || !strcmp(kind, "exp"))
+            case_layout(kind, name, v);
         else
             case_elementwise(kind, name, v);
         cases++;
     }
     fclose(f);
-    CHECK_MSG(cases >= 30, "only %d cases read from %s", cases, path);
+    CHECK_MSG(cases >= 43, "only %d cases read from %s", cases, path);
     TEST_END();
 }

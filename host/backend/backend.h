@@ -119,6 +119,9 @@ struct xfiq_backend {
 };
 
 const xfiq_backend_ops *xfiq_backend_cpu_ops(void);
+/* SOFTMAX node geometry for a run of batch images: x as (outer, len, inner). */
+void xfiq_softmax_geometry(const xfiq_value *x, const xfiq_layout_desc *L, int batch, int64_t *outer, int64_t *len,
+                           int64_t *inner);
 extern const xfiq_node_fn xfiq_cpu_bwd[XFIQ_OP_COUNT]; /* backend/backend_cpu_bwd.c */
 /* backend/backend_cpu_quality.c: the CPU quality stages and model input
  * (ctx: the CPU context, whose first member is the thread count). */

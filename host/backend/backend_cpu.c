@@ -104,6 +104,66 @@ static xfiq_status cpu_view(const xfiq_exec *ex, const xfiq_graph *g, const xfiq
     return XFIQ_OK;
 }
 
+static xfiq_status cpu_concat(const xfiq_exec *ex, const xfiq_graph *g, const xfiq_node *nd)
+{
+    const xfiq_value *a = &g->values[nd->in[0]], *b = &g->values[nd->in[1]];
+    int64_t outer = ex->batch, na = 1, nb = 1;
+    for (int d = 1; d < a->ndim; d++) {
+        if (d < nd->d.lay.axis)
+            outer *= a->dims[d];
+        else
+            na *= a->dims[d], nb *= b->dims[d];
+    }
+    concat_fwd_cpu(IN0(ex, nd), xfiq_exec_value(ex, nd->in[1]), OUT(ex, nd), outer, na, nb, ex->num_threads);
+    return XFIQ_OK;
+}
+
+static xfiq_status cpu_transpose(const xfiq_exec *ex, const xfiq_graph *g, const xfiq_node *nd)
+{
+    const xfiq_value *x = &g->values[nd->in[0]];
+    transpose_fwd_cpu(IN0(ex, nd), OUT(ex, nd), ex->batch, x->ndim, x->dims, nd->d.lay.perm, ex->num_threads);
+    return XFIQ_OK;
+}
+
+static xfiq_status cpu_slice(const xfiq_exec *ex, const xfiq_graph *g, const xfiq_node *nd)
+{
+    const xfiq_value *x = &g->values[nd->in[0]], *y = &g->values[nd->out];
+    slice_fwd_cpu(IN0(ex, nd), OUT(ex, nd), ex->batch, x->ndim, x->dims, nd->d.lay.start, nd->d.lay.step, y->dims,
+                  ex->num_threads);
+    return XFIQ_OK;
+}
+
+/* Softmax as (outer, len, inner): opset < 13 takes every axis from axis on as one. */
+void xfiq_softmax_geometry(const xfiq_value *x, const xfiq_layout_desc *L, int batch, int64_t *outer, int64_t *len,
+                           int64_t *inner)
+{
+    *outer = batch;
+    *len = *inner = 1;
+    for (int d = 1; d < x->ndim; d++) {
+        if (d < L->axis)
+            *outer *= x->dims[d];
+        else if (d == L->axis || L->legacy)
+            *len *= x->dims[d];
+        else
+            *inner *= x->dims[d];
+    }
+}
+
+static xfiq_status cpu_softmax(const xfiq_exec *ex, const xfiq_graph *g, const xfiq_node *nd)
+{
+    int64_t outer, len, inner;
+    xfiq_softmax_geometry(&g->values[nd->in[0]], &nd->d.lay, ex->batch, &outer, &len, &inner);
+    softmax_fwd_cpu(IN0(ex, nd), OUT(ex, nd), outer, len, inner, ex->num_threads);
+    return XFIQ_OK;
+}
+
+static xfiq_status cpu_unary(const xfiq_exec *ex, const xfiq_graph *g, const xfiq_node *nd)
+{
+    unary_fwd_cpu(nd->d.lay.unary, IN0(ex, nd), OUT(ex, nd), g->values[nd->in[0]].numel * ex->batch,
+                  ex->num_threads);
+    return XFIQ_OK;
+}
+
 static int cpu_supports_op(xfiq_op op) { return (unsigned)op < XFIQ_OP_COUNT; }
 
 static size_t cpu_workspace_bytes(void *ctx, const xfiq_graph *g, const xfiq_node *nd, int batch, int num_threads)
@@ -194,7 +254,12 @@ static const xfiq_backend_ops cpu_ops = {
             [XFIQ_OP_BINCONST] = cpu_binconst,
             [XFIQ_OP_GEMM] = cpu_gemm,
             [XFIQ_OP_GAP] = cpu_gap,
-            [XFIQ_OP_VIEW] = cpu_view},
+            [XFIQ_OP_VIEW] = cpu_view,
+            [XFIQ_OP_CONCAT] = cpu_concat,
+            [XFIQ_OP_TRANSPOSE] = cpu_transpose,
+            [XFIQ_OP_SLICE] = cpu_slice,
+            [XFIQ_OP_SOFTMAX] = cpu_softmax,
+            [XFIQ_OP_UNARY] = cpu_unary},
     .bwd = xfiq_cpu_bwd,
     .prepare_bytes = cpu_prepare_bytes,
     .prepare = cpu_prepare,

@@ -33,8 +33,8 @@ static void slot_fill(batch_loader *L, batch_slot *sl, size_t s)
 {
     sl->s = s;
     sl->k = L->end - s < (size_t)L->bs ? (int)(L->end - s) : L->bs;
-    xfiq_cli_load_faces(L->paths, s, sl->k, L->o->lms, L->o->width, L->o->height, L->o->allow_resize, L->o->max_pixels, sl->px, sl->it,
-                        L->threads);
+    xfiq_cli_load_faces(L->paths, s, sl->k, L->o->lms, L->o->det, L->o->width, L->o->height, L->o->allow_resize,
+                        L->o->max_pixels, sl->px, sl->it, L->threads);
 }
 
 /* The loader thread: fills slot 0, 1, 0, ... as the consumer frees them. */

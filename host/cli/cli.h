@@ -56,17 +56,35 @@ int xfiq_cli_gather_inputs(char **inputs, int n, xfiq_pathlist *out);
 /* mkdir -p of one level; prints the reason on failure. */
 int xfiq_cli_make_dir(const char *dir);
 
+/* Faces --detect found in one input (the first is the one used). */
+#define XFIQ_CLI_MAX_FACES 16
+typedef struct xfiq_cli_face {
+    xfiq_landmarks lm;
+    float score, box[4];
+} xfiq_cli_face;
+
 /* Outcome of decoding one input. */
 typedef struct xfiq_cli_item {
     int ok;
     char msg[512];
+    int n_faces;                /* --detect: faces found (0 without --detect or with a landmarks entry) */
+    xfiq_cli_face faces[XFIQ_CLI_MAX_FACES];
 } xfiq_cli_item;
 
+/* --detect: the detector and which face comes first (XFIQ_FACES_*). */
+typedef struct xfiq_cli_detect {
+    xfiq_detector_t det;
+    int order;
+} xfiq_cli_detect;
+
 /* Decodes and prepares images [s, s+k) of paths in parallel into px (k slots
- * of h x w x 3): aligned with their landmarks when lms has an entry, used as
- * they are when already w x h, resized when allow_resize, else refused. */
-void xfiq_cli_load_faces(const xfiq_pathlist *paths, size_t s, int k, const xfiq_landmarks_set *lms, int w, int h,
-                         int allow_resize, int64_t max_pixels, uint8_t *px, xfiq_cli_item *it, int threads);
+ * of h x w x 3): aligned with their landmarks when lms has an entry, else on
+ * the face the detector finds when det is given ("no face found" otherwise),
+ * used as they are when already w x h, resized when allow_resize, else refused.
+ * Images over max_pixels (0: the library's default) are refused undecoded. */
+void xfiq_cli_load_faces(const xfiq_pathlist *paths, size_t s, int k, const xfiq_landmarks_set *lms,
+                         const xfiq_cli_detect *det, int w, int h, int allow_resize, int64_t max_pixels, uint8_t *px,
+                         xfiq_cli_item *it, int threads);
 /* --max-image-pixels N: parses v into *out (1, or -1 with the message printed). */
 int xfiq_cli_max_pixels_opt(const char *opt, const char *v, int64_t *out);
 
@@ -93,6 +111,7 @@ typedef int (*xfiq_cli_batch_fn)(void *ctx, size_t start, int k, const xfiq_cli_
 
 typedef struct xfiq_cli_batch_opts {
     const xfiq_landmarks_set *lms;
+    const xfiq_cli_detect *det;  /* NULL: no --detect */
     int width, height, allow_resize, batch, threads, quiet;
     int64_t max_pixels;         /* --max-image-pixels (0: the library's default) */
     const char *what;           /* progress label */
@@ -114,6 +133,11 @@ typedef struct xfiq_cli_job {
     int can_resume;             /* set before open by commands that checkpoint (embed, quality) */
     int decode_ahead;           /* --decode-ahead / --no-decode-ahead; -1: on for GPU backends only */
     int shard_k, shard_n;       /* --shard K/N (1-based K; N 0: no sharding) */
+    int detect, all_faces;      /* --detect, --all-faces (commands that take it set all_faces_ok first) */
+    int all_faces_ok;
+    const char *detector_dir;   /* --detector-dir: folder of fr_detect.onnx and fr_landmark.onnx */
+    xfiq_cli_detect det;        /* filled by xfiq_cli_job_open with --detect */
+    xfiq_backend_t det_be;
     size_t first, end;          /* this job's slice of paths (set by xfiq_cli_job_open) */
     uint64_t fingerprint;       /* argv (without --resume) and every input path */
     int rank_done;              /* under mpirun with --resume: this rank's part is complete already;
@@ -146,6 +170,8 @@ int xfiq_cli_job_open(xfiq_cli_job *j, int out_is_dir);
  * reason and returns non-zero. */
 int xfiq_cli_check_output(const xfiq_cli_job *j, const char *out, int out_is_dir, int writes_images);
 void xfiq_cli_job_close(xfiq_cli_job *j);
+/* --detect's networks (CPU backend, threads) from dir, else beside the default model. Non-zero (message printed) on failure. */
+int xfiq_cli_open_detector(const char *dir, int threads, xfiq_backend_t *be, xfiq_detector_t *det);
 xfiq_cli_batch_opts xfiq_cli_job_batch_opts(const xfiq_cli_job *j, const char *what);
 
 /* Image commands under mpirun (host/cli/mpi_job.c). begin, from

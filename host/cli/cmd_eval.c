@@ -125,6 +125,15 @@ int xfiq_eval_source_opt(xfiq_eval_source *s, int argc, char **argv, int *i)
         s->flip = 1;
         return 1;
     }
+    if (!strcmp(argv[*i], "--detect") || !strcmp(argv[*i], "--central")) {
+        s->detect = 1;
+        s->det_order = argv[*i][2] == 'c' ? XFIQ_FACES_CENTRAL : s->det_order;
+        return 1;
+    }
+    if ((r = xfiq_eval_opt_value(argc, argv, i, "--detector-dir", &s->detector_dir))) {
+        s->detect = r > 0;
+        return r;
+    }
     if (!strcmp(argv[*i], "--quiet") || !strcmp(argv[*i], "-q")) {
         s->quiet = 1;
         return 1;
@@ -153,7 +162,11 @@ void xfiq_eval_source_help(FILE *f)
             "                       `xfiq embed`; --flip averages with the mirrored image\n"
             "  --max-image-pixels N refuse images of more than N pixels (width x height) before\n"
             "                       decoding them (default 268435456 = 2^28; at most 2^30)\n"
-            "  --save-embeddings OUT.npy  keep them (names in OUT.npy.names.txt)\n");
+            "  --save-embeddings OUT.npy  keep them (names in OUT.npy.names.txt)\n"
+            "  --detect             raw photos (native protocol folders): align each image on the largest\n"
+            "                       face found (fr_detect + fr_landmark); an image with none is used resized\n"
+            "  --central            the same with the face nearest the image centre\n"
+            "  --detector-dir D     folder of fr_detect.onnx and fr_landmark.onnx (default: beside the model)\n");
 }
 
 void xfiq_eval_data_free(xfiq_eval_data *d)
@@ -281,6 +294,15 @@ int xfiq_eval_data_load(const xfiq_eval_source *s, xfiq_eval_data *d, const char
         if (!s->quiet && rk->rank == 0)
             fprintf(stderr, "xfiq %s: embedding %lld images%s%s ...\n", cmd, (long long)n_img,
                     s->flip ? " and their mirror images" : "", rk->split && rk->size > 1 ? ", split over the ranks" : "");
+        xfiq_backend_t dbe = NULL;
+        xfiq_detector_t det = NULL;
+        if (s->detect && xfiq_cli_open_detector(s->detector_dir, s->model.threads, &dbe, &det)) {
+            xfiq_model_free(m);
+            xfiq_backend_free(be);
+            free(rows);
+            return 1;
+        }
+        xfiq_bench_set_detector(d->bench, det, s->det_order);
         xfiq_model_info info;
         xfiq_status st = xfiq_model_get_info(m, &info);
         if (st == XFIQ_OK && rk->split && rk->size > 1) {
@@ -298,6 +320,8 @@ int xfiq_eval_data_load(const xfiq_eval_source *s, xfiq_eval_data *d, const char
                 if (rk->rank == 0)
                     fprintf(stderr, "xfiq %s: rank %d of %d could not embed its share (message above)\n", cmd, bad,
                             rk->size);
+                xfiq_detector_free(det);
+                xfiq_backend_free(dbe);
                 xfiq_model_free(m);
                 xfiq_backend_free(be);
                 free(rows);
@@ -308,6 +332,13 @@ int xfiq_eval_data_load(const xfiq_eval_source *s, xfiq_eval_data *d, const char
         } else if (st == XFIQ_OK) {
             st = xfiq_bench_embed(d->bench, m, s->flip, s->model.batch, &d->z_owned, &d->dim);
         }
+        xfiq_bench_set_detector(d->bench, NULL, 0);
+        if (st == XFIQ_OK && det && !s->quiet)
+            fprintf(stderr, "xfiq %s: --detect: no face found in %lld of %lld images%s (used resized as they are)\n",
+                    cmd, (long long)xfiq_bench_no_face(d->bench), (long long)n_img,
+                    rk->split && rk->size > 1 ? " of this rank's share" : "");
+        xfiq_detector_free(det);
+        xfiq_backend_free(dbe);
         if (st == XFIQ_OK)
             snprintf(d->desc, sizeof(d->desc), "model %s (%s, %d-d, %s), flip %s, %.1f s",
                      s->model.model ? s->model.model : xfiq_cli_default_model(), info.name, d->dim,

@@ -21,6 +21,8 @@ typedef struct xfiq_eval_source {
     const char *embeddings, *names;
     xfiq_cli_model_opts model;
     int flip;
+    int detect, det_order;      /* --detect / --central: align raw photos on the face found */
+    const char *detector_dir;
     const char *save_embeddings;
     int quiet;
     int64_t max_pixels; /* --max-image-pixels (0: the library's default) */

@@ -24,7 +24,11 @@ static void usage(FILE *f)
     fprintf(f, "  -o, --out DIR       output folder (default xfiq-out/aligned)\n"
                "      --variants      also write <name>_eyes.png (grey bar over the eyes) and <name>_blur.png\n"
                "      --blur SIGMA    blur of the _blur variant in pixels (default 2.5)\n"
-               "writes DIR/<name>.png: each face aligned to the ArcFace template at the model's input size\n");
+               "writes DIR/<name>.png: each face aligned to the ArcFace template at the model's input size;\n"
+               "with --detect also DIR/landmarks.txt: the 5 points found in each input (the -l format, input\n"
+               "paths made absolute), each after a comment `# score S box X1 Y1 X2 Y2 face K`; with --all-faces\n"
+               "every further face K >= 1 gives DIR/<name>_faceK.png and a row of its own (no variants), its\n"
+               "points in landmarks.txt as a comment line (-l takes one entry per input)\n");
 }
 
 typedef struct prep_ctx {
@@ -36,6 +40,7 @@ typedef struct prep_ctx {
     char **stem;    /* output name stem of every input */
     char *part;     /* <out>/.xfiq-partial: images until the job is done */
     xfiq_afile csv; /* <out>/prepare.csv: which input went where */
+    xfiq_afile lmf; /* <out>/landmarks.txt (--detect) */
 } prep_ctx;
 
 static const char *const k_suffix[3] = {"", "_eyes", "_blur"};
@@ -139,6 +144,58 @@ static int save(prep_ctx *c, size_t idx, int v, const uint8_t *px)
     return 0;
 }
 
+static void write_lm(prep_ctx *c, const char *abs, const xfiq_cli_face *f, int k)
+{
+    fprintf(c->lmf.fp, "# score %.4f box %.1f %.1f %.1f %.1f face %d\n", f->score, f->box[0], f->box[1], f->box[2],
+            f->box[3], k);
+    /* One entry per path is what -l accepts: further faces stay comments. */
+    fprintf(c->lmf.fp, strchr(abs, ' ') ? "%s\"%s\"" : "%s%s", k ? "# " : "", abs);
+    for (int p = 0; p < 5; p++)
+        fprintf(c->lmf.fp, " %.2f %.2f", f->lm.pt[p][0], f->lm.pt[p][1]);
+    fputc('\n', c->lmf.fp);
+}
+
+/* --detect: the landmarks file; --all-faces: a crop and a CSV row for every further face. */
+static int write_faces(prep_ctx *c, size_t idx, const xfiq_cli_item *it)
+{
+    const char *path = c->job->paths.items[idx];
+    char abs[4096];
+    if (!realpath(path, abs))
+        snprintf(abs, sizeof abs, "%s", path);
+    write_lm(c, abs, &it->faces[0], 0);
+    if (!c->job->all_faces || it->n_faces < 2)
+        return 0;
+    xfiq_image im;
+    if (xfiq_image_load(path, &im) != XFIQ_OK) {
+        fprintf(stderr, "xfiq: %s\n", xfiq_last_error());
+        return XFIQ_EXIT_FATAL;
+    }
+    int w = c->job->info.input_width, h = c->job->info.input_height, rc = 0;
+    for (int k = 1; k < it->n_faces && !rc; k++) {
+        char out[300], file[4200];
+        snprintf(out, sizeof out, "%s_face%d.png", c->stem[idx], k);
+        fprintf(c->csv.fp, "%zu,", idx);
+        xfiq_csv_write_field(c->csv.fp, path);
+        fputc(',', c->csv.fp);
+        if (xfiq_image_prepare(&im, &it->faces[k].lm, w, h, c->tmp) != XFIQ_OK) {
+            fprintf(c->csv.fp, ",error,");
+            xfiq_csv_write_field(c->csv.fp, xfiq_last_error());
+            fputc('\n', c->csv.fp);
+            continue;
+        }
+        xfiq_csv_write_field(c->csv.fp, out);
+        fprintf(c->csv.fp, ",ok,\n");
+        write_lm(c, abs, &it->faces[k], k);
+        snprintf(file, sizeof file, "%s/%s", c->part, out);
+        if (plq_png_write_image(file, c->tmp, w, h, 3, 0) != XFIQ_OK) {
+            fprintf(stderr, "xfiq: %s\n", xfiq_last_error());
+            rc = XFIQ_EXIT_FATAL;
+        }
+    }
+    xfiq_image_free(&im);
+    return rc;
+}
+
 static int prep_batch(void *vctx, size_t s, int k, const xfiq_cli_item *it, const uint8_t *faces, const uint64_t *ids,
                       int ng)
 {
@@ -166,6 +223,8 @@ static int prep_batch(void *vctx, size_t s, int k, const xfiq_cli_item *it, cons
         const uint8_t *f = faces + (size_t)g++ * img;
         if (save(c, idx, 0, f))
             return XFIQ_EXIT_FATAL;
+        if (c->job->detect && it[i].n_faces > 0 && write_faces(c, idx, &it[i]))
+            return XFIQ_EXIT_FATAL;
         if (!c->variants)
             continue;
         memcpy(c->tmp, f, img);
@@ -176,6 +235,16 @@ static int prep_batch(void *vctx, size_t s, int k, const xfiq_cli_item *it, cons
             return XFIQ_EXIT_FATAL;
     }
     return 0;
+}
+
+/* Output suffix number v: the variants first, then _face1, _face2, ... */
+static void face_suffix(const prep_ctx *c, int v, char *suf)
+{
+    int nv = c->variants ? 3 : 1;
+    if (v < nv)
+        snprintf(suf, 32, "%s", k_suffix[v]);
+    else
+        snprintf(suf, 32, "_face%d", v - nv + 1);
 }
 
 static int prep_opt(void *vctx, int argc, char **argv, int *i)
@@ -205,6 +274,7 @@ int xfiq_cmd_prepare(int argc, char **argv)
         return pr > 0 ? XFIQ_EXIT_OK : XFIQ_EXIT_FATAL;
     int rc = XFIQ_EXIT_FATAL;
     job.writes_images = 1; /* an output folder holding an input is refused */
+    job.all_faces_ok = 1;
     if (xfiq_cli_job_open(&job, 1))
         goto done;
     c.tmp = malloc((size_t)job.info.input_width * job.info.input_height * 3);
@@ -223,19 +293,30 @@ int xfiq_cmd_prepare(int argc, char **argv)
         goto done;
     }
     fprintf(c.csv.fp, "index,path,output,status,message\n");
+    char lm_path[4096];
+    snprintf(lm_path, sizeof lm_path, "%s/landmarks.txt", job.out);
+    if (job.detect) {
+        if (xfiq_afile_open(&c.lmf, lm_path) != XFIQ_OK) {
+            fprintf(stderr, "xfiq prepare: %s\n", xfiq_last_error());
+            goto done;
+        }
+        fprintf(c.lmf.fp, "# xfiq prepare --detect: 5 points per face in the input photo (x1 y1 ... x5 y5: eyes, "
+                          "nose tip, mouth corners); `-l` reads this file\n");
+    }
     xfiq_cli_batch_opts bo = xfiq_cli_job_batch_opts(&job, "prepare");
     if (xfiq_cli_run_batches(&job.paths, &bo, prep_batch, &c) != 0)
         goto done;
     /* commit: the CSV first (data synced), then every image renamed into place */
-    if (xfiq_afile_finish(&c.csv) != XFIQ_OK) {
+    if (xfiq_afile_finish(&c.csv) != XFIQ_OK || (job.detect && xfiq_afile_finish(&c.lmf) != XFIQ_OK)) {
         fprintf(stderr, "xfiq prepare: %s (no image was written)\n", xfiq_last_error());
         goto done;
     }
     for (size_t i = job.first; i < job.end; i++)
-        for (int v = 0; v < (c.variants ? 3 : 1); v++) {
-            char from[4096], to[4096];
-            snprintf(from, sizeof from, "%s/%s%s.png", c.part, c.stem[i], k_suffix[v]);
-            snprintf(to, sizeof to, "%s/%s%s.png", job.out, c.stem[i], k_suffix[v]);
+        for (int v = 0; v < (c.variants ? 3 : 1) + (job.all_faces ? XFIQ_CLI_MAX_FACES : 0); v++) {
+            char from[4096], to[4096], suf[32];
+            face_suffix(&c, v, suf);
+            snprintf(from, sizeof from, "%s/%s%s.png", c.part, c.stem[i], suf);
+            snprintf(to, sizeof to, "%s/%s%s.png", job.out, c.stem[i], suf);
             struct stat ls;
             if (lstat(from, &ls) != 0)
                 continue; /* that input failed */
@@ -249,7 +330,8 @@ int xfiq_cmd_prepare(int argc, char **argv)
             }
         }
     /* one folder sync makes every rename above and the CSV's durable */
-    if (xfiq_afile_publish(&c.csv) != XFIQ_OK || xfiq_dir_sync(job.out) != XFIQ_OK) {
+    if (xfiq_afile_publish(&c.csv) != XFIQ_OK || (job.detect && xfiq_afile_publish(&c.lmf) != XFIQ_OK) ||
+        xfiq_dir_sync(job.out) != XFIQ_OK) {
         fprintf(stderr, "xfiq prepare: %s\n", xfiq_last_error());
         goto done;
     }
@@ -260,15 +342,20 @@ int xfiq_cmd_prepare(int argc, char **argv)
 done:
     if (c.part) { /* whatever is left of a failed run */
         for (size_t i = 0; c.stem && i < job.paths.count; i++)
-            for (int v = 0; v < 3; v++) {
-                char from[4096];
-                snprintf(from, sizeof from, "%s/%s%s.png", c.part, c.stem[i] ? c.stem[i] : "", k_suffix[v]);
+            for (int v = 0; v < 3 + XFIQ_CLI_MAX_FACES; v++) {
+                char from[4096], suf[32];
+                if (v < 3)
+                    snprintf(suf, sizeof suf, "%s", k_suffix[v]);
+                else
+                    snprintf(suf, sizeof suf, "_face%d", v - 2);
+                snprintf(from, sizeof from, "%s/%s%s.png", c.part, c.stem[i] ? c.stem[i] : "", suf);
                 if (c.stem[i])
                     unlink(from);
             }
         rmdir(c.part);
     }
     xfiq_afile_abort(&c.csv);
+    xfiq_afile_abort(&c.lmf);
     for (size_t i = 0; c.stem && i < job.paths.count; i++)
         free(c.stem[i]);
     free(c.stem);

@@ -217,8 +217,9 @@ int xfiq_cli_max_pixels_opt(const char *opt, const char *v, int64_t *out)
     return 1;
 }
 
-void xfiq_cli_load_faces(const xfiq_pathlist *paths, size_t s, int k, const xfiq_landmarks_set *lms, int w, int h,
-                         int allow_resize, int64_t max_pixels, uint8_t *px, xfiq_cli_item *it, int threads)
+void xfiq_cli_load_faces(const xfiq_pathlist *paths, size_t s, int k, const xfiq_landmarks_set *lms,
+                         const xfiq_cli_detect *det, int w, int h, int allow_resize, int64_t max_pixels, uint8_t *px,
+                         xfiq_cli_item *it, int threads)
 {
     xfiq_image_load_opts lo;
     xfiq_image_load_opts_default(&lo);
@@ -228,9 +229,29 @@ void xfiq_cli_load_faces(const xfiq_pathlist *paths, size_t s, int k, const xfiq
         const char *path = paths->items[s + (size_t)i];
         xfiq_image img;
         it[i].ok = 0;
+        it[i].n_faces = 0;
         xfiq_status st = xfiq_image_load_ex(path, &lo, &img);
+        const xfiq_landmarks *lm = NULL;
+        if (st == XFIQ_OK && (lm = lms ? xfiq_landmarks_find(lms, path) : NULL) == NULL && det && det->det) {
+            xfiq_face faces[XFIQ_CLI_MAX_FACES];
+            int nf = 0;
+            /* one detector, one set of working buffers: one image at a time */
+#pragma omp critical(xfiq_cli_detect)
+            st = xfiq_detector_find(det->det, &img, XFIQ_DETECT_THRESHOLD, (xfiq_face_order)det->order, faces,
+                                    XFIQ_CLI_MAX_FACES, &nf);
+            if (st == XFIQ_OK && nf == 0)
+                st = xfiq_error(XFIQ_ERR_SHAPE, "%s: no face found", path);
+            for (int f = 0; st == XFIQ_OK && f < nf; f++) {
+                it[i].faces[f].lm = faces[f].lm;
+                it[i].faces[f].score = faces[f].score;
+                memcpy(it[i].faces[f].box, faces[f].box, sizeof faces[f].box);
+            }
+            if (st == XFIQ_OK) {
+                it[i].n_faces = nf;
+                lm = &it[i].faces[0].lm;
+            }
+        }
         if (st == XFIQ_OK) {
-            const xfiq_landmarks *lm = lms ? xfiq_landmarks_find(lms, path) : NULL;
             /* A whole photo squeezed to the model size gives a meaningless embedding: refuse it unless asked. */
             if (!lm && !allow_resize && (img.width != w || img.height != h))
                 st = xfiq_error(XFIQ_ERR_SHAPE, "%s: %dx%d is not an aligned %dx%d face and has no landmarks%s "
@@ -238,8 +259,8 @@ void xfiq_cli_load_faces(const xfiq_pathlist *paths, size_t s, int k, const xfiq
                                 lms ? " entry" : "");
             else
                 st = xfiq_image_prepare(&img, lm, w, h, px + (size_t)i * (size_t)w * (size_t)h * 3);
-            xfiq_image_free(&img);
         }
+        xfiq_image_free(&img);
         if (st == XFIQ_OK)
             it[i].ok = 1;
         else
@@ -279,6 +300,22 @@ int xfiq_cli_job_opt(xfiq_cli_job *j, int argc, char **argv, int *i)
         if (r > 0)
             (*i)++;
         return r;
+    }
+    if (!strcmp(a, "--detect"))
+        return j->detect = 1;
+    if (!strcmp(a, "--central"))
+        return j->det.order = XFIQ_FACES_CENTRAL, j->detect = 1;
+    if (!strcmp(a, "--all-faces"))
+        return j->all_faces = 1, j->detect = 1;
+    if (!strcmp(a, "--detector-dir")) {
+        if (!v) {
+            fprintf(stderr, "xfiq: %s needs a value\n", a);
+            return -1;
+        }
+        j->detector_dir = v;
+        j->detect = 1;
+        (*i)++;
+        return 1;
     }
     if (!strcmp(a, "--resume"))
         return j->resume = 1;
@@ -321,6 +358,12 @@ void xfiq_cli_job_help(FILE *f)
                "                      --no-decode-ahead turns it off)\n"
                "      --max-image-pixels N  refuse (as failed inputs) images of more than N pixels (width x height)\n"
                "                      before decoding them (default 268435456 = 2^28; at most 2^30)\n"
+               "      --detect        raw photos: find the face (fr_detect.onnx + fr_landmark.onnx beside the\n"
+               "                      default model, see models/fetch_default.sh) and align it; the largest face\n"
+               "                      is used; an image with none is an error row \"no face found\"\n"
+               "      --central       (implies --detect) use the face nearest the image centre instead\n"
+               "      --all-faces     (prepare; implies --detect) one aligned crop and row per face\n"
+               "      --detector-dir D  folder holding fr_detect.onnx and fr_landmark.onnx (implies --detect)\n"
                "  -b, --batch N       images per batch (default 32)\n"
                "  -t, --threads N     CPU threads (default: all cores)\n"
                "      --backend B     cpu (default) or cuda\n"
@@ -368,6 +411,13 @@ int xfiq_cli_job_open(xfiq_cli_job *j, int out_is_dir)
         fprintf(stderr, "xfiq: %s\n", xfiq_last_error());
         return 1;
     }
+    if (j->all_faces && !j->all_faces_ok) {
+        fprintf(stderr, "xfiq: --all-faces is only taken by `xfiq prepare` (one crop per face); run prepare --detect "
+                        "--all-faces, then this command on its output folder\n");
+        return 1;
+    }
+    if (j->detect && xfiq_cli_open_detector(j->detector_dir, j->model.threads, &j->det_be, &j->det.det))
+        return 1;
     if (xfiq_cli_open_pool(&j->model, j->bes, &j->n_be, &j->pool))
         return 1;
     j->be = j->bes[0];
@@ -382,6 +432,8 @@ void xfiq_cli_job_close(xfiq_cli_job *j)
     for (int k = 0; k < j->n_be; k++)
         xfiq_backend_free(j->bes[k]);
     xfiq_landmarks_free(j->lms);
+    xfiq_detector_free(j->det.det);
+    xfiq_backend_free(j->det_be);
     xfiq_pathlist_free(&j->paths);
     free(j->inputs);
     memset(j, 0, sizeof *j);
@@ -389,15 +441,42 @@ void xfiq_cli_job_close(xfiq_cli_job *j)
 
 xfiq_cli_batch_opts xfiq_cli_job_batch_opts(const xfiq_cli_job *j, const char *what)
 {
-    xfiq_cli_batch_opts o = {.lms = j->lms, .width = j->info.input_width, .height = j->info.input_height,
-                             .allow_resize = j->allow_resize, .max_pixels = j->max_pixels, .batch = j->model.batch,
-                             .threads = j->model.threads,
+    xfiq_cli_batch_opts o = {.lms = j->lms, .det = j->detect ? &j->det : NULL, .width = j->info.input_width,
+                             .height = j->info.input_height, .allow_resize = j->allow_resize,
+                             .max_pixels = j->max_pixels, .batch = j->model.batch, .threads = j->model.threads,
                              .quiet = j->quiet, .what = what, .first = j->first, .end = j->end};
     /* On the CPU the decoder's threads would compete with the network's for
      * the same cores; on a GPU the host is otherwise idle during compute. */
     int gpu = j->model.n_devices > 0 || (j->model.backend && strcmp(j->model.backend, "cpu") != 0);
     o.decode_ahead = j->decode_ahead >= 0 ? j->decode_ahead : gpu;
     return o;
+}
+
+int xfiq_cli_open_detector(const char *dir, int threads, xfiq_backend_t *be, xfiq_detector_t *det)
+{
+    char d[4096], l[4200], m[4200];
+    if (dir) {
+        snprintf(d, sizeof d, "%s", dir);
+    } else { /* beside the default model */
+        snprintf(d, sizeof d, "%s", xfiq_cli_default_model());
+        char *slash = strrchr(d, '/');
+        if (slash)
+            *slash = 0;
+        else
+            snprintf(d, sizeof d, ".");
+    }
+    snprintf(m, sizeof m, "%s/fr_detect.onnx", d);
+    snprintf(l, sizeof l, "%s/fr_landmark.onnx", d);
+    *be = NULL;
+    *det = NULL;
+    /* The CPU: the CUDA backend lacks the detector's layout ops. */
+    if (xfiq_backend_init(be, XFIQ_BACKEND_CPU, threads) != XFIQ_OK || xfiq_detector_init(*be, m, l, det) != XFIQ_OK) {
+        fprintf(stderr, "xfiq: --detect: %s (models/fetch_default.sh fetches both networks)\n", xfiq_last_error());
+        xfiq_backend_free(*be);
+        *be = NULL;
+        return 1;
+    }
+    return 0;
 }
 
 /* Same file or folder (by device and inode when both exist). */

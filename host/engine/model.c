@@ -114,6 +114,12 @@ xfiq_status xfiq_model_load(xfiq_backend_t be, const char *onnx_path, const char
     }
     m->be = be;
     xfiq_status st = xfiq_onnx_import(onnx_path, &m->g);
+    if (st == XFIQ_OK && m->g.n_outputs != 1) {
+        /* joined outputs suit the detector, not an embedding */
+        st = xfiq_error(XFIQ_ERR_UNSUPPORTED, "%s: a face recognition model must have exactly one output (this graph "
+                        "has %d)", onnx_path, m->g.n_outputs);
+        xfiq_graph_free(&m->g);
+    }
     if (st != XFIQ_OK) {
         free(m->path);
         free(m);

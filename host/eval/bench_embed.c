@@ -22,10 +22,35 @@ static xfiq_status load_one(xfiq_bench_t b, int64_t i, int w, int h, uint8_t *rg
         st = xfiq_image_load_ex(b->names[i], &lo, &img);
     if (st != XFIQ_OK)
         return st;
-    st = xfiq_image_prepare(&img, NULL, w, h, rgb);
+    const xfiq_landmarks *lm = NULL;
+    xfiq_face face;
+    if (b->det) {
+        int nf = 0;
+        /* one detector, one set of working buffers: one image at a time */
+#pragma omp critical(xfiq_bench_detect)
+        st = xfiq_detector_find(b->det, &img, XFIQ_DETECT_THRESHOLD, (xfiq_face_order)b->det_order, &face, 1, &nf);
+        if (st == XFIQ_OK && nf == 1)
+            lm = &face.lm;
+        else if (st == XFIQ_OK) {
+#pragma omp atomic
+            b->no_face++;
+        }
+    }
+    if (st == XFIQ_OK)
+        st = xfiq_image_prepare(&img, lm, w, h, rgb);
     xfiq_image_free(&img);
     return st;
 }
+
+void xfiq_bench_set_detector(xfiq_bench_t b, xfiq_detector_t det, int order)
+{
+    if (b) {
+        b->det = det;
+        b->det_order = order;
+    }
+}
+
+int64_t xfiq_bench_no_face(xfiq_bench_t b) { return b ? b->no_face : 0; }
 
 static void mirror(const uint8_t *src, uint8_t *dst, int w, int h)
 {

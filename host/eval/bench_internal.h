@@ -35,6 +35,9 @@ struct xfiq_bench {
     char origin[1024];
     char fold_note[192]; /* where the folds come from (LFW: header or blocks) */
     int64_t max_image_pixels; /* decoding limit of xfiq_bench_embed (0: default) */
+    xfiq_detector_t det; /* --detect: align each image on its detected face (not owned) */
+    int det_order;
+    int64_t no_face;     /* images where none was found (used resized as they are) */
 };
 
 xfiq_status xfiq_bench_new(xfiq_bench_format fmt, const char *source, xfiq_bench_t *out);

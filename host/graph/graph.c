@@ -10,7 +10,8 @@
 const char *xfiq_op_name(xfiq_op op)
 {
     static const char *names[XFIQ_OP_COUNT] = {"conv", "affine", "prelu", "relu", "binary",
-                                               "binconst", "gemm", "gap", "view"};
+                                               "binconst", "gemm", "gap", "view", "concat",
+                                               "transpose", "slice", "softmax", "unary"};
     return (unsigned)op < XFIQ_OP_COUNT ? names[op] : "?";
 }
 

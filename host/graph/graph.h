@@ -32,6 +32,11 @@ typedef enum xfiq_op {
     XFIQ_OP_GEMM,      /* Gemm / MatMul with constant weights: y = x W^T + b (+ fused activation) */
     XFIQ_OP_GAP,       /* GlobalAveragePool */
     XFIQ_OP_VIEW,      /* Flatten, Reshape, Identity, Dropout(inference): same storage */
+    XFIQ_OP_CONCAT,    /* two activations joined along axis >= 1 (an n-input Concat is a chain) */
+    XFIQ_OP_TRANSPOSE, /* permutation of the per-sample axes (the batch stays first) */
+    XFIQ_OP_SLICE,     /* strided window of the per-sample axes */
+    XFIQ_OP_SOFTMAX,   /* softmax along an axis (or, opset < 13, over all axes from it on) */
+    XFIQ_OP_UNARY,     /* element-wise function (XFIQ_UN_*) */
     XFIQ_OP_COUNT
 } xfiq_op;
 
@@ -59,6 +64,20 @@ typedef struct xfiq_gemm_desc {
     int k, m;                      /* y(n, m) = x(n, k) . W(m, k)^T + b(m) */
 } xfiq_gemm_desc;
 
+/* CONCAT / TRANSPOSE / SLICE / SOFTMAX / UNARY. Attributes as the file gave
+ * them (bounded at import); shape inference checks them against the input's
+ * rank and resolves negative axes and slice bounds. */
+typedef struct xfiq_layout_desc {
+    int axis;                      /* CONCAT, SOFTMAX (resolved: 1 .. ndim-1) */
+    int legacy;                    /* SOFTMAX: opset < 13, softmax over all axes from axis on */
+    int unary;                     /* UNARY: XFIQ_UN_* */
+    int n_perm;                    /* TRANSPOSE: entries of perm (0: reverse the per-sample axes) */
+    int perm[XFIQ_MAX_DIMS];
+    int n_slice;                   /* SLICE: entries given */
+    int64_t s_axis[XFIQ_MAX_DIMS], s_start[XFIQ_MAX_DIMS], s_end[XFIQ_MAX_DIMS], s_step[XFIQ_MAX_DIMS];
+    int64_t start[XFIQ_MAX_DIMS], step[XFIQ_MAX_DIMS]; /* SLICE resolved per axis of the input (axis 0 untouched) */
+} xfiq_layout_desc;
+
 typedef struct xfiq_node {
     xfiq_op op;
     char *name;                    /* ONNX node name (or output name when empty) */
@@ -82,6 +101,7 @@ typedef struct xfiq_node {
     union {
         xfiq_conv_desc conv;
         xfiq_gemm_desc gemm;
+        xfiq_layout_desc lay;
     } d;
 } xfiq_node;
 
@@ -94,6 +114,7 @@ typedef struct xfiq_graph {
     float *params;                 /* all weights, 64-byte aligned block */
     int64_t n_params, cap_params;
     int declared_batch;            /* batch written in the ONNX input (0 = symbolic) */
+    int n_outputs;                 /* graph outputs in the file (several: joined into output) */
     int borrowed_params;           /* params belong to another graph (a subgraph): not freed here */
 } xfiq_graph;
 

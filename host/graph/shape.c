@@ -25,6 +25,7 @@ static int64_t prod(const int64_t *d, int n)
 
 static void set_shape(xfiq_value *v, int ndim, const int64_t *dims)
 {
+    ndim = ndim < 1 ? 1 : ndim > XFIQ_MAX_DIMS ? XFIQ_MAX_DIMS : ndim;
     v->ndim = ndim;
     memcpy(v->dims, dims, (size_t)ndim * sizeof *dims);
     v->dims[0] = 1;
@@ -225,6 +226,107 @@ static xfiq_status infer_view(xfiq_node *nd, const xfiq_value *x, xfiq_value *y)
     return XFIQ_OK;
 }
 
+/* Axis attribute a of a rank-r input: negative counts from the end; the batch (0) is refused. */
+static xfiq_status resolve_axis(const xfiq_node *nd, int64_t a, int r, const char *s, int *out)
+{
+    int64_t v = a < 0 ? a + r : a;
+    if (v < 1 || v >= r)
+        return xfiq_error(XFIQ_ERR_UNSUPPORTED, "%s node '%s': axis %lld of input %s is %s", nd->onnx_op, nd->name,
+                          (long long)a, s, v == 0 ? "the batch (not supported)" : "out of range");
+    *out = (int)v;
+    return XFIQ_OK;
+}
+
+static xfiq_status infer_concat(const xfiq_graph *g, xfiq_node *nd, const xfiq_value *x, xfiq_value *y, const char *s)
+{
+    const xfiq_value *x2 = &g->values[nd->in[1]];
+    xfiq_layout_desc *L = &nd->d.lay;
+    int axis = 1;
+    XFIQ_TRY(resolve_axis(nd, L->axis, x->ndim, s, &axis));
+    int ok = x2->ndim == x->ndim;
+    for (int a = 1; ok && a < x->ndim; a++)
+        ok = a == axis || x->dims[a] == x2->dims[a];
+    if (!ok) {
+        char s2[128];
+        shape_str(x2, s2, sizeof s2);
+        return xfiq_error(XFIQ_ERR_SHAPE, "Concat node '%s': inputs %s and %s differ outside axis %d", nd->name, s, s2,
+                          axis);
+    }
+    L->axis = axis;
+    int64_t dims[XFIQ_MAX_DIMS];
+    memcpy(dims, x->dims, sizeof dims);
+    dims[axis] = x->dims[axis] + x2->dims[axis];
+    set_shape(y, x->ndim, dims);
+    return XFIQ_OK;
+}
+
+static xfiq_status infer_transpose(xfiq_node *nd, const xfiq_value *x, xfiq_value *y, const char *s)
+{
+    xfiq_layout_desc *L = &nd->d.lay;
+    int r = x->ndim, seen[XFIQ_MAX_DIMS] = {0};
+    if (L->n_perm == 0) { /* ONNX default reverses all axes, the batch too: only rank 1 keeps it first */
+        if (r != 1)
+            return xfiq_error(XFIQ_ERR_UNSUPPORTED, "Transpose node '%s': no perm on input %s would move the batch",
+                              nd->name, s);
+        L->n_perm = 1;
+        L->perm[0] = 0;
+    }
+    if (L->n_perm != r)
+        return xfiq_error(XFIQ_ERR_SHAPE, "Transpose node '%s': perm has %d entries for input %s", nd->name, L->n_perm,
+                          s);
+    for (int a = 0; a < r; a++) {
+        if (L->perm[a] < 0 || L->perm[a] >= r || seen[L->perm[a]]++)
+            return xfiq_error(XFIQ_ERR_FORMAT, "Transpose node '%s': perm is not a permutation of the %d axes",
+                              nd->name, r);
+    }
+    if (L->perm[0] != 0)
+        return xfiq_error(XFIQ_ERR_UNSUPPORTED, "Transpose node '%s': perm moves the batch axis (input %s)", nd->name,
+                          s);
+    int64_t dims[XFIQ_MAX_DIMS];
+    for (int a = 0; a < r; a++)
+        dims[a] = x->dims[L->perm[a]];
+    set_shape(y, r, dims);
+    return XFIQ_OK;
+}
+
+/* ONNX Slice bounds: negative from the end, then clamped to [0, dim]. */
+static int64_t clamp_bound(int64_t v, int64_t dim)
+{
+    if (v < 0)
+        v = v < -dim ? 0 : v + dim;
+    return v > dim ? dim : v;
+}
+
+static xfiq_status infer_slice(xfiq_node *nd, const xfiq_value *x, xfiq_value *y, const char *s)
+{
+    xfiq_layout_desc *L = &nd->d.lay;
+    int r = x->ndim, done[XFIQ_MAX_DIMS] = {0};
+    int64_t dims[XFIQ_MAX_DIMS];
+    memcpy(dims, x->dims, sizeof dims);
+    for (int a = 0; a < r; a++) {
+        L->start[a] = 0;
+        L->step[a] = 1;
+    }
+    for (int k = 0; k < L->n_slice; k++) {
+        int64_t ax = L->s_axis[k] < 0 ? L->s_axis[k] + r : L->s_axis[k];
+        if (ax < 0 || ax >= r || done[ax]++)
+            return xfiq_error(XFIQ_ERR_FORMAT, "Slice node '%s': axis %lld is out of range or repeated for input %s",
+                              nd->name, (long long)L->s_axis[k], s);
+        int64_t st = clamp_bound(L->s_start[k], x->dims[ax]), en = clamp_bound(L->s_end[k], x->dims[ax]);
+        if (ax == 0) {
+            if (st != 0 || L->s_end[k] < INT32_MAX || L->s_step[k] != 1)
+                return xfiq_error(XFIQ_ERR_UNSUPPORTED, "Slice node '%s': slicing the batch axis is not supported",
+                                  nd->name);
+            continue;
+        }
+        L->start[ax] = st;
+        L->step[ax] = L->s_step[k];
+        dims[ax] = en > st ? (en - st + L->s_step[k] - 1) / L->s_step[k] : 0;
+    }
+    set_shape(y, r, dims);
+    return XFIQ_OK;
+}
+
 xfiq_status xfiq_graph_shape_infer(xfiq_graph *g)
 {
     for (int i = 0; i < g->n_nodes; i++) {
@@ -313,6 +415,25 @@ xfiq_status xfiq_graph_shape_infer(xfiq_graph *g)
             break;
         case XFIQ_OP_VIEW:
             XFIQ_TRY(infer_view(nd, x, y));
+            break;
+        case XFIQ_OP_CONCAT:
+            XFIQ_TRY(infer_concat(g, nd, x, y, s));
+            break;
+        case XFIQ_OP_TRANSPOSE:
+            XFIQ_TRY(infer_transpose(nd, x, y, s));
+            break;
+        case XFIQ_OP_SLICE:
+            XFIQ_TRY(infer_slice(nd, x, y, s));
+            break;
+        case XFIQ_OP_SOFTMAX: {
+            int axis = 1;
+            XFIQ_TRY(resolve_axis(nd, nd->d.lay.axis, x->ndim, s, &axis));
+            nd->d.lay.axis = axis;
+            set_shape(y, x->ndim, x->dims);
+            break;
+        }
+        case XFIQ_OP_UNARY:
+            set_shape(y, x->ndim, x->dims);
             break;
         default:
             return xfiq_error(XFIQ_ERR_INTERNAL, "node '%s': unknown op %d", nd->name, (int)nd->op);

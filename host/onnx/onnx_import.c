@@ -22,6 +22,8 @@ typedef struct onnx_const {
     int64_t count;
     float *f;       /* values as float */
     int64_t *i64;   /* values as int64 (for shapes) */
+    int shape_of;   /* >= 0: Shape of this activation, values unknown until shape inference */
+    int symbolic;   /* some i64 is XFIQ_SYM_BATCH or it is a Shape: only shape arithmetic may read it */
 } onnx_const;
 
 /* Every constant is decoded once into the side table (12 bytes a value) and
@@ -33,8 +35,14 @@ typedef struct onnx_const {
 #define IMPORT_MAX_EXPANSION 8
 #define IMPORT_BASE_BYTES ((size_t)64 << 20)
 
+/* The batch size in a folded shape tensor (Shape -> Gather(0) -> ...): known
+ * only at run time, and only allowed as a Reshape's leading entry, where it
+ * means "keep the batch". */
+#define XFIQ_SYM_BATCH (INT64_MIN + 1)
+
 typedef struct import_ctx {
     const char *file;
+    int64_t opset;  /* of the default domain */
     xfiq_graph *g;
     onnx_const *consts;
     int n_consts, cap_consts;
@@ -137,6 +145,7 @@ static xfiq_status add_const(import_ctx *c, const char *name, const Onnx__Tensor
     onnx_const *k = &c->consts[c->n_consts];
     memset(k, 0, sizeof *k);
     k->name = name;
+    k->shape_of = -1;
     k->ndim = (int)t->n_dims;
     for (size_t i = 0; i < t->n_dims; i++)
         k->dims[i] = t->dims[i];
@@ -257,6 +266,9 @@ static xfiq_status need_const(import_ctx *c, const Onnx__NodeProto *n, size_t k,
     if (!kc)
         return fail(c, XFIQ_ERR_UNSUPPORTED, "%s node '%s': input '%s' must be a constant (initializer)", n->op_type,
                     node_label(n), k < n->n_input ? n->input[k] : "(missing)");
+    if (kc->symbolic && strcmp(S(n->op_type), "Reshape") != 0)
+        return fail(c, XFIQ_ERR_UNSUPPORTED, "%s node '%s': input '%s' is computed from the run-time batch size "
+                    "(only a Reshape target may be)", n->op_type, node_label(n), kc->name);
     *out = kc;
     return XFIQ_OK;
 }
@@ -448,6 +460,9 @@ static xfiq_status import_binary(import_ctx *c, const Onnx__NodeProto *n, int bi
         return XFIQ_OK;
     }
     const onnx_const *k = k0 ? k0 : k1;
+    if (k->symbolic)
+        return fail(c, XFIQ_ERR_UNSUPPORTED, "%s node '%s': operand '%s' is a shape computed at run time",
+                    n->op_type, node_label(n), k->name);
     int x;
     if (act_input(c, n, k0 ? 1 : 0, &x))
         return XFIQ_ERR_FORMAT;
@@ -485,13 +500,371 @@ static xfiq_status import_view(import_ctx *c, const Onnx__NodeProto *n, int kind
     nd->in[0] = x;
     if (kind == 1) {
         nd->view_ndim = (int)shape->count;
-        for (int i = 0; i < nd->view_ndim; i++)
+        for (int i = 0; i < nd->view_ndim; i++) {
             nd->view_dims[i] = shape->i64[i];
+            if (shape->i64[i] == XFIQ_SYM_BATCH) {
+                if (i != 0)
+                    return fail(c, XFIQ_ERR_UNSUPPORTED, "Reshape node '%s': the batch size is used away from the "
+                                "first entry of target shape '%s'%s", node_label(n), shape->name, "");
+                nd->view_dims[i] = 0; /* 0 keeps the input's dim 0, the batch */
+            }
+        }
     } else if (kind == 3) {
         int64_t axis = attr_int(n, "axis", 1);
         XFIQ_TRY(attr_check(c, n, "axis", axis, -XFIQ_MAX_DIMS, XFIQ_MAX_DIMS));
         nd->view_ndim = axis == 0 ? -1000 : axis < 0 ? -1000 + (int)axis : (int)-axis; /* -1001..-1006: negative */
     }
+    return XFIQ_OK;
+}
+
+/* ------------------------------------------------ the detector's ops
+ * Shape arithmetic (Shape, Gather, Unsqueeze, Concat of constants) is folded
+ * here into constants; the batch size, unknown until run time, folds to
+ * XFIQ_SYM_BATCH. Activations get CONCAT, TRANSPOSE, SLICE, SOFTMAX, UNARY. */
+
+/* A new constant of count values, zeroed; its name is borrowed from the file. */
+static xfiq_status new_const(import_ctx *c, const Onnx__NodeProto *n, int ndim, const int64_t *dims,
+                             onnx_const **out)
+{
+    if (n->n_output < 1 || !n->output[0] || !*n->output[0])
+        return fail(c, XFIQ_ERR_FORMAT, "%s node '%s' has no output%s", n->op_type, node_label(n), "");
+    if (c->n_consts >= 4 * XFIQ_MAX_NODES)
+        return fail(c, XFIQ_ERR_UNSUPPORTED, "node '%s': more than %s constants in one model%s", node_label(n),
+                    "131072", "");
+    int64_t count = 1;
+    for (int i = 0; i < ndim; i++) {
+        if (dims[i] < 0 || dims[i] > XFIQ_MAX_NUMEL || (dims[i] && count > XFIQ_MAX_NUMEL / dims[i]))
+            return fail(c, XFIQ_ERR_UNSUPPORTED, "%s node '%s': constant result of more than 2^26 values%s",
+                        n->op_type, node_label(n), "");
+        count *= dims[i];
+    }
+    if (c->n_consts == c->cap_consts) {
+        int cap = c->cap_consts ? 2 * c->cap_consts : 256;
+        onnx_const *p = realloc(c->consts, (size_t)cap * sizeof *p);
+        if (!p)
+            return xfiq_error(XFIQ_ERR_NOMEM, "%s: out of memory", c->file);
+        c->consts = p;
+        c->cap_consts = cap;
+    }
+    onnx_const *k = &c->consts[c->n_consts];
+    memset(k, 0, sizeof *k);
+    k->name = n->output[0];
+    k->shape_of = -1;
+    k->ndim = ndim;
+    memcpy(k->dims, dims, (size_t)ndim * sizeof *dims);
+    k->count = count;
+    k->f = calloc((size_t)(count ? count : 1), sizeof(float));
+    k->i64 = calloc((size_t)(count ? count : 1), sizeof(int64_t));
+    if (!k->f || !k->i64) {
+        free(k->f);
+        free(k->i64);
+        return xfiq_error(XFIQ_ERR_NOMEM, "%s: out of memory", c->file);
+    }
+    c->n_consts++;
+    *out = k;
+    return XFIQ_OK;
+}
+
+static void const_set_i64(onnx_const *k, int64_t i, int64_t v)
+{
+    k->i64[i] = v;
+    k->f[i] = v == XFIQ_SYM_BATCH ? NAN : (float)v;
+    if (v == XFIQ_SYM_BATCH)
+        k->symbolic = 1;
+}
+
+static xfiq_status import_shape(import_ctx *c, const Onnx__NodeProto *n)
+{
+    int x;
+    if (act_input(c, n, 0, &x))
+        return XFIQ_ERR_FORMAT;
+    if (attr(n, "start") || attr(n, "end"))
+        return fail(c, XFIQ_ERR_UNSUPPORTED, "Shape node '%s': start/end attributes are not supported%s%s",
+                    node_label(n), "", "");
+    int64_t dims[1] = {0};
+    onnx_const *k;
+    XFIQ_TRY(new_const(c, n, 1, dims, &k));
+    k->shape_of = x;
+    k->symbolic = 1;
+    return XFIQ_OK;
+}
+
+/* Gather on constants: entry 0 of a Shape (the batch), or any 1-D constant. */
+static xfiq_status import_gather(import_ctx *c, const Onnx__NodeProto *n)
+{
+    if (n->n_input != 2 || !n->input[0] || !n->input[1])
+        return fail(c, XFIQ_ERR_FORMAT, "Gather node '%s' needs 2 inputs%s%s", node_label(n), "", "");
+    const onnx_const *d = find_const(c, n->input[0]), *ix = find_const(c, n->input[1]);
+    if (!d || !ix)
+        return fail(c, XFIQ_ERR_UNSUPPORTED, "Gather node '%s': only a Gather of constants or of a Shape is "
+                    "supported (input '%s')%s", node_label(n), d ? n->input[1] : n->input[0], "");
+    if (attr_int(n, "axis", 0) != 0 || (d->shape_of < 0 && d->ndim != 1) || ix->symbolic || ix->ndim > 1)
+        return fail(c, XFIQ_ERR_UNSUPPORTED, "Gather node '%s': only axis 0 of a 1-D constant with scalar or 1-D "
+                    "indices is supported%s%s", node_label(n), "", "");
+    int64_t dims[1] = {ix->count};
+    onnx_const *k;
+    XFIQ_TRY(new_const(c, n, ix->ndim, dims, &k));
+    for (int64_t i = 0; i < ix->count; i++) {
+        int64_t j = ix->i64[i];
+        if (d->shape_of >= 0) {
+            if (j != 0)
+                return fail(c, XFIQ_ERR_UNSUPPORTED, "Gather node '%s': only entry 0 (the batch) of a Shape may be "
+                            "read (asked for another)%s%s", node_label(n), "", "");
+            const_set_i64(k, i, XFIQ_SYM_BATCH);
+            continue;
+        }
+        if (j < 0)
+            j += d->count;
+        if (j < 0 || j >= d->count)
+            return fail(c, XFIQ_ERR_FORMAT, "Gather node '%s': index out of range of '%s'%s", node_label(n), d->name,
+                        "");
+        k->i64[i] = d->i64[j];
+        k->f[i] = d->f[j];
+    }
+    k->symbolic |= d->symbolic && d->shape_of < 0;
+    return XFIQ_OK;
+}
+
+/* Unsqueeze of a constant: the values stay, dims of 1 are inserted. */
+static xfiq_status import_unsqueeze(import_ctx *c, const Onnx__NodeProto *n)
+{
+    const onnx_const *x = n->n_input >= 1 ? find_const(c, n->input[0]) : NULL;
+    if (!x || x->shape_of >= 0)
+        return fail(c, XFIQ_ERR_UNSUPPORTED, "Unsqueeze node '%s': only constants may be unsqueezed (input '%s')%s",
+                    node_label(n), n->n_input ? S(n->input[0]) : "", "");
+    const Onnx__AttributeProto *a = attr(n, "axes");
+    const onnx_const *ax = a ? NULL : n->n_input >= 2 ? find_const(c, n->input[1]) : NULL;
+    size_t na = a ? a->n_ints : ax ? (size_t)ax->count : 0;
+    if (na < 1 || x->ndim + (int64_t)na > XFIQ_MAX_DIMS || (ax && ax->symbolic))
+        return fail(c, XFIQ_ERR_UNSUPPORTED, "Unsqueeze node '%s': needs 1 to %s constant axes within 6 dims%s",
+                    node_label(n), "6", "");
+    int r = x->ndim + (int)na, is_new[XFIQ_MAX_DIMS] = {0};
+    for (size_t i = 0; i < na; i++) {
+        int64_t v = a ? a->ints[i] : ax->i64[i];
+        if (v < 0)
+            v += r;
+        if (v < 0 || v >= r || is_new[v]++)
+            return fail(c, XFIQ_ERR_FORMAT, "Unsqueeze node '%s': axis out of range or repeated%s%s", node_label(n),
+                        "", "");
+    }
+    int64_t dims[XFIQ_MAX_DIMS];
+    for (int i = 0, j = 0; i < r; i++)
+        dims[i] = is_new[i] ? 1 : x->dims[j++];
+    onnx_const *k;
+    XFIQ_TRY(new_const(c, n, r, dims, &k));
+    x = find_const(c, n->input[0]); /* new_const may have moved the table */
+    memcpy(k->f, x->f, (size_t)x->count * sizeof *k->f);
+    memcpy(k->i64, x->i64, (size_t)x->count * sizeof *k->i64);
+    k->symbolic = x->symbolic;
+    return XFIQ_OK;
+}
+
+/* Concat of constants (shape arithmetic) folds; of activations it becomes a
+ * chain of two-input CONCAT nodes. */
+static xfiq_status import_concat(import_ctx *c, const Onnx__NodeProto *n)
+{
+    const Onnx__AttributeProto *ax = attr(n, "axis");
+    if (!ax)
+        return fail(c, XFIQ_ERR_FORMAT, "Concat node '%s' has no axis attribute%s%s", node_label(n), "", "");
+    XFIQ_TRY(attr_check(c, n, "axis", ax->i, -XFIQ_MAX_DIMS, XFIQ_MAX_DIMS - 1));
+    if (n->n_input < 1 || n->n_input > 1024)
+        return fail(c, XFIQ_ERR_UNSUPPORTED, "Concat node '%s' has %s inputs (1 to 1024 supported)%s", node_label(n),
+                    n->n_input ? "more than 1024" : "no", "");
+    size_t n_const = 0;
+    for (size_t i = 0; i < n->n_input; i++) {
+        if (!n->input[i] || !*n->input[i])
+            return fail(c, XFIQ_ERR_FORMAT, "Concat node '%s' has an unnamed input%s%s", node_label(n), "", "");
+        n_const += find_const(c, n->input[i]) != NULL;
+    }
+    if (n_const == n->n_input) {
+        int64_t total = 0;
+        for (size_t i = 0; i < n->n_input; i++) {
+            const onnx_const *k = find_const(c, n->input[i]);
+            if (k->ndim != 1 || k->shape_of >= 0 || (ax->i != 0 && ax->i != -1))
+                return fail(c, XFIQ_ERR_UNSUPPORTED, "Concat node '%s': constant inputs must be 1-D (input '%s')%s",
+                            node_label(n), k->name, "");
+            total += k->count;
+        }
+        onnx_const *out;
+        XFIQ_TRY(new_const(c, n, 1, &total, &out));
+        int64_t at = 0;
+        for (size_t i = 0; i < n->n_input; i++) {
+            const onnx_const *k = find_const(c, n->input[i]);
+            memcpy(out->f + at, k->f, (size_t)k->count * sizeof *out->f);
+            memcpy(out->i64 + at, k->i64, (size_t)k->count * sizeof *out->i64);
+            out->symbolic |= k->symbolic;
+            at += k->count;
+        }
+        return XFIQ_OK;
+    }
+    if (n_const)
+        return fail(c, XFIQ_ERR_UNSUPPORTED, "Concat node '%s' mixes constants and activations%s%s", node_label(n),
+                    "", "");
+    int prev;
+    if (act_input(c, n, 0, &prev))
+        return XFIQ_ERR_FORMAT;
+    if (n->n_input == 1) { /* a Concat of one input is a copy */
+        xfiq_node *nd;
+        XFIQ_TRY(new_node(c, n, XFIQ_OP_VIEW, &nd));
+        nd->in[0] = prev;
+        return XFIQ_OK;
+    }
+    for (size_t i = 1; i < n->n_input; i++) {
+        int b;
+        if (act_input(c, n, i, &b))
+            return XFIQ_ERR_FORMAT;
+        int out, id;
+        if (i + 1 == n->n_input) {
+            if (n->n_output < 1 || !n->output[0] || !*n->output[0])
+                return fail(c, XFIQ_ERR_FORMAT, "Concat node '%s' has no output%s%s", node_label(n), "", "");
+            out = xfiq_graph_add_value(c->g, n->output[0]);
+        } else { /* a name no ONNX value can clash with: '#' then the step */
+            char tmp[600];
+            snprintf(tmp, sizeof tmp, "%.500s#concat%zu", node_label(n), i);
+            out = xfiq_graph_add_value(c->g, tmp);
+        }
+        id = xfiq_graph_add_node(c->g, XFIQ_OP_CONCAT, node_label(n), n->op_type);
+        if (out < 0 || id < 0)
+            return xfiq_error(XFIQ_ERR_NOMEM, "%s: out of memory", c->file);
+        xfiq_node *nd = &c->g->nodes[id];
+        nd->in[0] = prev;
+        nd->in[1] = b;
+        nd->out = out;
+        nd->d.lay.axis = (int)ax->i;
+        prev = out;
+    }
+    return XFIQ_OK;
+}
+
+static xfiq_status import_transpose(import_ctx *c, const Onnx__NodeProto *n)
+{
+    int x;
+    if (act_input(c, n, 0, &x))
+        return XFIQ_ERR_FORMAT;
+    const Onnx__AttributeProto *a = attr(n, "perm");
+    if (a && a->n_ints > XFIQ_MAX_DIMS)
+        return fail(c, XFIQ_ERR_UNSUPPORTED, "Transpose node '%s': perm of more than 6 axes%s%s", node_label(n), "",
+                    "");
+    xfiq_node *nd;
+    XFIQ_TRY(new_node(c, n, XFIQ_OP_TRANSPOSE, &nd));
+    nd->in[0] = x;
+    nd->d.lay.n_perm = a ? (int)a->n_ints : 0;
+    for (int i = 0; i < nd->d.lay.n_perm; i++) {
+        XFIQ_TRY(attr_check(c, n, "perm", a->ints[i], 0, XFIQ_MAX_DIMS - 1));
+        nd->d.lay.perm[i] = (int)a->ints[i];
+    }
+    return XFIQ_OK;
+}
+
+/* Slice: attributes before opset 10, constant inputs from it on. */
+static xfiq_status import_slice(import_ctx *c, const Onnx__NodeProto *n)
+{
+    int x;
+    if (act_input(c, n, 0, &x))
+        return XFIQ_ERR_FORMAT;
+    int64_t v[4][XFIQ_MAX_DIMS];
+    size_t cnt[4] = {0, 0, 0, 0}; /* starts, ends, axes, steps */
+    int given[4] = {0, 0, 0, 0};
+    static const char *names[4] = {"starts", "ends", "axes", "steps"};
+    for (int k = 0; k < 4; k++) {
+        const Onnx__AttributeProto *a = k < 3 ? attr(n, names[k]) : NULL;
+        const onnx_const *kc = n->n_input > (size_t)k + 1 && n->input[k + 1] && *n->input[k + 1]
+                                   ? find_const(c, n->input[k + 1]) : NULL;
+        if (n->n_input > (size_t)k + 1 && n->input[k + 1] && *n->input[k + 1] && !kc)
+            return fail(c, XFIQ_ERR_UNSUPPORTED, "Slice node '%s': input '%s' must be a constant%s", node_label(n),
+                        n->input[k + 1], "");
+        if (kc && kc->symbolic)
+            return fail(c, XFIQ_ERR_UNSUPPORTED, "Slice node '%s': input '%s' is computed at run time%s",
+                        node_label(n), kc->name, "");
+        cnt[k] = a ? a->n_ints : kc ? (size_t)kc->count : 0;
+        given[k] = a || kc;
+        if (cnt[k] > XFIQ_MAX_DIMS)
+            return fail(c, XFIQ_ERR_UNSUPPORTED, "Slice node '%s': '%s' has more than 6 entries%s", node_label(n),
+                        names[k], "");
+        for (size_t i = 0; i < cnt[k]; i++)
+            v[k][i] = a ? a->ints[i] : kc->i64[i];
+    }
+    if (!given[0] || !given[1] || cnt[0] != cnt[1] || (given[2] && cnt[2] != cnt[0]) ||
+        (given[3] && cnt[3] != cnt[0]))
+        return fail(c, XFIQ_ERR_FORMAT, "Slice node '%s': starts, ends, axes and steps must have the same length%s%s",
+                    node_label(n), "", "");
+    xfiq_node *nd;
+    XFIQ_TRY(new_node(c, n, XFIQ_OP_SLICE, &nd));
+    nd->in[0] = x;
+    xfiq_layout_desc *L = &nd->d.lay;
+    L->n_slice = (int)cnt[0];
+    for (int i = 0; i < L->n_slice; i++) {
+        L->s_start[i] = v[0][i] == INT64_MIN ? INT64_MIN + 1 : v[0][i]; /* negation must not overflow */
+        L->s_end[i] = v[1][i] == INT64_MIN ? INT64_MIN + 1 : v[1][i];
+        L->s_axis[i] = given[2] ? v[2][i] : i;
+        L->s_step[i] = given[3] ? v[3][i] : 1;
+        XFIQ_TRY(attr_check(c, n, "axes", L->s_axis[i], -XFIQ_MAX_DIMS, XFIQ_MAX_DIMS - 1));
+        XFIQ_TRY(attr_check(c, n, "steps (positive only)", L->s_step[i], 1, XFIQ_MAX_DIM));
+    }
+    return XFIQ_OK;
+}
+
+static xfiq_status import_softmax(import_ctx *c, const Onnx__NodeProto *n)
+{
+    int x;
+    if (act_input(c, n, 0, &x))
+        return XFIQ_ERR_FORMAT;
+    int64_t axis = attr_int(n, "axis", c->opset >= 13 ? -1 : 1);
+    XFIQ_TRY(attr_check(c, n, "axis", axis, -XFIQ_MAX_DIMS, XFIQ_MAX_DIMS - 1));
+    xfiq_node *nd;
+    XFIQ_TRY(new_node(c, n, XFIQ_OP_SOFTMAX, &nd));
+    nd->in[0] = x;
+    nd->d.lay.axis = (int)axis;
+    nd->d.lay.legacy = c->opset < 13;
+    return XFIQ_OK;
+}
+
+static xfiq_status import_unary(import_ctx *c, const Onnx__NodeProto *n, int op)
+{
+    int x;
+    if (act_input(c, n, 0, &x))
+        return XFIQ_ERR_FORMAT;
+    xfiq_node *nd;
+    XFIQ_TRY(new_node(c, n, XFIQ_OP_UNARY, &nd));
+    nd->in[0] = x;
+    nd->d.lay.unary = op;
+    return XFIQ_OK;
+}
+
+/* Several graph outputs: each flattened per image and joined in graph order,
+ * so one output buffer holds them all (the detector: scores, then boxes). */
+static xfiq_status join_outputs(import_ctx *c, const Onnx__GraphProto *gp)
+{
+    xfiq_graph *g = c->g;
+    int prev = -1;
+    for (size_t i = 0; i < gp->n_output; i++) {
+        const char *name = gp->output[i]->name;
+        int v = name && *name ? xfiq_graph_find_value(g, name) : -1;
+        if (v < 0 || v == g->input)
+            return fail(c, XFIQ_ERR_FORMAT, "graph output '%s' is not computed by any node%s%s", S(name), "", "");
+        char tmp[600];
+        snprintf(tmp, sizeof tmp, "%.500s#flat", name);
+        int fv = xfiq_graph_add_value(g, tmp), fid = xfiq_graph_add_node(g, XFIQ_OP_VIEW, tmp, "Flatten");
+        if (fv < 0 || fid < 0)
+            return xfiq_error(XFIQ_ERR_NOMEM, "%s: out of memory", c->file);
+        g->nodes[fid].in[0] = v;
+        g->nodes[fid].out = fv;
+        g->nodes[fid].view_ndim = -1; /* Flatten(axis 1) */
+        if (prev < 0) {
+            prev = fv;
+            continue;
+        }
+        snprintf(tmp, sizeof tmp, "#outputs%zu", i);
+        int jv = xfiq_graph_add_value(g, tmp), jid = xfiq_graph_add_node(g, XFIQ_OP_CONCAT, tmp, "Concat");
+        if (jv < 0 || jid < 0)
+            return xfiq_error(XFIQ_ERR_NOMEM, "%s: out of memory", c->file);
+        g->nodes[jid].in[0] = prev;
+        g->nodes[jid].in[1] = fv;
+        g->nodes[jid].out = jv;
+        g->nodes[jid].d.lay.axis = 1;
+        prev = jv;
+    }
+    g->output = prev;
     return XFIQ_OK;
 }
 
@@ -530,6 +903,22 @@ static xfiq_status import_node(import_ctx *c, const Onnx__NodeProto *n)
         return import_view(c, n, 1);
     if (!strcmp(op, "Flatten"))
         return import_view(c, n, 3);
+    if (!strcmp(op, "Shape"))
+        return import_shape(c, n);
+    if (!strcmp(op, "Gather"))
+        return import_gather(c, n);
+    if (!strcmp(op, "Unsqueeze"))
+        return import_unsqueeze(c, n);
+    if (!strcmp(op, "Concat"))
+        return import_concat(c, n);
+    if (!strcmp(op, "Transpose"))
+        return import_transpose(c, n);
+    if (!strcmp(op, "Slice"))
+        return import_slice(c, n);
+    if (!strcmp(op, "Softmax"))
+        return import_softmax(c, n);
+    if (!strcmp(op, "Exp"))
+        return import_unary(c, n, XFIQ_UN_EXP);
     xfiq_node *nd;
     int x;
     if (!strcmp(op, "Relu") || !strcmp(op, "GlobalAveragePool")) {
@@ -576,10 +965,17 @@ static xfiq_status import_model(import_ctx *c, const Onnx__ModelProto *m)
         return fail(c, XFIQ_ERR_FORMAT, "the graph has no input%s%s%s", "", "", "");
     if (!in->name || !*in->name)
         return fail(c, XFIQ_ERR_FORMAT, "the graph input has no name%s%s%s", "", "", "");
-    if (gp->n_output != 1)
-        return fail(c, XFIQ_ERR_UNSUPPORTED, "the graph must have exactly one output%s%s%s", "", "", "");
-    if (!gp->output[0]->name || !*gp->output[0]->name)
-        return fail(c, XFIQ_ERR_FORMAT, "the graph output has no name%s%s%s", "", "", "");
+    if (gp->n_output < 1 || gp->n_output > 16)
+        return fail(c, XFIQ_ERR_UNSUPPORTED, "the graph must have 1 to 16 outputs%s%s%s", "", "", "");
+    for (size_t i = 0; i < gp->n_output; i++)
+        if (!gp->output[i]->name || !*gp->output[i]->name)
+            return fail(c, XFIQ_ERR_FORMAT, "a graph output has no name%s%s%s", "", "", "");
+    c->opset = 1;
+    for (size_t i = 0; i < m->n_opset_import; i++) {
+        const Onnx__OperatorSetIdProto *o = m->opset_import[i];
+        if (o && (!o->domain || !*o->domain || !strcmp(o->domain, "ai.onnx")) && o->version > c->opset)
+            c->opset = o->version;
+    }
     if (gp->n_node > XFIQ_MAX_NODES)
         return fail(c, XFIQ_ERR_UNSUPPORTED, "the graph has more than %s nodes%s%s", "32768", "", "");
     const Onnx__TypeProto *tp = in->type;
@@ -616,7 +1012,11 @@ static xfiq_status import_model(import_ctx *c, const Onnx__ModelProto *m)
     g->declared_batch = (int)db;
     for (size_t i = 0; i < gp->n_node; i++)
         XFIQ_TRY(import_node(c, gp->node[i]));
-    g->output = xfiq_graph_find_value(g, gp->output[0]->name);
+    g->n_outputs = (int)gp->n_output;
+    if (gp->n_output > 1)
+        XFIQ_TRY(join_outputs(c, gp));
+    else
+        g->output = xfiq_graph_find_value(g, gp->output[0]->name);
     if (g->output < 0)
         return fail(c, XFIQ_ERR_FORMAT, "graph output '%s' is not produced by any node%s%s", gp->output[0]->name, "", "");
     if (g->output == g->input)

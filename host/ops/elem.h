@@ -5,6 +5,8 @@
 #ifndef XFIQ_OPS_ELEM_H
 #define XFIQ_OPS_ELEM_H
 
+#include <math.h>
+
 #ifdef __CUDACC__
 #define XFIQ_HD __host__ __device__
 #else
@@ -13,6 +15,15 @@
 
 /* Binary op codes shared by ADD-like nodes (activation op activation, or op constant). */
 enum { XFIQ_BIN_ADD = 0, XFIQ_BIN_SUB = 1, XFIQ_BIN_MUL = 2, XFIQ_BIN_DIV = 3 };
+
+/* Element-wise functions of UNARY nodes. */
+enum { XFIQ_UN_EXP = 0, XFIQ_UN_COUNT };
+
+static inline XFIQ_HD float xfiq_unary(int op, float x)
+{
+    (void)op; /* XFIQ_UN_EXP is the only one so far */
+    return expf(x);
+}
 
 /* Activation fused into a producer's epilogue. */
 enum { XFIQ_ACT_NONE = 0, XFIQ_ACT_RELU = 1, XFIQ_ACT_PRELU = 2 };

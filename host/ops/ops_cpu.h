@@ -56,4 +56,28 @@ void binconst_fwd_cpu(int op, int const_first, const float *x, const float *k, f
 /* GlobalAveragePool: y(n, c) = mean over spatial of x(n, c, spatial). */
 void gap_fwd_cpu(const float *x, float *y, int n, int c, int64_t spatial, int num_threads);
 
+/* Layout ops (the detector's), all with dims of one sample in dims[1..ndim-1]
+ * (dims[0] is ignored: n is the batch), ndim <= XFIQ_MAX_DIMS.
+ * Concat: y(outer, na + nb) from a(outer, na) and b(outer, nb), outer = n *
+ * the dims before the axis, na / nb = each input's dims from the axis on. */
+void concat_fwd_ref(const float *a, const float *b, float *y, int64_t outer, int64_t na, int64_t nb);
+void concat_fwd_cpu(const float *a, const float *b, float *y, int64_t outer, int64_t na, int64_t nb,
+                    int num_threads);
+/* y = x with its axes permuted: y.dims[i] = x.dims[perm[i]], perm[0] = 0. */
+void transpose_fwd_ref(const float *x, float *y, int n, int ndim, const int64_t *dims, const int *perm);
+void transpose_fwd_cpu(const float *x, float *y, int n, int ndim, const int64_t *dims, const int *perm,
+                       int num_threads);
+/* y[i] = x[start + i * step] per axis (steps >= 1); ydims: the output's dims. */
+void slice_fwd_ref(const float *x, float *y, int n, int ndim, const int64_t *xdims, const int64_t *start,
+                   const int64_t *step, const int64_t *ydims);
+void slice_fwd_cpu(const float *x, float *y, int n, int ndim, const int64_t *xdims, const int64_t *start,
+                   const int64_t *step, const int64_t *ydims, int num_threads);
+/* Softmax over len elements of stride inner, for outer x inner groups:
+ * x viewed as (outer, len, inner). Max-subtracted, sums in double. */
+void softmax_fwd_ref(const float *x, float *y, int64_t outer, int64_t len, int64_t inner);
+void softmax_fwd_cpu(const float *x, float *y, int64_t outer, int64_t len, int64_t inner, int num_threads);
+/* y = f(x) element-wise, f = XFIQ_UN_* (ops/elem.h); in place allowed. */
+void unary_fwd_ref(int op, const float *x, float *y, int64_t count);
+void unary_fwd_cpu(int op, const float *x, float *y, int64_t count, int num_threads);
+
 #endif

@@ -61,6 +61,26 @@ def onnx_seeds():
     nodes = [cst, helper.make_node("Conv", ["x", "dw"], ["c"], group=3, auto_pad="SAME_UPPER", strides=[2, 2]),
              helper.make_node("Mul", ["c", "kc"], ["y"])]
     put("onnx", "depthwise_const.onnx", model(nodes, [arr((3, 1, 3, 3), "dw")]))
+    # the detector's ops: view(batch, -1, 2) through Shape/Gather/Unsqueeze/Concat, Transpose,
+    # Concat, Softmax, Slice (opset 9 attributes), Exp, two graph outputs
+    i64 = lambda name, v: numpy_helper.from_array(np.array(v, np.int64), name)  # noqa: E731
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], name="c1", pads=[1, 1, 1, 1]),
+             helper.make_node("Transpose", ["c"], ["t"], perm=[0, 2, 3, 1]),
+             helper.make_node("Shape", ["t"], ["sh"]),
+             helper.make_node("Gather", ["sh", "zero"], ["g"], axis=0),
+             helper.make_node("Unsqueeze", ["g"], ["u"], axes=[0]),
+             helper.make_node("Concat", ["u", "m1", "two"], ["ts"], axis=0),
+             helper.make_node("Reshape", ["t", "ts"], ["r"]),
+             helper.make_node("Concat", ["r", "r", "r"], ["cat"], axis=1),
+             helper.make_node("Softmax", ["cat"], ["y"], axis=2),
+             helper.make_node("Slice", ["cat"], ["sl"], starts=[1], ends=[1 << 62], axes=[2]),
+             helper.make_node("Exp", ["sl"], ["y2"])]
+    g = helper.make_graph(nodes, "seed", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, None),
+                           helper.make_tensor_value_info("y2", TensorProto.FLOAT, None)],
+                          initializer=[arr((4, 3, 3, 3), "w"), i64("zero", 0), i64("m1", [-1]), i64("two", [2])])
+    put("onnx", "detector_ops.onnx",
+        helper.make_model(g, opset_imports=[helper.make_opsetid("", 9)]).SerializeToString())
 
 
 def pickle_seeds():

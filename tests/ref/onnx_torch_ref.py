@@ -7,14 +7,17 @@ nothing with xfiq's C loader, folding or kernels. Float64 mode gives a tight
 reference for fp32 comparisons.
 
 CLI:    onnx_torch_ref.py MODEL.onnx --input in.npy --output out.npy [--double]
-Import: run(model_path, x, double=False) -> numpy array (first graph output)
+Import: run(model_path, x, double=False) -> numpy array (the graph output;
+        several outputs are flattened per image and joined in graph order,
+        the layout xfiq's importer gives a multi-output graph)
         OnnxModule(model_path, double=False) -> torch.nn.Module (the benchmark
         peer uses it to run an ONNX graph in PyTorch)
 
 Supported ops: Conv (groups, dilations, asymmetric pads, auto_pad),
 BatchNormalization, PRelu, Relu, Add/Sub/Mul/Div (numpy broadcasting),
 Flatten, Reshape, Gemm, MatMul, Dropout, Identity, GlobalAveragePool,
-Constant. A constant Reshape shape whose leading entry is 1 is read as the
+Constant, Concat, Transpose, Shape, Gather, Unsqueeze, Slice (attribute and
+input forms), Softmax (opset < 13 and >= 13 semantics), Exp. A constant Reshape shape whose leading entry is 1 is read as the
 batch when the batch is larger than 1, so graphs exported with a fixed batch of
 one run at any batch size.
 """
@@ -57,6 +60,7 @@ class OnnxModule(torch.nn.Module):
         if len(self.input_names) != 1:
             raise ValueError("%s: expected one graph input, found %s" % (model_path, self.input_names))
         self.output_names = [o.name for o in graph.output]
+        self.opset = max([o.version for o in model.opset_import if o.domain in ("", "ai.onnx")] or [1])
         self.nodes = []
         for idx, node in enumerate(graph.node):
             if node.domain not in ("", "ai.onnx"):
@@ -78,7 +82,9 @@ class OnnxModule(torch.nn.Module):
             for name, val in zip(node.output, outs):
                 if name:
                     env[name] = val
-        return env[self.output_names[0]]
+        if len(self.output_names) == 1:
+            return env[self.output_names[0]]
+        return torch.cat([env[n].reshape(self._batch, -1) for n in self.output_names], dim=1)
 
     # ---- ops ---------------------------------------------------------------
     def _op_Conv(self, ins, a):
@@ -193,6 +199,61 @@ class OnnxModule(torch.nn.Module):
     def _op_GlobalAveragePool(self, ins, a):
         x = ins[0]
         return x.mean(dim=tuple(range(2, x.dim())), keepdim=True)
+
+    def _op_Concat(self, ins, a):
+        return torch.cat(ins, dim=a["axis"])
+
+    def _op_Transpose(self, ins, a):
+        x = ins[0]
+        return x.permute(*a.get("perm", list(range(x.dim()))[::-1]))
+
+    def _op_Shape(self, ins, a):
+        return torch.tensor(list(ins[0].shape), dtype=torch.int64)
+
+    def _op_Gather(self, ins, a):
+        x, idx = ins
+        return torch.index_select(x, a.get("axis", 0), idx.reshape(-1).long()).reshape(
+            list(x.shape[:a.get("axis", 0)]) + list(idx.shape) + list(x.shape[a.get("axis", 0) + 1:]))
+
+    def _op_Unsqueeze(self, ins, a):
+        x = ins[0]
+        axes = a["axes"] if "axes" in a else [int(v) for v in ins[1].tolist()]
+        rank = x.dim() + len(axes)
+        for ax in sorted(v + rank if v < 0 else v for v in axes):
+            x = x.unsqueeze(ax)
+        return x
+
+    def _op_Slice(self, ins, a):
+        x = ins[0]
+        if "starts" in a:
+            starts, ends = a["starts"], a["ends"]
+            axes = a.get("axes", list(range(len(starts))))
+            steps = [1] * len(starts)
+        else:
+            starts, ends = ins[1].tolist(), ins[2].tolist()
+            axes = ins[3].tolist() if len(ins) > 3 and ins[3] is not None else list(range(len(starts)))
+            steps = ins[4].tolist() if len(ins) > 4 and ins[4] is not None else [1] * len(starts)
+        idx = [slice(None)] * x.dim()
+        for st, en, ax, sp in zip(starts, ends, axes, steps):
+            if sp <= 0:
+                raise UnsupportedOp("Slice: only positive steps are supported")
+            n = x.shape[ax]
+            st = max(0, min(n, st + n if st < 0 else st))
+            en = max(0, min(n, en + n if en < 0 else en))
+            idx[ax] = slice(int(st), int(en), int(sp))
+        return x[tuple(idx)]
+
+    def _op_Softmax(self, ins, a):
+        x = ins[0]
+        if self.opset >= 13:
+            return torch.softmax(x, dim=a.get("axis", -1))
+        axis = a.get("axis", 1)
+        axis = axis + x.dim() if axis < 0 else axis
+        flat = x.reshape(int(np.prod(x.shape[:axis])), -1)
+        return torch.softmax(flat, dim=1).reshape(x.shape)
+
+    def _op_Exp(self, ins, a):
+        return torch.exp(ins[0])
 
     def _op_Constant(self, ins, a):
         if "value" not in a:

@@ -16,6 +16,11 @@ cases.txt line formats (all integers):
   binary NAME op count
   binconst NAME op const_first n per_sample
   gap NAME n c spatial
+  concat NAME outer na nb          (torch.cat of two 4-D tensors along an axis)
+  transpose NAME n ndim dims[1..ndim-1] perm[0..ndim-1]
+  slice NAME n ndim xdims[1..] start[1..] step[1..] ydims[1..]
+  softmax NAME outer len inner     (torch.softmax over dim 1 of (outer, len, inner))
+  exp NAME count
 act: 0 none, 1 relu, 2 prelu. op: 0 add, 1 sub, 2 mul, 3 div.
 """
 import sys
@@ -135,5 +140,52 @@ gemm("fc_iresnet", 3, 25088, 64, act=0)
 gemm("fc_small", 5, 300, 70, act=2)
 gemm("fc_relu", 7, 33, 9, act=1, bias=False)
 elementwise()
+
+
+def layout():
+    for name, shape_a, shape_b, axis in (("cat_c", (2, 3, 5, 7), (2, 4, 5, 7), 1),
+                                         ("cat_w", (3, 4, 6, 2), (3, 4, 6, 5), 3),
+                                         ("cat_rows", (2, 3600, 2, 1), (2, 600, 2, 1), 1)):
+        a, b = uniform(*shape_a), uniform(*shape_b)
+        y = torch.cat([a.double(), b.double()], dim=axis)
+        outer = 1
+        for d in shape_a[:axis]:
+            outer *= d
+        for key, t in (("a", a), ("b", b), ("y", y)):
+            save(name, key, t)
+        lines.append("concat %s %d %d %d" % (name, outer, a.numel() // outer, b.numel() // outer))
+    for name, shape, perm in (("nchw_nhwc", (2, 12, 30, 40), (0, 2, 3, 1)), ("t3", (3, 5, 7), (0, 2, 1)),
+                              ("t5", (2, 3, 4, 5, 6), (0, 3, 1, 4, 2))):
+        x = uniform(*shape)
+        y = x.double().permute(*perm).contiguous()
+        save(name, "x", x)
+        save(name, "y", y)
+        lines.append("transpose %s %d %d %s %s" % (name, shape[0], len(shape), " ".join(map(str, shape[1:])),
+                                                    " ".join(map(str, perm))))
+    for name, shape, sl in (("box_xy", (2, 4420, 4), [(0, 4420, 1), (0, 2, 1)]),
+                            ("box_wh", (2, 4420, 4), [(0, 4420, 1), (2, 4, 1)]),
+                            ("strided", (2, 6, 11, 13), [(1, 6, 2), (3, 10, 3), (0, 13, 4)])):
+        x = uniform(*shape)
+        idx = [slice(None)] + [slice(a, b, c) for a, b, c in sl]
+        y = x.double()[tuple(idx)].contiguous()
+        save(name, "x", x)
+        save(name, "y", y)
+        lines.append("slice %s %d %d %s %s %s %s" % (
+            name, shape[0], len(shape), " ".join(map(str, shape[1:])), " ".join(str(a) for a, b, c in sl),
+            " ".join(str(c) for a, b, c in sl), " ".join(map(str, y.shape[1:]))))
+    for name, outer, ln, inner, scale in (("scores", 8840, 2, 1, 4.0), ("wide", 6, 500, 1, 30.0),
+                                          ("sm_strided", 3, 7, 11, 8.0)):
+        x = uniform(outer, ln, inner, a=scale)
+        y = torch.softmax(x.double(), dim=1)
+        save(name, "x", x)
+        save(name, "y", y)
+        lines.append("softmax %s %d %d %d" % (name, outer, ln, inner))
+    x = uniform(26520, a=6.0)
+    save("exp", "x", x)
+    save("exp", "y", torch.exp(x.double()))
+    lines.append("exp exp %d" % x.numel())
+
+
+layout()
 
 cases.finish()
