@@ -23,7 +23,7 @@ csv_has() { grep -qF -- "$2" "$1" || { echo "FAILED: $1 lacks '$2'"; fail=1; }; 
 
 # ---- ONNX models: xfiq info -m FILE exits 1 naming the file and the reason
 onnx_case() { expect 1 "$bin" info -m "$H/onnx/$1"; has "$H/onnx/$1: "; has "$2"; }
-onnx_case unnamed_output.onnx "the graph output has no name"
+onnx_case unnamed_output.onnx "a graph output has no name"
 onnx_case deep_nesting.onnx "messages nested more than 32 deep"
 onnx_case dilation_int_max.onnx "attribute 'dilations' value 2147483647 is outside [1, 65536]"
 onnx_case stride_int64_truncated.onnx "attribute 'strides' value 4294967297 is outside [1, 65536]"
