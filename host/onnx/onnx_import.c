@@ -90,6 +90,23 @@ static int32_t le_i32(const uint8_t *p) { int32_t v; memcpy(&v, p, 4); return v;
 static float le_f32(const uint8_t *p) { float v; memcpy(&v, p, 4); return v; }
 static double le_f64(const uint8_t *p) { double v; memcpy(&v, p, 8); return v; }
 
+/* The next free entry of the constants table (grown as needed), zeroed; the
+ * caller fills it and counts it in n_consts. */
+static xfiq_status const_slot(import_ctx *c, onnx_const **out)
+{
+    if (c->n_consts == c->cap_consts) {
+        int cap = c->cap_consts ? 2 * c->cap_consts : 256;
+        onnx_const *p = realloc(c->consts, (size_t)cap * sizeof *p);
+        if (!p)
+            return xfiq_error(XFIQ_ERR_NOMEM, "%s: out of memory", c->file);
+        c->consts = p;
+        c->cap_consts = cap;
+    }
+    *out = &c->consts[c->n_consts];
+    memset(*out, 0, sizeof **out);
+    return XFIQ_OK;
+}
+
 /* Decodes a TensorProto's data into float and int64 arrays. */
 static xfiq_status add_const(import_ctx *c, const char *name, const Onnx__TensorProto *t)
 {
@@ -134,16 +151,8 @@ static xfiq_status add_const(import_ctx *c, const char *name, const Onnx__Tensor
         return xfiq_error(XFIQ_ERR_FORMAT, "%s: tensor '%s' holds %zu values but its dims need %lld (truncated file?)",
                           c->file, S(name), have, (long long)count);
     XFIQ_TRY(charge(c, count, sizeof(float) + sizeof(int64_t), "tensor", name));
-    if (c->n_consts == c->cap_consts) {
-        int cap = c->cap_consts ? 2 * c->cap_consts : 256;
-        onnx_const *p = realloc(c->consts, (size_t)cap * sizeof *p);
-        if (!p)
-            return xfiq_error(XFIQ_ERR_NOMEM, "%s: out of memory", c->file);
-        c->consts = p;
-        c->cap_consts = cap;
-    }
-    onnx_const *k = &c->consts[c->n_consts];
-    memset(k, 0, sizeof *k);
+    onnx_const *k = NULL;
+    XFIQ_TRY(const_slot(c, &k));
     k->name = name;
     k->shape_of = -1;
     k->ndim = (int)t->n_dims;
@@ -538,16 +547,8 @@ static xfiq_status new_const(import_ctx *c, const Onnx__NodeProto *n, int ndim, 
                         n->op_type, node_label(n), "");
         count *= dims[i];
     }
-    if (c->n_consts == c->cap_consts) {
-        int cap = c->cap_consts ? 2 * c->cap_consts : 256;
-        onnx_const *p = realloc(c->consts, (size_t)cap * sizeof *p);
-        if (!p)
-            return xfiq_error(XFIQ_ERR_NOMEM, "%s: out of memory", c->file);
-        c->consts = p;
-        c->cap_consts = cap;
-    }
-    onnx_const *k = &c->consts[c->n_consts];
-    memset(k, 0, sizeof *k);
+    onnx_const *k = NULL;
+    XFIQ_TRY(const_slot(c, &k));
     k->name = n->output[0];
     k->shape_of = -1;
     k->ndim = ndim;
@@ -582,7 +583,7 @@ static xfiq_status import_shape(import_ctx *c, const Onnx__NodeProto *n)
         return fail(c, XFIQ_ERR_UNSUPPORTED, "Shape node '%s': start/end attributes are not supported%s%s",
                     node_label(n), "", "");
     int64_t dims[1] = {0};
-    onnx_const *k;
+    onnx_const *k = NULL;
     XFIQ_TRY(new_const(c, n, 1, dims, &k));
     k->shape_of = x;
     k->symbolic = 1;
@@ -602,7 +603,7 @@ static xfiq_status import_gather(import_ctx *c, const Onnx__NodeProto *n)
         return fail(c, XFIQ_ERR_UNSUPPORTED, "Gather node '%s': only axis 0 of a 1-D constant with scalar or 1-D "
                     "indices is supported%s%s", node_label(n), "", "");
     int64_t dims[1] = {ix->count};
-    onnx_const *k;
+    onnx_const *k = NULL;
     XFIQ_TRY(new_const(c, n, ix->ndim, dims, &k));
     for (int64_t i = 0; i < ix->count; i++) {
         int64_t j = ix->i64[i];
@@ -650,7 +651,7 @@ static xfiq_status import_unsqueeze(import_ctx *c, const Onnx__NodeProto *n)
     int64_t dims[XFIQ_MAX_DIMS];
     for (int i = 0, j = 0; i < r; i++)
         dims[i] = is_new[i] ? 1 : x->dims[j++];
-    onnx_const *k;
+    onnx_const *k = NULL;
     XFIQ_TRY(new_const(c, n, r, dims, &k));
     x = find_const(c, n->input[0]); /* new_const may have moved the table */
     memcpy(k->f, x->f, (size_t)x->count * sizeof *k->f);
