@@ -62,6 +62,16 @@ void transpose_fwd_ref(const float *x, float *y, int n, int ndim, const int64_t 
     }
 }
 
+/* One output row of the fast paths: inner values read stride apart. */
+static void row_copy(float *y, const float *x, int64_t inner, int64_t stride)
+{
+    if (stride == 1)
+        memcpy(y, x, (size_t)inner * sizeof *y);
+    else
+        for (int64_t j = 0; j < inner; j++)
+            y[j] = x[j * stride];
+}
+
 void transpose_fwd_cpu(const float *x, float *y, int n, int ndim, const int64_t *dims, const int *perm,
                        int num_threads)
 {
@@ -79,13 +89,7 @@ void transpose_fwd_cpu(const float *x, float *y, int n, int ndim, const int64_t 
             src += (q % yd[a]) * xs[perm[a]];
             q /= yd[a];
         }
-        const float *xr = x + src;
-        float *yr = y + r * inner;
-        if (in_stride == 1)
-            memcpy(yr, xr, (size_t)inner * sizeof *yr);
-        else
-            for (int64_t j = 0; j < inner; j++)
-                yr[j] = xr[j * in_stride];
+        row_copy(y + r * inner, x + src, inner, in_stride);
     }
 }
 
@@ -121,13 +125,7 @@ void slice_fwd_cpu(const float *x, float *y, int n, int ndim, const int64_t *xdi
             q /= ydims[a];
         }
         src += q * xs[0];
-        const float *xr = x + src;
-        float *yr = y + r * inner;
-        if (istep == 1)
-            memcpy(yr, xr, (size_t)inner * sizeof *yr);
-        else
-            for (int64_t j = 0; j < inner; j++)
-                yr[j] = xr[j * istep];
+        row_copy(y + r * inner, x + src, inner, istep);
     }
 }
 
