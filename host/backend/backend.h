@@ -119,6 +119,9 @@ struct xfiq_backend {
 };
 
 const xfiq_backend_ops *xfiq_backend_cpu_ops(void);
+/* CONCAT node geometry for a run of batch images: a, b and y as (outer, na / nb / na + nb). */
+void xfiq_concat_geometry(const xfiq_value *a, const xfiq_value *b, int axis, int batch, int64_t *outer,
+                          int64_t *na, int64_t *nb);
 /* SOFTMAX node geometry for a run of batch images: x as (outer, len, inner). */
 void xfiq_softmax_geometry(const xfiq_value *x, const xfiq_layout_desc *L, int batch, int64_t *outer, int64_t *len,
                            int64_t *inner);
