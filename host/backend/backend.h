@@ -52,6 +52,8 @@ typedef xfiq_status (*xfiq_node_fn)(const xfiq_exec *ex, const xfiq_graph *g, co
 typedef struct xfiq_backend_ops {
     const char *name;
     xfiq_backend_kind kind;
+    /* The backend runs op forward. A runner that will also run backward
+     * (retain_all) checks bwd[op] as well (host/engine/runner.c). */
     int (*supports_op)(xfiq_op op);
     xfiq_node_fn fwd[XFIQ_OP_COUNT];
     /* Backward-data: gradients of the node's inputs from the gradient of its
