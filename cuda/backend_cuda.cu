@@ -105,6 +105,39 @@ xfiq_status cuda_view(const xfiq_exec *ex, const xfiq_graph *g, const xfiq_node 
     return XFIQ_OK;
 }
 
+xfiq_status cuda_concat(const xfiq_exec *ex, const xfiq_graph *g, const xfiq_node *nd)
+{
+    int64_t outer, na, nb;
+    xfiq_concat_geometry(&g->values[nd->in[0]], &g->values[nd->in[1]], nd->d.lay.axis, ex->batch, &outer, &na, &nb);
+    return concat_fwd_cuda(IN0(ex, nd), xfiq_exec_value(ex, nd->in[1]), OUT(ex, nd), outer, na, nb, STREAM(ex));
+}
+
+xfiq_status cuda_transpose(const xfiq_exec *ex, const xfiq_graph *g, const xfiq_node *nd)
+{
+    const xfiq_value *x = &g->values[nd->in[0]];
+    return transpose_fwd_cuda(IN0(ex, nd), OUT(ex, nd), ex->batch, x->ndim, x->dims, nd->d.lay.perm, STREAM(ex));
+}
+
+xfiq_status cuda_slice(const xfiq_exec *ex, const xfiq_graph *g, const xfiq_node *nd)
+{
+    const xfiq_value *x = &g->values[nd->in[0]], *y = &g->values[nd->out];
+    return slice_fwd_cuda(IN0(ex, nd), OUT(ex, nd), ex->batch, x->ndim, x->dims, nd->d.lay.start, nd->d.lay.step,
+                          y->dims, STREAM(ex));
+}
+
+xfiq_status cuda_softmax(const xfiq_exec *ex, const xfiq_graph *g, const xfiq_node *nd)
+{
+    int64_t outer, len, inner;
+    xfiq_softmax_geometry(&g->values[nd->in[0]], &nd->d.lay, ex->batch, &outer, &len, &inner);
+    return softmax_fwd_cuda(IN0(ex, nd), OUT(ex, nd), outer, len, inner, STREAM(ex));
+}
+
+xfiq_status cuda_unary(const xfiq_exec *ex, const xfiq_graph *g, const xfiq_node *nd)
+{
+    return unary_fwd_cuda(nd->d.lay.unary, IN0(ex, nd), OUT(ex, nd), g->values[nd->in[0]].numel * ex->batch,
+                          STREAM(ex));
+}
+
 /* ---------------------------------------------------- backward-data
  * The same adapters as host/backend/backend_cpu_bwd.c: each input's gradient
  * is written by its first contribution and accumulated by later ones. */
@@ -204,12 +237,13 @@ xfiq_status bwd_view(const xfiq_exec *ex, const xfiq_graph *g, const xfiq_node *
 xfiq_node_fn g_bwd[XFIQ_OP_COUNT];
 xfiq_backend_ops make_ops();
 
-/* An op is supported when it has both a forward and a backward-data kernel
- * (the runner refuses a graph with any other op before doing any work). */
+/* Forward support only: the detector's layout ops have no backward-data
+ * kernel and need none (it never runs backward). A runner built for
+ * backward checks g_bwd itself, before any work. */
 int cuda_supports_op(xfiq_op op)
 {
     static const xfiq_backend_ops &o = *xfiq_backend_cuda_ops();
-    return (unsigned)op < XFIQ_OP_COUNT && o.fwd[op] && g_bwd[op];
+    return (unsigned)op < XFIQ_OP_COUNT && o.fwd[op];
 }
 
 /* Byte alignment of a parameter at float offset off in the device copy of
@@ -354,11 +388,23 @@ void cuda_free(void *vctx, void *p)
         cudaFree(p);
 }
 
+/* The calling thread's current device is the context's from here on. A
+ * runner may be driven from any host thread (the CLI's detector runs on
+ * whichever OpenMP thread holds its lock), and a thread starts on device 0;
+ * every run begins with one of these calls, so the launches after it go to
+ * the context's device. Cheap when already current. */
+xfiq_status make_current(const cuda_ctx *c)
+{
+    XFIQ_CUDA_CHECK(cudaSetDevice(c->device));
+    return XFIQ_OK;
+}
+
 /* Copies wait for completion: the caller may reuse or free its host buffer
  * at once, pinned or not. */
 xfiq_status cuda_upload(void *vctx, void *dst, const void *src, size_t bytes)
 {
     cuda_ctx *c = (cuda_ctx *)vctx;
+    XFIQ_TRY(make_current(c));
     XFIQ_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, c->stream));
     XFIQ_CUDA_CHECK(cudaStreamSynchronize(c->stream));
     return XFIQ_OK;
@@ -367,6 +413,7 @@ xfiq_status cuda_upload(void *vctx, void *dst, const void *src, size_t bytes)
 xfiq_status cuda_download(void *vctx, void *dst, const void *src, size_t bytes)
 {
     cuda_ctx *c = (cuda_ctx *)vctx;
+    XFIQ_TRY(make_current(c));
     XFIQ_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, c->stream));
     XFIQ_CUDA_CHECK(cudaStreamSynchronize(c->stream));
     return XFIQ_OK;
@@ -400,6 +447,7 @@ xfiq_status cuda_input_u8(void *vctx, const uint8_t *pixels, int n, int h, int w
     const size_t bytes = (size_t)n * h * w * 3;
     if (n <= 0)
         return XFIQ_OK;
+    XFIQ_TRY(make_current(c));
     staging &s = c->stage[c->next];
     c->next ^= 1;
     if (s.used)
@@ -537,6 +585,11 @@ xfiq_backend_ops make_ops()
     o.fwd[XFIQ_OP_GEMM] = cuda_gemm;
     o.fwd[XFIQ_OP_GAP] = cuda_gap;
     o.fwd[XFIQ_OP_VIEW] = cuda_view;
+    o.fwd[XFIQ_OP_CONCAT] = cuda_concat;
+    o.fwd[XFIQ_OP_TRANSPOSE] = cuda_transpose;
+    o.fwd[XFIQ_OP_SLICE] = cuda_slice;
+    o.fwd[XFIQ_OP_SOFTMAX] = cuda_softmax;
+    o.fwd[XFIQ_OP_UNARY] = cuda_unary;
     o.workspace_bytes = cuda_workspace_bytes;
     o.init = cuda_init;
     o.destroy = cuda_destroy;

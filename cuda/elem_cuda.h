@@ -1,5 +1,6 @@
 /* elem_cuda.h - includes the shared per-element headers (ops/elem.h,
- * ops/elem_bwd.h, ops/elem_half.h, quality/elem_quality.h, quality/philox.h, eval/elem_eval.h)
+ * ops/elem_bwd.h, ops/elem_half.h, ops/elem_layout.h, quality/elem_quality.h,
+ * quality/philox.h, eval/elem_eval.h)
  * for the CUDA files. The shared
  * header marks its functions "static inline XFIQ_HD" with XFIQ_HD ending in
  * __forceinline__, which itself expands to __inline__: nvcc rejects the
@@ -17,6 +18,7 @@ extern "C" {
 #include "ops/elem.h"
 #include "ops/elem_bwd.h"
 #include "ops/elem_half.h"
+#include "ops/elem_layout.h"
 #include "quality/elem_quality.h"
 #include "quality/philox.h"
 }

@@ -116,6 +116,23 @@ xfiq_status input_preprocess_cuda(const uint8_t *pixels, float *y, int n, int h,
                                   xfiq_channel_order order, const float mean[3],
                                   const float scale[3], cudaStream_t stream);
 
+/* ------------------------------------------------------- layout ops */
+/* The detector's ops (ops_layout.cu), forward only. dims, perm, start, step
+ * and the *dims arrays are host arrays, as on the CPU; the launcher folds
+ * them into the geometry of ops/elem_layout.h. Layout ops copy values, so
+ * they agree with the CPU bit for bit; Exp and Softmax use the device's
+ * expf (CUDA documents 2 ulp), Softmax sums in double on one thread per
+ * group, in the CPU's order. */
+xfiq_status concat_fwd_cuda(const float *a, const float *b, float *y, int64_t outer, int64_t na, int64_t nb,
+                            cudaStream_t stream);
+xfiq_status transpose_fwd_cuda(const float *x, float *y, int n, int ndim, const int64_t *dims, const int *perm,
+                               cudaStream_t stream);
+xfiq_status slice_fwd_cuda(const float *x, float *y, int n, int ndim, const int64_t *xdims, const int64_t *start,
+                           const int64_t *step, const int64_t *ydims, cudaStream_t stream);
+xfiq_status softmax_fwd_cuda(const float *x, float *y, int64_t outer, int64_t len, int64_t inner,
+                             cudaStream_t stream);
+xfiq_status unary_fwd_cuda(int op, const float *x, float *y, int64_t count, cudaStream_t stream);
+
 /* ------------------------------------------------------ backward-data */
 /* The backward-data launchers of host/ops/ops_bwd_cpu.h (same arguments,
  * minus num_threads, plus the stream); accumulate != 0 adds into dx. */

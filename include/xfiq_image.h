@@ -170,9 +170,10 @@ typedef struct xfiq_face {
 #define XFIQ_DETECT_NMS 0.4f
 #define XFIQ_DETECT_MAX_FACES 64
 
-/* Loads both networks on be (the CUDA backend refuses the detector's ops it
- * lacks; use the CPU then). NULL paths: models/.cache beside the default
- * model is not guessed, both paths are required. */
+/* Loads both networks on be, CPU or CUDA (a backend lacking an op of either
+ * network refuses it with XFIQ_ERR_UNSUPPORTED; use the CPU then). NULL
+ * paths: models/.cache beside the default model is not guessed, both paths
+ * are required. */
 xfiq_status xfiq_detector_init(xfiq_backend_t be, const char *detect_onnx, const char *landmark_onnx,
                                xfiq_detector_t *out);
 void xfiq_detector_free(xfiq_detector_t d);

@@ -7,3 +7,6 @@ set_tests_properties(test_cuda_ops PROPERTIES TIMEOUT 300)
 # Whole pipelines (embed, SER-FIQ, PLQ, masks, pools) on the GPU against the CPU.
 xfiq_add_c_test(test_cuda_pipeline ${XFIQ_TEST_DIR}/test_cuda_pipeline.c FIXTURES golden LABELS gpu)
 set_tests_properties(test_cuda_pipeline PROPERTIES TIMEOUT 600)
+# The --detect networks on the GPU against the CPU (raw outputs, then faces).
+xfiq_add_c_test(test_cuda_detect ${XFIQ_TEST_DIR}/test_cuda_detect.c LABELS gpu)
+set_tests_properties(test_cuda_detect PROPERTIES TIMEOUT 300)

@@ -42,9 +42,9 @@ function(xfiq_add_emu_test name)
 endfunction()
 
 xfiq_add_emu_test(test_cuda_emu ${XFIQ_TEST_DIR}/test_cuda_emu.cc
-  CUDA ops_elementwise ops_bwd quality scores cublas_gemm launch
-  HOST core/status.c ops/elementwise_cpu.c ops/elementwise_bwd.c quality/serfiq.c quality/plq_regress.c
-       quality/plq_map.c backend/backend_cpu_quality.c eval/score.c)
+  CUDA ops_elementwise ops_bwd ops_layout quality scores cublas_gemm launch
+  HOST core/status.c ops/elementwise_cpu.c ops/elementwise_bwd.c ops/layout_cpu.c quality/serfiq.c
+       quality/plq_regress.c quality/plq_map.c backend/backend_cpu_quality.c backend/layout_geometry.c eval/score.c)
 xfiq_add_emu_test(test_cublas_shim ${XFIQ_TEST_DIR}/test_cublas_shim.cc
   CUDA cublas_gemm ops_elementwise launch
   HOST core/status.c ops/conv_ref.c ops/conv_bwd_ref.c)

@@ -7,13 +7,16 @@
  * wrap many times); and 64-bit indices forced on small tensors.
  * Element-wise backward ops, masks and maps must agree bit for bit (same
  * formulas, no FMA contraction on either side); forward ops within 2 ulp
- * (the CPU build may contract x*s + b); sums in double within 1e-12. */
+ * (the CPU build may contract x*s + b); sums in double within 1e-12. The
+ * detector's layout ops, Softmax and Exp must agree bit for bit with both
+ * the CPU reference and the CPU fast path (same C, same host expf here). */
 #include <cfloat>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #include "elem_cuda.h"
@@ -392,6 +395,282 @@ static void test_scores()
     CHECK(g == rg && im == ri, "histogram counts differ");
 }
 
+/* ------------------------------------------------------- layout ops */
+/* The detector's ops against the CPU reference and the CPU fast path. They
+ * read their indices and softmax groups from the same C (ops/elem_layout.h)
+ * and, here, the same libm expf: everything must agree bit for bit. (On a
+ * device expf may differ by 2 ulp: tests/test_cuda_ops.c bounds that.) */
+static int g_layout_checks = 0;
+
+static void layout_same(const char *what, const std::vector<float> &got, const std::vector<float> &ref)
+{
+    int before = g_checks;
+    same_bits(what, got, ref);
+    g_layout_checks += g_checks - before;
+}
+
+static void concat_case(const char *what, int64_t outer, int64_t na, int64_t nb)
+{
+    auto a = rnd((size_t)(outer * na)), b = rnd((size_t)(outer * nb));
+    const size_t count = (size_t)(outer * (na + nb));
+    auto y = poison(count), r = poison(count), f = poison(count);
+    g_layout_checks++;
+    CHECK_OK(concat_fwd_cuda(a.data(), b.data(), y.data(), outer, na, nb, S));
+    concat_fwd_ref(a.data(), b.data(), r.data(), outer, na, nb);
+    concat_fwd_cpu(a.data(), b.data(), f.data(), outer, na, nb, 2);
+    layout_same(what, y, r);
+    layout_same(what, f, r);
+}
+
+/* a and b of one rank, equal but along axis (a's dims with b's extent there). */
+static void concat_axis_case(int n, int ndim, const int64_t *dims, int axis, int64_t b_extent)
+{
+    xfiq_value va, vb;
+    memset(&va, 0, sizeof va), memset(&vb, 0, sizeof vb);
+    va.ndim = vb.ndim = ndim;
+    for (int d = 0; d < ndim; d++)
+        va.dims[d] = vb.dims[d] = dims[d];
+    vb.dims[axis] = b_extent;
+    int64_t outer, na, nb;
+    xfiq_concat_geometry(&va, &vb, axis, n, &outer, &na, &nb);
+    char what[96];
+    snprintf(what, sizeof what, "concat rank %d axis %d (+%lld)", ndim, axis, (long long)b_extent);
+    concat_case(what, outer, na, nb);
+}
+
+static void transpose_case(int n, int ndim, const int64_t *dims, const int *perm)
+{
+    int64_t count = n;
+    for (int a = 1; a < ndim; a++)
+        count *= dims[a];
+    auto x = rnd((size_t)count), y = poison((size_t)count), r = poison((size_t)count), f = poison((size_t)count);
+    char what[96];
+    int k = snprintf(what, sizeof what, "transpose rank %d perm", ndim);
+    for (int a = 0; a < ndim && k < (int)sizeof what - 4; a++)
+        k += snprintf(what + k, sizeof what - (size_t)k, " %d", perm[a]);
+    g_layout_checks++;
+    CHECK_OK(transpose_fwd_cuda(x.data(), y.data(), n, ndim, dims, perm, S));
+    transpose_fwd_ref(x.data(), r.data(), n, ndim, dims, perm);
+    transpose_fwd_cpu(x.data(), f.data(), n, ndim, dims, perm, 2);
+    layout_same(what, y, r);
+    layout_same(what, f, r);
+}
+
+/* Every permutation of axes 1..ndim-1 (the batch stays first). */
+static void transpose_all_perms(int n, int ndim, const int64_t *dims)
+{
+    int perm[XFIQ_MAX_DIMS];
+    for (int a = 0; a < ndim; a++)
+        perm[a] = a;
+    for (;;) {
+        transpose_case(n, ndim, dims, perm);
+        /* next permutation of perm[1..ndim-1] in lexicographic order */
+        int i = ndim - 2;
+        while (i >= 1 && perm[i] > perm[i + 1])
+            i--;
+        if (i < 1)
+            break;
+        int j = ndim - 1;
+        while (perm[j] < perm[i])
+            j--;
+        std::swap(perm[i], perm[j]);
+        for (int lo = i + 1, hi = ndim - 1; lo < hi; lo++, hi--)
+            std::swap(perm[lo], perm[hi]);
+    }
+}
+
+/* end: one past the last index along each axis (clamped as shape inference does). */
+static void slice_case(int n, int ndim, const int64_t *xdims, const int64_t *start, const int64_t *end,
+                       const int64_t *step)
+{
+    int64_t ydims[XFIQ_MAX_DIMS] = {0}, xcount = n, ycount = n;
+    ydims[0] = xdims[0];
+    for (int a = 1; a < ndim; a++) {
+        ydims[a] = end[a] > start[a] ? (end[a] - start[a] + step[a] - 1) / step[a] : 0;
+        xcount *= xdims[a], ycount *= ydims[a];
+    }
+    auto x = rnd((size_t)xcount), y = poison((size_t)ycount), r = poison((size_t)ycount), f = poison((size_t)ycount);
+    char what[128];
+    int k = snprintf(what, sizeof what, "slice rank %d", ndim);
+    for (int a = 1; a < ndim && k < (int)sizeof what - 24; a++)
+        k += snprintf(what + k, sizeof what - (size_t)k, " %lld:%lld:%lld", (long long)start[a], (long long)end[a],
+                      (long long)step[a]);
+    g_layout_checks++;
+    CHECK_OK(slice_fwd_cuda(x.data(), y.data(), n, ndim, xdims, start, step, ydims, S));
+    slice_fwd_ref(x.data(), r.data(), n, ndim, xdims, start, step, ydims);
+    slice_fwd_cpu(x.data(), f.data(), n, ndim, xdims, start, step, ydims, 2);
+    layout_same(what, y, r);
+    layout_same(what, f, r);
+}
+
+static void softmax_case(const char *what, int64_t outer, int64_t len, int64_t inner, float scale)
+{
+    const size_t count = (size_t)(outer * len * inner);
+    auto x = rnd(count);
+    for (float &v : x)
+        v *= scale; /* wide inputs: the max subtraction matters */
+    auto y = poison(count), r = poison(count), f = poison(count);
+    g_layout_checks++;
+    CHECK_OK(softmax_fwd_cuda(x.data(), y.data(), outer, len, inner, S));
+    softmax_fwd_ref(x.data(), r.data(), outer, len, inner);
+    softmax_fwd_cpu(x.data(), f.data(), outer, len, inner, 2);
+    layout_same(what, y, r);
+    layout_same(what, f, r);
+    /* and each group sums to 1 (to float rounding of len terms) */
+    double worst = 0;
+    for (int64_t o = 0; o < outer; o++)
+        for (int64_t i = 0; i < inner; i++) {
+            double s = 0;
+            for (int64_t j = 0; j < len; j++)
+                s += y[(size_t)((o * len + j) * inner + i)];
+            worst = std::fmax(worst, std::fabs(s - 1.0));
+        }
+    g_layout_checks++;
+    CHECK(worst <= 2.0 * (double)len * FLT_EPSILON, "%s: a group sums to 1 %+g", what, worst);
+}
+
+/* The node's geometry (xfiq_softmax_geometry) in both ONNX modes, on every axis. */
+static void softmax_modes(int n, int ndim, const int64_t *dims)
+{
+    xfiq_value v;
+    memset(&v, 0, sizeof v);
+    v.ndim = ndim;
+    for (int d = 0; d < ndim; d++)
+        v.dims[d] = dims[d];
+    for (int legacy = 0; legacy < 2; legacy++)
+        for (int axis = 1; axis < ndim; axis++) {
+            xfiq_layout_desc L;
+            memset(&L, 0, sizeof L);
+            L.axis = axis, L.legacy = legacy;
+            int64_t outer, len, inner;
+            xfiq_softmax_geometry(&v, &L, n, &outer, &len, &inner);
+            char what[96];
+            snprintf(what, sizeof what, "softmax rank %d axis %d%s", ndim, axis, legacy ? " (opset < 13)" : "");
+            softmax_case(what, outer, len, inner, 8.0f);
+        }
+}
+
+static void test_layout()
+{
+    /* Concat: degenerate rows, 1-element runs, sizes off multiples of 32, an empty input. */
+    concat_case("concat 1x(1+1)", 1, 1, 1);
+    concat_case("concat 3x(37+5)", 3, 37, 5);
+    concat_case("concat 5x(0+33)", 5, 0, 33);
+    concat_case("concat 2x(65+0)", 2, 65, 0);
+    concat_case("concat 1x(257+31)", 1, 257, 31);
+    const int64_t d4[4] = {0, 3, 5, 7}, d5[5] = {0, 1, 4, 1, 33};
+    for (int axis = 1; axis < 4; axis++)
+        for (int64_t be : {(int64_t)1, (int64_t)6})
+            concat_axis_case(2, 4, d4, axis, be);
+    for (int axis = 1; axis < 5; axis++)
+        concat_axis_case(3, 5, d5, axis, 2);
+
+    /* Transpose: every permutation up to rank 5, 1-element axes, odd extents. */
+    const int64_t t2[2] = {0, 37}, t3[3] = {0, 33, 3}, t6[6] = {0, 2, 1, 3, 1, 5};
+    transpose_all_perms(3, 2, t2);
+    transpose_all_perms(2, 3, t3);
+    transpose_all_perms(2, 4, d4);
+    transpose_all_perms(1, 5, d5);
+    const int p6[6] = {0, 5, 3, 1, 4, 2};
+    transpose_case(2, 6, t6, p6);
+
+    /* Slice: steps 1..3, starts inside, 1-element and empty outputs, rank 1 (batch only). */
+    const int64_t sx[4] = {0, 7, 9, 33};
+    struct {
+        int64_t start[4], end[4], step[4];
+    } sc[] = {
+        {{0, 0, 0, 0}, {0, 7, 9, 33}, {1, 1, 1, 1}},  /* whole */
+        {{0, 1, 2, 3}, {0, 6, 9, 32}, {1, 2, 3, 2}},  /* strided on every axis */
+        {{0, 6, 8, 32}, {0, 7, 9, 33}, {1, 1, 1, 1}}, /* the last element only */
+        {{0, 0, 4, 0}, {0, 7, 5, 33}, {1, 3, 1, 5}},  /* one row of axis 2 */
+        {{0, 2, 0, 1}, {0, 2, 9, 33}, {1, 1, 1, 1}},  /* empty along axis 1 */
+        {{0, 0, 0, 5}, {0, 7, 9, 6}, {1, 1, 1, 4}},   /* one column */
+    };
+    for (const auto &c : sc)
+        slice_case(3, 4, sx, c.start, c.end, c.step);
+    const int64_t s1[1] = {0}, z1[1] = {0}, o1[1] = {1};
+    slice_case(5, 1, s1, z1, z1, o1);
+    /* The launcher refuses a window outside its input rather than read past it. */
+    {
+        const int64_t xd[2] = {0, 4}, st[2] = {0, 3}, sp[2] = {1, 1}, yd[2] = {0, 2};
+        float xv[8] = {0}, yv[4];
+        g_layout_checks++;
+        CHECK(slice_fwd_cuda(xv, yv, 2, 2, xd, st, sp, yd, S) == XFIQ_ERR_ARG, "window past the end accepted");
+        const int bad[2] = {1, 0};
+        g_layout_checks++;
+        CHECK(transpose_fwd_cuda(xv, yv, 2, 2, xd, bad, S) == XFIQ_ERR_ARG, "batch moved by a transpose");
+        g_layout_checks++;
+        CHECK(unary_fwd_cuda(XFIQ_UN_COUNT, xv, yv, 4, S) == XFIQ_ERR_ARG, "unknown unary op accepted");
+        xfiq_error_clear();
+    }
+
+    /* Softmax: 1-element groups, len 2 (the detector's classes), long groups, strided groups. */
+    softmax_case("softmax 1x1x1", 1, 1, 1, 1.0f);
+    softmax_case("softmax 37x2x1", 37, 2, 1, 4.0f);
+    softmax_case("softmax 3x33x1", 3, 33, 1, 30.0f);
+    softmax_case("softmax 2x7x65", 2, 7, 65, 8.0f);
+    softmax_case("softmax 1x300x3", 1, 300, 3, 60.0f);
+    const int64_t m4[4] = {0, 3, 1, 5};
+    softmax_modes(2, 4, m4);
+    softmax_modes(3, 3, t3);
+
+    /* fr_detect.onnx's own layout nodes (shapes per image at its 320 x 240
+     * input), at batch 1 and 2. */
+    for (int n = 1; n <= 2; n++) {
+        const int p0231[4] = {0, 2, 3, 1};
+        const int64_t heads[][4] = {{0, 12, 4, 5}, {0, 8, 8, 10}, {0, 8, 15, 20}, {0, 12, 30, 40},
+                                    {0, 6, 4, 5},  {0, 4, 8, 10}, {0, 4, 15, 20}, {0, 6, 30, 40}};
+        for (const auto &h : heads)
+            transpose_case(n, 4, h, p0231);
+        const int64_t fm[4] = {0, 16, 30, 40};
+        concat_axis_case(n, 4, fm, 1, 16);
+        const int64_t fm32[4] = {0, 32, 30, 40};
+        concat_axis_case(n, 4, fm32, 1, 16);
+        for (int64_t w : {(int64_t)4, (int64_t)2}) {
+            concat_case("detector priors 3600+600", n, 3600 * w, 600 * w);
+            concat_case("detector priors 4200+160", n, 4200 * w, 160 * w);
+            concat_case("detector priors 4360+60", n, 4360 * w, 60 * w);
+        }
+        concat_case("detector box halves", (int64_t)n * 4420, 2, 2);
+        concat_case("detector output", n, 8840, 17680);
+        const int64_t bx[3] = {0, 4420, 4}, s0[3] = {0, 0, 0}, s2[3] = {0, 0, 2}, e2[3] = {0, 4420, 2},
+                      e4[3] = {0, 4420, 4}, one[3] = {1, 1, 1};
+        slice_case(n, 3, bx, s0, e2, one);
+        slice_case(n, 3, bx, s2, e4, one);
+        const int64_t sm[3] = {0, 4420, 2};
+        xfiq_value v;
+        memset(&v, 0, sizeof v);
+        v.ndim = 3, v.dims[1] = 4420, v.dims[2] = 2;
+        xfiq_layout_desc L;
+        memset(&L, 0, sizeof L);
+        L.axis = 2, L.legacy = 1;
+        int64_t outer, len, inner;
+        xfiq_softmax_geometry(&v, &L, n, &outer, &len, &inner);
+        softmax_case("detector class softmax", outer, len, inner, 6.0f);
+        softmax_modes(n, 3, sm);
+        auto x = rnd((size_t)n * 8840);
+        auto y = poison(x.size()), r = poison(x.size());
+        g_layout_checks++;
+        CHECK_OK(unary_fwd_cuda(XFIQ_UN_EXP, x.data(), y.data(), (int64_t)x.size(), S));
+        unary_fwd_ref(XFIQ_UN_EXP, x.data(), r.data(), (int64_t)x.size());
+        layout_same("detector exp", y, r);
+    }
+
+    /* Exp, including inputs where expf over- and underflows. */
+    for (int64_t count : {(int64_t)1, (int64_t)31, (int64_t)1000}) {
+        auto x = rnd((size_t)count);
+        for (size_t i = 0; i < x.size(); i++)
+            x[i] *= i % 7 == 3 ? 120.0f : 10.0f;
+        auto y = poison((size_t)count), r = poison((size_t)count), f = poison((size_t)count);
+        g_layout_checks++;
+        CHECK_OK(unary_fwd_cuda(XFIQ_UN_EXP, x.data(), y.data(), count, S));
+        unary_fwd_ref(XFIQ_UN_EXP, x.data(), r.data(), count);
+        unary_fwd_cpu(XFIQ_UN_EXP, x.data(), f.data(), count, 2);
+        layout_same("exp", y, r);
+        layout_same("exp", f, r);
+    }
+}
+
 /* ------------------------------------------------ the emulator itself */
 __global__ void emu_reduce_kernel(const double *x, int n, double *out)
 {
@@ -436,13 +715,15 @@ int main()
         test_serfiq();
         test_plq();
         test_scores();
+        test_layout();
     }
     xfiq_cuda_set_launch_limits(0, 0);
     if (g_failures) {
         fprintf(stderr, "FAILED: %d of %d checks\n", g_failures, g_checks);
         return 1;
     }
-    printf("test_cuda_emu: %d checks over 3 launch configurations\n", g_checks);
+    printf("test_cuda_emu: %d checks over 3 launch configurations (%d of the layout ops)\n", g_checks,
+           g_layout_checks);
     printf("PASSED\n");
     return 0;
 }

@@ -52,6 +52,8 @@ typedef xfiq_status (*xfiq_node_fn)(const xfiq_exec *ex, const xfiq_graph *g, co
 typedef struct xfiq_backend_ops {
     const char *name;
     xfiq_backend_kind kind;
+    /* The backend runs op forward. A runner that will also run backward
+     * (retain_all) checks bwd[op] as well (host/engine/runner.c). */
     int (*supports_op)(xfiq_op op);
     xfiq_node_fn fwd[XFIQ_OP_COUNT];
     /* Backward-data: gradients of the node's inputs from the gradient of its
@@ -119,6 +121,9 @@ struct xfiq_backend {
 };
 
 const xfiq_backend_ops *xfiq_backend_cpu_ops(void);
+/* CONCAT node geometry for a run of batch images: a, b and y as (outer, na / nb / na + nb). */
+void xfiq_concat_geometry(const xfiq_value *a, const xfiq_value *b, int axis, int batch, int64_t *outer,
+                          int64_t *na, int64_t *nb);
 /* SOFTMAX node geometry for a run of batch images: x as (outer, len, inner). */
 void xfiq_softmax_geometry(const xfiq_value *x, const xfiq_layout_desc *L, int batch, int64_t *outer, int64_t *len,
                            int64_t *inner);

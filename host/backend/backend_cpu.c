@@ -106,14 +106,8 @@ static xfiq_status cpu_view(const xfiq_exec *ex, const xfiq_graph *g, const xfiq
 
 static xfiq_status cpu_concat(const xfiq_exec *ex, const xfiq_graph *g, const xfiq_node *nd)
 {
-    const xfiq_value *a = &g->values[nd->in[0]], *b = &g->values[nd->in[1]];
-    int64_t outer = ex->batch, na = 1, nb = 1;
-    for (int d = 1; d < a->ndim; d++) {
-        if (d < nd->d.lay.axis)
-            outer *= a->dims[d];
-        else
-            na *= a->dims[d], nb *= b->dims[d];
-    }
+    int64_t outer, na, nb;
+    xfiq_concat_geometry(&g->values[nd->in[0]], &g->values[nd->in[1]], nd->d.lay.axis, ex->batch, &outer, &na, &nb);
     concat_fwd_cpu(IN0(ex, nd), xfiq_exec_value(ex, nd->in[1]), OUT(ex, nd), outer, na, nb, ex->num_threads);
     return XFIQ_OK;
 }
@@ -131,22 +125,6 @@ static xfiq_status cpu_slice(const xfiq_exec *ex, const xfiq_graph *g, const xfi
     slice_fwd_cpu(IN0(ex, nd), OUT(ex, nd), ex->batch, x->ndim, x->dims, nd->d.lay.start, nd->d.lay.step, y->dims,
                   ex->num_threads);
     return XFIQ_OK;
-}
-
-/* Softmax as (outer, len, inner): opset < 13 takes every axis from axis on as one. */
-void xfiq_softmax_geometry(const xfiq_value *x, const xfiq_layout_desc *L, int batch, int64_t *outer, int64_t *len,
-                           int64_t *inner)
-{
-    *outer = batch;
-    *len = *inner = 1;
-    for (int d = 1; d < x->ndim; d++) {
-        if (d < L->axis)
-            *outer *= x->dims[d];
-        else if (d == L->axis || L->legacy)
-            *len *= x->dims[d];
-        else
-            *inner *= x->dims[d];
-    }
 }
 
 static xfiq_status cpu_softmax(const xfiq_exec *ex, const xfiq_graph *g, const xfiq_node *nd)

@@ -172,6 +172,11 @@ int xfiq_cli_check_output(const xfiq_cli_job *j, const char *out, int out_is_dir
 void xfiq_cli_job_close(xfiq_cli_job *j);
 /* --detect's networks (CPU backend, threads) from dir, else beside the default model. Non-zero (message printed) on failure. */
 int xfiq_cli_open_detector(const char *dir, int threads, xfiq_backend_t *be, xfiq_detector_t *det);
+/* The same on o's backend: with --backend cuda (or --devices) the first GPU
+ * in FP32, falling back to the CPU (with a note) only when the CUDA backend
+ * lacks an op of either network; otherwise the CPU with o->threads. */
+int xfiq_cli_open_detector_for(const xfiq_cli_model_opts *o, const char *dir, xfiq_backend_t *be,
+                               xfiq_detector_t *det);
 xfiq_cli_batch_opts xfiq_cli_job_batch_opts(const xfiq_cli_job *j, const char *what);
 
 /* Image commands under mpirun (host/cli/mpi_job.c). begin, from

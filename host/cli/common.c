@@ -416,7 +416,7 @@ int xfiq_cli_job_open(xfiq_cli_job *j, int out_is_dir)
                         "--all-faces, then this command on its output folder\n");
         return 1;
     }
-    if (j->detect && xfiq_cli_open_detector(j->detector_dir, j->model.threads, &j->det_be, &j->det.det))
+    if (j->detect && xfiq_cli_open_detector_for(&j->model, j->detector_dir, &j->det_be, &j->det.det))
         return 1;
     if (xfiq_cli_open_pool(&j->model, j->bes, &j->n_be, &j->pool))
         return 1;
@@ -452,9 +452,10 @@ xfiq_cli_batch_opts xfiq_cli_job_batch_opts(const xfiq_cli_job *j, const char *w
     return o;
 }
 
-int xfiq_cli_open_detector(const char *dir, int threads, xfiq_backend_t *be, xfiq_detector_t *det)
+/* dir/fr_detect.onnx and dir/fr_landmark.onnx, dir defaulting to the default model's folder. */
+static void detector_paths(const char *dir, char *m, size_t m_size, char *l, size_t l_size)
 {
-    char d[4096], l[4200], m[4200];
+    char d[4096];
     if (dir) {
         snprintf(d, sizeof d, "%s", dir);
     } else { /* beside the default model */
@@ -465,11 +466,12 @@ int xfiq_cli_open_detector(const char *dir, int threads, xfiq_backend_t *be, xfi
         else
             snprintf(d, sizeof d, ".");
     }
-    snprintf(m, sizeof m, "%s/fr_detect.onnx", d);
-    snprintf(l, sizeof l, "%s/fr_landmark.onnx", d);
-    *be = NULL;
-    *det = NULL;
-    /* The CPU: the CUDA backend lacks the detector's layout ops. */
+    snprintf(m, m_size, "%s/fr_detect.onnx", d);
+    snprintf(l, l_size, "%s/fr_landmark.onnx", d);
+}
+
+static int open_detector_cpu(const char *m, const char *l, int threads, xfiq_backend_t *be, xfiq_detector_t *det)
+{
     if (xfiq_backend_init(be, XFIQ_BACKEND_CPU, threads) != XFIQ_OK || xfiq_detector_init(*be, m, l, det) != XFIQ_OK) {
         fprintf(stderr, "xfiq: --detect: %s (models/fetch_default.sh fetches both networks)\n", xfiq_last_error());
         xfiq_backend_free(*be);
@@ -477,6 +479,45 @@ int xfiq_cli_open_detector(const char *dir, int threads, xfiq_backend_t *be, xfi
         return 1;
     }
     return 0;
+}
+
+int xfiq_cli_open_detector(const char *dir, int threads, xfiq_backend_t *be, xfiq_detector_t *det)
+{
+    char l[4200], m[4200];
+    detector_paths(dir, m, sizeof m, l, sizeof l);
+    *be = NULL;
+    *det = NULL;
+    return open_detector_cpu(m, l, threads, be, det);
+}
+
+int xfiq_cli_open_detector_for(const xfiq_cli_model_opts *o, const char *dir, xfiq_backend_t *be,
+                               xfiq_detector_t *det)
+{
+    char l[4200], m[4200];
+    detector_paths(dir, m, sizeof m, l, sizeof l);
+    *be = NULL;
+    *det = NULL;
+    if (strcmp(o->backend, "cuda") != 0)
+        return open_detector_cpu(m, l, o->threads, be, det);
+    /* The first of the job's GPUs, in FP32 whatever --precision says: the
+     * score threshold and NMS were tuned on FP32 outputs. */
+    xfiq_cli_model_opts fp32 = *o;
+    fp32.precision = NULL;
+    if (open_backend(&fp32, 0, be))
+        return 1;
+    xfiq_status st = xfiq_detector_init(*be, m, l, det);
+    if (st == XFIQ_OK)
+        return 0;
+    xfiq_backend_free(*be);
+    *be = NULL;
+    if (st != XFIQ_ERR_UNSUPPORTED) {
+        fprintf(stderr, "xfiq: --detect: %s (models/fetch_default.sh fetches both networks)\n", xfiq_last_error());
+        return 1;
+    }
+    /* The runner refused an op the CUDA backend cannot run (another detector
+     * network than the default one): the CPU runs every op. */
+    fprintf(stderr, "xfiq: --detect: %s; the detector runs on the CPU\n", xfiq_last_error());
+    return open_detector_cpu(m, l, o->threads, be, det);
 }
 
 /* Same file or folder (by device and inode when both exist). */

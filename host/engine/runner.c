@@ -65,10 +65,19 @@ xfiq_status xfiq_runner_init_shared(xfiq_runner *r, xfiq_backend_t be, const xfi
     r->label = label;
     r->retain_all = retain_all;
     const xfiq_backend_ops *ops = be->ops;
-    for (int i = 0; i < g->n_nodes; i++)
-        if (!ops->supports_op(g->nodes[i].op) || !ops->fwd[g->nodes[i].op])
+    /* Refused before any work: a node the backend cannot run forward, and,
+     * for a runner that will run backward (retain_all), a node without
+     * backward-data, which would otherwise fail half-way through a pass.
+     * Forward-only runners (the detector's) need no backward kernels. */
+    for (int i = 0; i < g->n_nodes; i++) {
+        const xfiq_node *nd = &g->nodes[i];
+        if (!ops->supports_op(nd->op) || !ops->fwd[nd->op])
             return xfiq_error(XFIQ_ERR_UNSUPPORTED, "%s: node '%s' (%s) has no %s implementation yet", label,
-                              g->nodes[i].name, xfiq_op_name(g->nodes[i].op), ops->name);
+                              nd->name, xfiq_op_name(nd->op), ops->name);
+        if (retain_all && (!ops->bwd || !ops->bwd[nd->op]))
+            return xfiq_error(XFIQ_ERR_UNSUPPORTED, "%s: node '%s' (%s) has no %s backward yet", label, nd->name,
+                              xfiq_op_name(nd->op), ops->name);
+    }
     if (ops->kind == XFIQ_BACKEND_CPU) {
         r->params = g->params;
     } else if (share && share->be == be && params_match(g, share)) {

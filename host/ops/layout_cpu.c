@@ -1,10 +1,12 @@
 /* layout_cpu.c - the data-movement and normalisation ops the face detector
- * needs (Concat, Transpose, Slice, Softmax, Exp): plain references written
- * from the ONNX definitions, index by index, and fast paths that move whole
- * contiguous runs and split the work over threads. */
+ * needs (Concat, Transpose, Slice, Softmax, Exp): plain references, index by
+ * index, and fast paths that move whole contiguous runs and split the work
+ * over threads. The index arithmetic and the softmax of a group are those of
+ * ops/elem_layout.h, shared with the CUDA kernels. */
 #include <string.h>
 
 #include "ops/elem.h"
+#include "ops/elem_layout.h"
 #include "ops/ops_cpu.h"
 
 /* Below this many elements an op runs on the calling thread. */
@@ -12,9 +14,8 @@
 
 void concat_fwd_ref(const float *a, const float *b, float *y, int64_t outer, int64_t na, int64_t nb)
 {
-    for (int64_t o = 0; o < outer; o++)
-        for (int64_t j = 0; j < na + nb; j++)
-            y[o * (na + nb) + j] = j < na ? a[o * na + j] : b[o * nb + j - na];
+    for (int64_t e = 0; e < outer * (na + nb); e++)
+        y[e] = xfiq_concat_elem(a, b, e, na, nb);
 }
 
 void concat_fwd_cpu(const float *a, const float *b, float *y, int64_t outer, int64_t na, int64_t nb,
@@ -22,44 +23,19 @@ void concat_fwd_cpu(const float *a, const float *b, float *y, int64_t outer, int
 {
 #pragma omp parallel for schedule(static) num_threads(num_threads) if (outer * (na + nb) >= LAYOUT_PAR_MIN)
     for (int64_t o = 0; o < outer; o++) {
-        memcpy(y + o * (na + nb), a + o * na, (size_t)na * sizeof *y);
-        memcpy(y + o * (na + nb) + na, b + o * nb, (size_t)nb * sizeof *y);
+        /* an empty input may have no buffer at all, and memcpy wants one even for 0 bytes */
+        if (na)
+            memcpy(y + o * (na + nb), a + o * na, (size_t)na * sizeof *y);
+        if (nb)
+            memcpy(y + o * (na + nb) + na, b + o * nb, (size_t)nb * sizeof *y);
     }
 }
 
-/* Row-major strides of dims with dims[0] = n. */
-static void strides_of(int n, int ndim, const int64_t *dims, int64_t *st)
+static void gather_ref(const float *x, float *y, const xfiq_gather_geom *g)
 {
-    int64_t s = 1;
-    for (int a = ndim - 1; a >= 0; a--) {
-        st[a] = s;
-        s *= a ? dims[a] : n;
-    }
-}
-
-static int64_t count_of(int n, int ndim, const int64_t *dims)
-{
-    int64_t c = n;
-    for (int a = 1; a < ndim; a++)
-        c *= dims[a];
-    return c;
-}
-
-void transpose_fwd_ref(const float *x, float *y, int n, int ndim, const int64_t *dims, const int *perm)
-{
-    int64_t xs[XFIQ_MAX_DIMS] = {0}, yd[XFIQ_MAX_DIMS] = {0};
-    strides_of(n, ndim, dims, xs);
-    for (int a = 0; a < ndim; a++)
-        yd[a] = a ? dims[perm[a]] : n;
-    const int64_t total = count_of(n, ndim, dims);
-    for (int64_t e = 0; e < total; e++) {
-        int64_t r = e, src = 0;
-        for (int a = ndim - 1; a >= 0; a--) {
-            src += (r % yd[a]) * xs[perm[a]];
-            r /= yd[a];
-        }
-        y[e] = x[src];
-    }
+    const int64_t total = xfiq_gather_count(g);
+    for (int64_t e = 0; e < total; e++)
+        y[e] = x[xfiq_gather_src(g, e)];
 }
 
 /* One output row of the fast paths: inner values read stride apart. */
@@ -72,85 +48,54 @@ static void row_copy(float *y, const float *x, int64_t inner, int64_t stride)
             y[j] = x[j * stride];
 }
 
+/* One output row per task: its source is a strided run of x, found from the
+ * row's first element by the same arithmetic as the reference's. */
+static void gather_cpu(const float *x, float *y, const xfiq_gather_geom *g, int num_threads)
+{
+    const int64_t inner = g->ndim > 1 ? g->yd[g->ndim - 1] : 1;
+    const int64_t stride = g->ndim > 1 ? g->st[g->ndim - 1] : 0;
+    const int64_t rows = inner ? xfiq_gather_count(g) / inner : 0;
+#pragma omp parallel for schedule(static) num_threads(num_threads) if (rows * inner >= LAYOUT_PAR_MIN)
+    for (int64_t r = 0; r < rows; r++)
+        row_copy(y + r * inner, x + xfiq_gather_src(g, r * inner), inner, stride);
+}
+
+void transpose_fwd_ref(const float *x, float *y, int n, int ndim, const int64_t *dims, const int *perm)
+{
+    xfiq_gather_geom g;
+    xfiq_transpose_geom(&g, n, ndim, dims, perm);
+    gather_ref(x, y, &g);
+}
+
 void transpose_fwd_cpu(const float *x, float *y, int n, int ndim, const int64_t *dims, const int *perm,
                        int num_threads)
 {
-    int64_t xs[XFIQ_MAX_DIMS] = {0}, yd[XFIQ_MAX_DIMS] = {0};
-    strides_of(n, ndim, dims, xs);
-    for (int a = 0; a < ndim; a++)
-        yd[a] = a ? dims[perm[a]] : n;
-    const int64_t inner = yd[ndim - 1], in_stride = xs[perm[ndim - 1]];
-    const int64_t rows = count_of(n, ndim, dims) / (inner ? inner : 1);
-    /* One output row per task: its source is a strided run of x. */
-#pragma omp parallel for schedule(static) num_threads(num_threads) if (rows * inner >= LAYOUT_PAR_MIN)
-    for (int64_t r = 0; r < rows; r++) {
-        int64_t q = r, src = 0;
-        for (int a = ndim - 2; a >= 0; a--) {
-            src += (q % yd[a]) * xs[perm[a]];
-            q /= yd[a];
-        }
-        row_copy(y + r * inner, x + src, inner, in_stride);
-    }
+    xfiq_gather_geom g;
+    xfiq_transpose_geom(&g, n, ndim, dims, perm);
+    gather_cpu(x, y, &g, num_threads);
 }
 
 void slice_fwd_ref(const float *x, float *y, int n, int ndim, const int64_t *xdims, const int64_t *start,
                    const int64_t *step, const int64_t *ydims)
 {
-    int64_t xs[XFIQ_MAX_DIMS] = {0};
-    strides_of(n, ndim, xdims, xs);
-    const int64_t total = count_of(n, ndim, ydims);
-    for (int64_t e = 0; e < total; e++) {
-        int64_t r = e, src = 0;
-        for (int a = ndim - 1; a >= 1; a--) {
-            src += (start[a] + (r % ydims[a]) * step[a]) * xs[a];
-            r /= ydims[a];
-        }
-        y[e] = x[src + r * xs[0]];
-    }
+    xfiq_gather_geom g;
+    xfiq_slice_geom(&g, n, ndim, xdims, start, step, ydims);
+    gather_ref(x, y, &g);
 }
 
 void slice_fwd_cpu(const float *x, float *y, int n, int ndim, const int64_t *xdims, const int64_t *start,
                    const int64_t *step, const int64_t *ydims, int num_threads)
 {
-    int64_t xs[XFIQ_MAX_DIMS] = {0};
-    strides_of(n, ndim, xdims, xs);
-    const int64_t inner = ndim > 1 ? ydims[ndim - 1] : 1, istep = ndim > 1 ? step[ndim - 1] : 1;
-    const int64_t istart = ndim > 1 ? start[ndim - 1] : 0;
-    const int64_t rows = count_of(n, ndim, ydims) / (inner ? inner : 1);
-#pragma omp parallel for schedule(static) num_threads(num_threads) if (rows * inner >= LAYOUT_PAR_MIN)
-    for (int64_t r = 0; r < rows; r++) {
-        int64_t q = r, src = istart * (ndim > 1 ? xs[ndim - 1] : 0);
-        for (int a = ndim - 2; a >= 1; a--) {
-            src += (start[a] + (q % ydims[a]) * step[a]) * xs[a];
-            q /= ydims[a];
-        }
-        src += q * xs[0];
-        row_copy(y + r * inner, x + src, inner, istep);
-    }
-}
-
-/* One softmax group: len values at stride inner. */
-static void softmax_group(const float *x, float *y, int64_t len, int64_t inner)
-{
-    float m = x[0];
-    for (int64_t j = 1; j < len; j++)
-        m = x[j * inner] > m ? x[j * inner] : m;
-    double sum = 0.0;
-    for (int64_t j = 0; j < len; j++) {
-        const float e = xfiq_unary(XFIQ_UN_EXP, x[j * inner] - m);
-        y[j * inner] = e;
-        sum += e;
-    }
-    const float inv = (float)(1.0 / sum);
-    for (int64_t j = 0; j < len; j++)
-        y[j * inner] *= inv;
+    xfiq_gather_geom g;
+    xfiq_slice_geom(&g, n, ndim, xdims, start, step, ydims);
+    gather_cpu(x, y, &g, num_threads);
 }
 
 void softmax_fwd_ref(const float *x, float *y, int64_t outer, int64_t len, int64_t inner)
 {
     for (int64_t o = 0; o < outer; o++)
         for (int64_t i = 0; i < inner; i++)
-            softmax_group(x + o * len * inner + i, y + o * len * inner + i, len, inner);
+            xfiq_softmax_group(x + o * len * inner + i, y + o * len * inner + i, len, inner);
 }
 
 void softmax_fwd_cpu(const float *x, float *y, int64_t outer, int64_t len, int64_t inner, int num_threads)
@@ -159,7 +104,7 @@ void softmax_fwd_cpu(const float *x, float *y, int64_t outer, int64_t len, int64
 #pragma omp parallel for schedule(static) num_threads(num_threads) if (groups * len >= LAYOUT_PAR_MIN)
     for (int64_t g = 0; g < groups; g++) {
         const int64_t o = g / inner, i = g % inner;
-        softmax_group(x + o * len * inner + i, y + o * len * inner + i, len, inner);
+        xfiq_softmax_group(x + o * len * inner + i, y + o * len * inner + i, len, inner);
     }
 }
 
