@@ -16,12 +16,12 @@ xfiq_add_c_test(test_eval_realdata ${XFIQ_TEST_DIR}/eval/test_eval_realdata.c LA
 # The command-line tests link the three commands (and the CLI helpers they
 # use) directly, so they do not depend on the rest of the xfiq program.
 xfiq_add_c_test(test_eval_cli ${XFIQ_TEST_DIR}/eval/test_eval_cli.c ${XFIQ_EVAL_CLI_SOURCES}
-                ${CMAKE_SOURCE_DIR}/host/cli/common.c ${CMAKE_SOURCE_DIR}/host/cli/ckpt.c ${CMAKE_SOURCE_DIR}/host/cli/progress.c LABELS eval)
+                ${CMAKE_SOURCE_DIR}/host/cli/common.c ${CMAKE_SOURCE_DIR}/host/cli/all_faces.c ${CMAKE_SOURCE_DIR}/host/cli/ckpt.c ${CMAKE_SOURCE_DIR}/host/cli/progress.c LABELS eval)
 target_compile_definitions(test_eval_cli PRIVATE XFIQ_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
 # Real faces through the default model (minutes on two cores; skips without
 # the data or the model): ctest -L model.
 xfiq_add_c_test(test_eval_lfw_model ${XFIQ_TEST_DIR}/eval/test_eval_lfw_model.c ${XFIQ_EVAL_CLI_SOURCES}
-                ${CMAKE_SOURCE_DIR}/host/cli/common.c ${CMAKE_SOURCE_DIR}/host/cli/ckpt.c ${CMAKE_SOURCE_DIR}/host/cli/progress.c
+                ${CMAKE_SOURCE_DIR}/host/cli/common.c ${CMAKE_SOURCE_DIR}/host/cli/all_faces.c ${CMAKE_SOURCE_DIR}/host/cli/ckpt.c ${CMAKE_SOURCE_DIR}/host/cli/progress.c
                 LABELS eval realdata model)
 target_compile_definitions(test_eval_lfw_model PRIVATE XFIQ_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
 set_tests_properties(test_eval_lfw_model PROPERTIES TIMEOUT 1800)

@@ -75,6 +75,11 @@ typedef struct xfiq_cli_item {
 typedef struct xfiq_cli_detect {
     xfiq_detector_t det;
     int order;
+    /* --all-faces (after xfiq_cli_expand_faces): entry i of the path list is
+     * face entry_k[i] of its photo (-1: none found), found at entry_face[i];
+     * the loader aligns on it without detecting again. NULL otherwise. */
+    const xfiq_cli_face *entry_face;
+    const int *entry_k;
 } xfiq_cli_detect;
 
 /* Decodes and prepares images [s, s+k) of paths in parallel into px (k slots
@@ -134,7 +139,9 @@ typedef struct xfiq_cli_job {
     int decode_ahead;           /* --decode-ahead / --no-decode-ahead; -1: on for GPU backends only */
     int shard_k, shard_n;       /* --shard K/N (1-based K; N 0: no sharding) */
     int detect, all_faces;      /* --detect, --all-faces (commands that take it set all_faces_ok first) */
-    int all_faces_ok;
+    int all_faces_ok;           /* 1: the command handles the faces itself (prepare); 2: one entry per face */
+    xfiq_cli_face *entry_face;  /* --all-faces with all_faces_ok 2: see xfiq_cli_detect */
+    int *entry_k;
     const char *detector_dir;   /* --detector-dir: folder of fr_detect.onnx and fr_landmark.onnx */
     xfiq_cli_detect det;        /* filled by xfiq_cli_job_open with --detect */
     xfiq_backend_t det_be;
@@ -170,6 +177,16 @@ int xfiq_cli_job_open(xfiq_cli_job *j, int out_is_dir);
  * reason and returns non-zero. */
 int xfiq_cli_check_output(const xfiq_cli_job *j, const char *out, int out_is_dir, int writes_images);
 void xfiq_cli_job_close(xfiq_cli_job *j);
+/* --all-faces: detects the faces of paths [first, end) and replaces the list
+ * by one entry per face (a photo without a face, or one that does not
+ * decode, stays one entry and gets its error row from the loader). Non-zero
+ * (message printed) on failure. */
+int xfiq_cli_expand_faces(xfiq_cli_job *j);
+/* The CSV columns --all-faces adds after `path` (face number from 1,
+ * detector score, box x1 y1 x2 y2 in the photo): header text, and entry
+ * idx's fields; both empty without --all-faces. */
+const char *xfiq_cli_face_header(const xfiq_cli_job *j);
+void xfiq_cli_face_fields(FILE *f, const xfiq_cli_job *j, size_t idx);
 /* --detect's networks (CPU backend, threads) from dir, else beside the default model. Non-zero (message printed) on failure. */
 int xfiq_cli_open_detector(const char *dir, int threads, xfiq_backend_t *be, xfiq_detector_t *det);
 /* The same on o's backend: with --backend cuda (or --devices) the first GPU

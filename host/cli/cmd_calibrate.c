@@ -72,6 +72,7 @@ int xfiq_cmd_calibrate(int argc, char **argv)
     cal_ctx c = {0};
     int rc = XFIQ_EXIT_FATAL;
     char card_path[4096];
+    job.all_faces_ok = 2;
     if (xfiq_cli_job_open(&job, 0))
         goto done;
     const char *model = job.model.model ? job.model.model : xfiq_cli_default_model();

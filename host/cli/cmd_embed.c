@@ -56,6 +56,7 @@ static int embed_batch(void *vctx, size_t s, int k, const xfiq_cli_item *it, con
     for (int i = 0, g = 0; i < k; i++) {
         fprintf(csv, "%zu,", s + (size_t)i);
         xfiq_csv_write_field(csv, c->job->paths.items[s + (size_t)i]);
+        xfiq_cli_face_fields(csv, c->job, s + (size_t)i);
         if (it[i].ok && finite_row(c->emb + (size_t)g * (size_t)c->dim, c->dim, c->mag[g])) {
             fprintf(csv, ",%ld,%.9g,ok,\n", c->rows, (double)c->mag[g]);
             fwrite(c->emb + (size_t)g * (size_t)c->dim, sizeof(float), (size_t)c->dim, fe);
@@ -92,6 +93,7 @@ int xfiq_cmd_embed(int argc, char **argv)
     int rc = XFIQ_EXIT_FATAL;
     char *paths[4] = {NULL, NULL, NULL, NULL};
     job.can_resume = 1;
+    job.all_faces_ok = 2;
     if (xfiq_cli_job_open(&job, 1))
         goto done;
     if (job.rank_done) { /* mpirun --resume: this rank's part was complete */
@@ -122,7 +124,7 @@ int xfiq_cmd_embed(int argc, char **argv)
     c.rows = (long)c.ck.counters[0];
     c.failed = (long)c.ck.counters[1];
     if (c.ck.done == job.first)
-        fprintf(c.ck.f[2].fp, "index,path,row,magnitude,status,message\n");
+        fprintf(c.ck.f[2].fp, "index,path%s,row,magnitude,status,message\n", xfiq_cli_face_header(&job));
     xfiq_cli_batch_opts bo = xfiq_cli_job_batch_opts(&job, "embed");
     bo.first = c.ck.done;
     if (xfiq_cli_run_batches(&job.paths, &bo, embed_batch, &c) == 0 && xfiq_ckpt_commit(&c.ck, c.rows) == 0) {

@@ -95,6 +95,7 @@ static int plq_batch(void *vctx, size_t s, int k, const xfiq_cli_item *it, const
         size_t idx = s + (size_t)i;
         fprintf(c->csv.fp, "%zu,", idx);
         xfiq_csv_write_field(c->csv.fp, c->job->paths.items[idx]);
+        xfiq_cli_face_fields(c->csv.fp, c->job, idx);
         if (!it[i].ok) {
             fprintf(c->csv.fp, ",,,,,,,%s,%s,error,", xfiq_plq_mode_name(c->o.mode), c->calibration);
             xfiq_csv_write_field(c->csv.fp, it[i].msg);
@@ -148,6 +149,7 @@ int xfiq_cmd_plq(int argc, char **argv)
         return pr > 0 ? XFIQ_EXIT_OK : XFIQ_EXIT_FATAL;
     int rc = XFIQ_EXIT_FATAL;
     job.writes_images = 1; /* an output folder holding an input is refused */
+    job.all_faces_ok = 2;
     if (xfiq_cli_job_open(&job, 1))
         goto done;
     xfiq_cli_qopts_apply(&qo, job.m, &c.o);
@@ -171,7 +173,8 @@ int xfiq_cmd_plq(int argc, char **argv)
         goto done;
     }
     free(csv_path);
-    fprintf(c.csv.fp, "index,path,serfiq_raw,serfiq,magnitude,sum_e,unstable,mean_plq,plq_mode,calibration,status,message\n");
+    fprintf(c.csv.fp, "index,path%s,serfiq_raw,serfiq,magnitude,sum_e,unstable,mean_plq,plq_mode,calibration,status,message\n",
+            xfiq_cli_face_header(&job));
     xfiq_cli_batch_opts bo = xfiq_cli_job_batch_opts(&job, "plq");
     int brc = xfiq_cli_run_batches(&job.paths, &bo, plq_batch, &c);
     /* Keep the rows of the images already done even when a later batch failed. */

@@ -42,6 +42,7 @@ static int quality_batch(void *vctx, size_t s, int k, const xfiq_cli_item *it, c
     for (int i = 0, g = 0; i < k; i++) {
         fprintf(csv, "%zu,", s + (size_t)i);
         xfiq_csv_write_field(csv, c->job->paths.items[s + (size_t)i]);
+        xfiq_cli_face_fields(csv, c->job, s + (size_t)i);
         const xfiq_quality *q = it[i].ok ? &c->q[g++] : NULL;
         /* NaN or Inf from the network is no quality: an error for that image */
         if (q && isfinite(q->serfiq_raw) && isfinite(q->serfiq) && isfinite(q->magnitude) && isfinite(q->sum_e)) {
@@ -77,6 +78,7 @@ int xfiq_cmd_quality(int argc, char **argv)
     int rc = XFIQ_EXIT_FATAL;
     char *part = NULL;
     job.can_resume = 1;
+    job.all_faces_ok = 2;
     if (xfiq_cli_job_open(&job, 0))
         goto done;
     if (job.rank_done) { /* mpirun --resume: this rank's part was complete */
@@ -98,7 +100,8 @@ int xfiq_cmd_quality(int argc, char **argv)
         goto done;
     c.failed = (long)c.ck.counters[1];
     if (c.ck.done == job.first)
-        fprintf(c.ck.f[0].fp, "index,path,serfiq_raw,serfiq,magnitude,sum_e,calibration,status,message\n");
+        fprintf(c.ck.f[0].fp, "index,path%s,serfiq_raw,serfiq,magnitude,sum_e,calibration,status,message\n",
+                xfiq_cli_face_header(&job));
     xfiq_cli_batch_opts bo = xfiq_cli_job_batch_opts(&job, "quality");
     bo.first = c.ck.done;
     if (xfiq_cli_run_batches(&job.paths, &bo, quality_batch, &c) != 0 || xfiq_ckpt_commit(&c.ck, 0))

@@ -232,7 +232,16 @@ void xfiq_cli_load_faces(const xfiq_pathlist *paths, size_t s, int k, const xfiq
         it[i].n_faces = 0;
         xfiq_status st = xfiq_image_load_ex(path, &lo, &img);
         const xfiq_landmarks *lm = NULL;
-        if (st == XFIQ_OK && (lm = lms ? xfiq_landmarks_find(lms, path) : NULL) == NULL && det && det->det) {
+        if (st == XFIQ_OK && det && det->entry_k) { /* --all-faces: found by the expansion pass */
+            const int fk = det->entry_k[s + (size_t)i];
+            if (fk < 0) {
+                st = xfiq_error(XFIQ_ERR_SHAPE, "%s: no face found", path);
+            } else {
+                it[i].faces[0] = det->entry_face[s + (size_t)i];
+                it[i].n_faces = 1;
+                lm = &it[i].faces[0].lm;
+            }
+        } else if (st == XFIQ_OK && (lm = lms ? xfiq_landmarks_find(lms, path) : NULL) == NULL && det && det->det) {
             xfiq_face faces[XFIQ_CLI_MAX_FACES];
             int nf = 0;
             /* one detector, one set of working buffers: one image at a time */
@@ -362,7 +371,7 @@ void xfiq_cli_job_help(FILE *f)
                "                      default model, see models/fetch_default.sh) and align it; the largest face\n"
                "                      is used; an image with none is an error row \"no face found\"\n"
                "      --central       (implies --detect) use the face nearest the image centre instead\n"
-               "      --all-faces     (prepare; implies --detect) one aligned crop and row per face\n"
+               "      --all-faces     (implies --detect) one row per face, with its number, score and box\n"
                "      --detector-dir D  folder holding fr_detect.onnx and fr_landmark.onnx (implies --detect)\n"
                "  -b, --batch N       images per batch (default 32)\n"
                "  -t, --threads N     CPU threads (default: all cores)\n"
@@ -412,11 +421,18 @@ int xfiq_cli_job_open(xfiq_cli_job *j, int out_is_dir)
         return 1;
     }
     if (j->all_faces && !j->all_faces_ok) {
-        fprintf(stderr, "xfiq: --all-faces is only taken by `xfiq prepare` (one crop per face); run prepare --detect "
-                        "--all-faces, then this command on its output folder\n");
+        fprintf(stderr, "xfiq %s: --all-faces is taken by prepare, embed, quality, plq and calibrate\n", j->cmd);
+        return 1;
+    }
+    if (j->all_faces && j->all_faces_ok == 2 && (xfiq_cli_ranks.split || j->shard_n)) {
+        fprintf(stderr, "xfiq %s: --all-faces with --shard or under mpirun is not supported yet (parts are split by "
+                        "photo, rows by face); run prepare --detect --all-faces, then this command on its output "
+                        "folder\n", j->cmd);
         return 1;
     }
     if (j->detect && xfiq_cli_open_detector_for(&j->model, j->detector_dir, &j->det_be, &j->det.det))
+        return 1;
+    if (j->all_faces && j->all_faces_ok == 2 && xfiq_cli_expand_faces(j))
         return 1;
     if (xfiq_cli_open_pool(&j->model, j->bes, &j->n_be, &j->pool))
         return 1;
@@ -434,6 +450,8 @@ void xfiq_cli_job_close(xfiq_cli_job *j)
     xfiq_landmarks_free(j->lms);
     xfiq_detector_free(j->det.det);
     xfiq_backend_free(j->det_be);
+    free(j->entry_face);
+    free(j->entry_k);
     xfiq_pathlist_free(&j->paths);
     free(j->inputs);
     memset(j, 0, sizeof *j);

@@ -3,7 +3,8 @@
 # off centre, one holding two faces and one with none; prepare writes a crop
 # per face (--all-faces), an error row "no face found" for the empty one and
 # a landmarks file that -l reads back to the same crops; embed and quality
-# give the same error row and go on (exit 2); embed refuses --all-faces.
+# give the same error row and go on (exit 2); embed, quality and plq --all-faces
+# write one row per face (the same numbers as prepare's crop of each face).
 set -u
 BIN=${XFIQ_BIN:?}; SRC=${XFIQ_SOURCE_DIR:?}; DATA=${XFIQ_DATA_DIR:-$SRC/../shared/data}
 FACE=$DATA/lfw-folds12/aligned_112x112/Abdullah_Gul/Abdullah_Gul_0001.jpg
@@ -50,8 +51,27 @@ print(\"crop mean |diff|: %.3f\" % abs(a - b).mean()); sys.exit(int(abs(a - b).m
 check "embed --detect: exit 2, 2 rows ok, 1 error" '[ $rc = 2 ] && [ $(grep -c ",ok," "$tmp/e/files.csv") = 2 ] && grep -q "no face found" "$tmp/e/files.csv"'
 "$BIN" quality -q --central -o "$tmp/q.csv" "$tmp/in" 2>> "$tmp/err"; rc=$?
 check "quality --central: exit 2, 2 rows ok" '[ $rc = 2 ] && [ $(grep -c ",ok," "$tmp/q.csv") = 2 ]'
+# --all-faces on embed/quality/plq: one row per face with its number, score and box; each face's
+# numbers equal those of prepare's crop of that face (lossless PNG, same alignment), and face 1
+# (the largest) equals plain --detect's row for that photo.
 "$BIN" embed -q --all-faces -o "$tmp/e2" "$tmp/in" 2>> "$tmp/err"; rc=$?
-check "embed --all-faces refused (exit 1)" '[ $rc = 1 ] && grep -q "only taken by" "$tmp/err"'
+check "embed --all-faces: exit 2, 4 rows (two.png twice), face columns" '[ $rc = 2 ] && [ $(grep -c "two.png,[12]," "$tmp/e2/files.csv") = 2 ] && head -1 "$tmp/e2/files.csv" | grep -q "^index,path,face,det_score,box_x1,box_y1,box_x2,box_y2,row," && grep -q "blank.png,,,,,,,-1,,error,.*no face found" "$tmp/e2/files.csv"'
+"$BIN" embed -q -o "$tmp/e4" "$tmp/p/offc.png" "$tmp/p/two.png" "$tmp/p/two_face1.png" 2>> "$tmp/err"
+check "embed --all-faces rows equal embeddings of prepare's crops" '/usr/bin/python3 -c "
+import sys, csv, numpy as np
+a = np.load(sys.argv[1] + \"/embeddings.npy\"); b = np.load(sys.argv[2] + \"/embeddings.npy\"); e = np.load(sys.argv[3] + \"/embeddings.npy\")
+rows = {(r[\"path\"].split(\"/\")[-1], r[\"face\"]): int(r[\"row\"]) for r in csv.DictReader(open(sys.argv[1] + \"/files.csv\")) if r[\"status\"] == \"ok\"}
+got = np.stack([a[rows[(\"offc.png\", \"1\")]], a[rows[(\"two.png\", \"1\")]], a[rows[(\"two.png\", \"2\")]]])
+d = np.abs(got - b).max(); print(\"max |all-faces - prepare crops|: %.3g\" % d)
+ok = d < 1e-5 and np.abs(a[rows[(\"two.png\", \"1\")]] - e[1]).max() < 1e-5
+sys.exit(0 if ok else 1)
+" "$tmp/e2" "$tmp/e4" "$tmp/e"'
+"$BIN" quality -q --all-faces -o "$tmp/q2.csv" "$tmp/in" 2>> "$tmp/err"; rc=$?
+check "quality --all-faces: exit 2, 3 ok rows, two faces of two.png" '[ $rc = 2 ] && [ $(grep -c ",ok," "$tmp/q2.csv") = 3 ] && grep -q "two.png,2,0\.[0-9]*,[0-9.]*,[0-9.]*,[0-9.]*,[0-9.]*," "$tmp/q2.csv"'
+"$BIN" plq -q --all-faces --no-png -o "$tmp/m" "$tmp/in" 2>> "$tmp/err"; rc=$?
+check "plq --all-faces: exit 2, 3 ok rows, 3 maps" '[ $rc = 2 ] && [ $(grep -c ",ok," "$tmp/m/plq.csv") = 3 ] && [ $(ls "$tmp/m/maps" | grep -c "npy$") = 3 ]'
+"$BIN" quality -q --all-faces --shard 1/2 -o "$tmp/q3.csv" "$tmp/in" 2>> "$tmp/err"; rc=$?
+check "--all-faces with --shard refused (exit 1)" '[ $rc = 1 ] && grep -q "all-faces with --shard" "$tmp/err"'
 "$BIN" embed -q --detector-dir "$tmp/none" -o "$tmp/e3" "$tmp/in" 2>> "$tmp/err"; rc=$?
 check "missing detector models: exit 1 naming the file" '[ $rc = 1 ] && grep -q "$tmp/none/fr_detect.onnx" "$tmp/err"'
 exit $fail
