@@ -344,8 +344,11 @@ xfiq_status xfiq_bench_set_max_image_pixels(xfiq_bench_t b, int64_t max_pixels);
 /* Raw photos: xfiq_bench_embed then aligns each image on the face det finds
  * (order: XFIQ_FACES_*); det must outlive the embedding. An image where no
  * face is found is used resized as it is, and counted: xfiq_bench_no_face. */
-void xfiq_bench_set_detector(xfiq_bench_t b, xfiq_detector_t det, int order);
+xfiq_status xfiq_bench_set_detector(xfiq_bench_t b, xfiq_detector_t det, int order);
 int64_t xfiq_bench_no_face(xfiq_bench_t b);
+/* 1 when the detector found no face in image i (during an embed since the
+ * detector was set), else 0. */
+int xfiq_bench_image_no_face(xfiq_bench_t b, int64_t i);
 
 /* ------------------------------------------------------ embedding sets */
 /* A float32 N x D .npy with the names of its rows: a text list (one path per

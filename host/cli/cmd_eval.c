@@ -130,6 +130,15 @@ int xfiq_eval_source_opt(xfiq_eval_source *s, int argc, char **argv, int *i)
         s->det_order = argv[*i][2] == 'c' ? XFIQ_FACES_CENTRAL : s->det_order;
         return 1;
     }
+    if ((r = xfiq_eval_opt_value(argc, argv, i, "--no-face", &v))) {
+        if (r > 0 && strcmp(v, "resize") && strcmp(v, "skip")) {
+            fprintf(stderr, "xfiq: --no-face: resize or skip, got '%s'\n", v);
+            return -1;
+        }
+        if (r > 0)
+            s->no_face_skip = v[0] == 's';
+        return r;
+    }
     if ((r = xfiq_eval_opt_value(argc, argv, i, "--detector-dir", &s->detector_dir))) {
         s->detect = r > 0;
         return r;
@@ -164,13 +173,18 @@ void xfiq_eval_source_help(FILE *f)
             "                       decoding them (default 268435456 = 2^28; at most 2^30)\n"
             "  --save-embeddings OUT.npy  keep them (names in OUT.npy.names.txt)\n"
             "  --detect             raw photos (native protocol folders): align each image on the largest\n"
-            "                       face found (fr_detect + fr_landmark); an image with none is used resized\n"
+            "                       face found (fr_detect + fr_landmark); an image with none gets an error\n"
+            "                       line PATH: no face found (and is listed in --json)\n"
+            "  --no-face resize|skip  such an image: used resized as it is (default; every pair of the\n"
+            "                       protocol scored, comparable with published numbers) or its pairs left out\n"
             "  --central            the same with the face nearest the image centre\n"
             "  --detector-dir D     folder of fr_detect.onnx and fr_landmark.onnx (default: beside the model)\n");
 }
 
 void xfiq_eval_data_free(xfiq_eval_data *d)
 {
+    free(d->labels_owned);
+    free(d->folds_owned);
     xfiq_bench_free(d->bench);
     xfiq_embset_free(d->emb);
     free(d->z_owned);
@@ -239,6 +253,40 @@ xfiq_status xfiq_eval_score_pairs(const xfiq_eval_source *s, const xfiq_eval_dat
     return st;
 }
 
+/* --no-face skip: keeps the pairs whose images both have a face (a and b:
+ * the benchmark's image indices of each pair). */
+static int drop_no_face_pairs(xfiq_eval_data *d, const int64_t *a, const int64_t *b, const char *cmd)
+{
+    d->labels_owned = malloc((size_t)(d->n_pairs ? d->n_pairs : 1));
+    d->folds_owned = d->file_folds ? malloc((size_t)(d->n_pairs ? d->n_pairs : 1) * sizeof(int32_t)) : NULL;
+    if (!d->labels_owned || (d->file_folds && !d->folds_owned)) {
+        fprintf(stderr, "xfiq %s: out of memory\n", cmd);
+        return 1;
+    }
+    int64_t kept = 0;
+    for (int64_t k = 0; k < d->n_pairs; k++) {
+        if (xfiq_bench_image_no_face(d->bench, a[k]) || xfiq_bench_image_no_face(d->bench, b[k]))
+            continue;
+        d->ia[kept] = d->ia[k];
+        d->ib[kept] = d->ib[k];
+        d->labels_owned[kept] = d->labels[k];
+        if (d->folds_owned)
+            d->folds_owned[kept] = d->file_folds[k];
+        kept++;
+    }
+    d->pairs_left_out = d->n_pairs - kept;
+    d->n_pairs = kept;
+    d->labels = d->labels_owned;
+    d->file_folds = d->folds_owned;
+    fprintf(stderr, "xfiq %s: --no-face skip: %lld pairs left out, %lld kept\n", cmd, (long long)d->pairs_left_out,
+            (long long)kept);
+    if (kept == 0) {
+        fprintf(stderr, "xfiq %s: no pair left to evaluate\n", cmd);
+        return 1;
+    }
+    return 0;
+}
+
 int xfiq_eval_data_load(const xfiq_eval_source *s, xfiq_eval_data *d, const char *cmd)
 {
     memset(d, 0, sizeof(*d));
@@ -296,15 +344,24 @@ int xfiq_eval_data_load(const xfiq_eval_source *s, xfiq_eval_data *d, const char
                     s->flip ? " and their mirror images" : "", rk->split && rk->size > 1 ? ", split over the ranks" : "");
         xfiq_backend_t dbe = NULL;
         xfiq_detector_t det = NULL;
-        if (s->detect && xfiq_cli_open_detector(s->detector_dir, s->model.threads, &dbe, &det)) {
+        if (s->detect && s->no_face_skip && rk->split && rk->size > 1) {
+            fprintf(stderr, "xfiq %s: --no-face skip under mpirun is not supported yet (each rank finds the faces "
+                            "of its share only)\n", cmd);
             xfiq_model_free(m);
             xfiq_backend_free(be);
             free(rows);
             return 1;
         }
-        xfiq_bench_set_detector(d->bench, det, s->det_order);
+        if (s->detect && xfiq_cli_open_detector_for(&s->model, s->detector_dir, &dbe, &det)) {
+            xfiq_model_free(m);
+            xfiq_backend_free(be);
+            free(rows);
+            return 1;
+        }
+        xfiq_status st = xfiq_bench_set_detector(d->bench, det, s->det_order);
         xfiq_model_info info;
-        xfiq_status st = xfiq_model_get_info(m, &info);
+        if (st == XFIQ_OK)
+            st = xfiq_model_get_info(m, &info);
         if (st == XFIQ_OK && rk->split && rk->size > 1) {
             /* rank r embeds its contiguous share, then every rank gets all rows */
             int64_t a, e;
@@ -333,10 +390,17 @@ int xfiq_eval_data_load(const xfiq_eval_source *s, xfiq_eval_data *d, const char
             st = xfiq_bench_embed(d->bench, m, s->flip, s->model.batch, &d->z_owned, &d->dim);
         }
         xfiq_bench_set_detector(d->bench, NULL, 0);
-        if (st == XFIQ_OK && det && !s->quiet)
-            fprintf(stderr, "xfiq %s: --detect: no face found in %lld of %lld images%s (used resized as they are)\n",
-                    cmd, (long long)xfiq_bench_no_face(d->bench), (long long)n_img,
-                    rk->split && rk->size > 1 ? " of this rank's share" : "");
+        d->n_no_face = xfiq_bench_no_face(d->bench);
+        if (st == XFIQ_OK && det) {
+            for (int64_t i = 0; i < n_img; i++) /* the error rows (also with -q: failures are never hidden) */
+                if (xfiq_bench_image_no_face(d->bench, i))
+                    fprintf(stderr, "xfiq %s: %s: no face found (%s)\n", cmd, xfiq_bench_image_name(d->bench, i),
+                            s->no_face_skip ? "its pairs left out" : "used resized as it is");
+            if (!s->quiet)
+                fprintf(stderr, "xfiq %s: --detect: no face found in %lld of %lld images%s\n", cmd,
+                        (long long)d->n_no_face, (long long)n_img,
+                        rk->split && rk->size > 1 ? " of this rank's share" : "");
+        }
         xfiq_detector_free(det);
         xfiq_backend_free(dbe);
         if (st == XFIQ_OK)
@@ -374,6 +438,8 @@ int xfiq_eval_data_load(const xfiq_eval_source *s, xfiq_eval_data *d, const char
         d->ib[k] = rows[b[k]];
     }
     free(rows);
+    if (s->no_face_skip && d->n_no_face > 0 && drop_no_face_pairs(d, a, b, cmd))
+        return 1;
     return 0;
 }
 
@@ -808,6 +874,14 @@ int xfiq_cmd_eval(int argc, char **argv)
         cJSON_AddNumberToObject(b, "genuine", (double)cols[0].roc.n_genuine);
         cJSON_AddNumberToObject(b, "impostor", (double)cols[0].roc.n_impostor);
         cJSON_AddNumberToObject(b, "images", (double)xfiq_bench_num_images(d.bench));
+        if (src.detect) {
+            cJSON *nf = cJSON_AddArrayToObject(b, "no_face");
+            for (int64_t i = 0; i < xfiq_bench_num_images(d.bench); i++)
+                if (xfiq_bench_image_no_face(d.bench, i))
+                    cJSON_AddItemToArray(nf, cJSON_CreateString(xfiq_bench_image_name(d.bench, i)));
+            cJSON_AddStringToObject(b, "no_face_policy", src.no_face_skip ? "skip" : "resize");
+            cJSON_AddNumberToObject(b, "pairs_left_out", (double)d.pairs_left_out);
+        }
         if (src.select_folds)
             cJSON_AddStringToObject(b, "selected_folds", src.select_folds);
         cJSON_AddStringToObject(root, "embeddings", d.desc);

@@ -22,6 +22,7 @@ typedef struct xfiq_eval_source {
     xfiq_cli_model_opts model;
     int flip;
     int detect, det_order;      /* --detect / --central: align raw photos on the face found */
+    int no_face_skip;           /* --no-face skip: leave out the pairs of images without a face */
     const char *detector_dir;
     const char *save_embeddings;
     int quiet;
@@ -40,6 +41,9 @@ typedef struct xfiq_eval_data {
     const uint8_t *labels;
     const int32_t *file_folds;
     int n_file_folds;
+    int64_t n_no_face, pairs_left_out; /* --detect: images without a face; pairs --no-face skip left out */
+    uint8_t *labels_owned;  /* --no-face skip: the kept pairs' labels and folds */
+    int32_t *folds_owned;
     char desc[1024]; /* where the embeddings came from */
 } xfiq_eval_data;
 

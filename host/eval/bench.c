@@ -54,6 +54,7 @@ void xfiq_bench_free(xfiq_bench_t b)
     for (int i = 0; i < b->n_files; i++)
         free(b->files[i]);
     free(b->names);
+    free(b->no_face_at);
     free(b->first_pair);
     xfiq_strmap_free(&b->map);
     xfiq_pickle_bin_free(&b->bin);

@@ -34,6 +34,8 @@ static xfiq_status load_one(xfiq_bench_t b, int64_t i, int w, int h, uint8_t *rg
         else if (st == XFIQ_OK) {
 #pragma omp atomic
             b->no_face++;
+            if (b->no_face_at)
+                b->no_face_at[i] = 1;
         }
     }
     if (st == XFIQ_OK)
@@ -42,15 +44,23 @@ static xfiq_status load_one(xfiq_bench_t b, int64_t i, int w, int h, uint8_t *rg
     return st;
 }
 
-void xfiq_bench_set_detector(xfiq_bench_t b, xfiq_detector_t det, int order)
+xfiq_status xfiq_bench_set_detector(xfiq_bench_t b, xfiq_detector_t det, int order)
 {
-    if (b) {
-        b->det = det;
-        b->det_order = order;
-    }
+    if (!b)
+        return xfiq_error(XFIQ_ERR_ARG, "xfiq_bench_set_detector: NULL benchmark");
+    b->det = det;
+    b->det_order = order;
+    if (det && !b->no_face_at && !(b->no_face_at = calloc((size_t)(b->n_images ? b->n_images : 1), 1)))
+        return xfiq_error(XFIQ_ERR_NOMEM, "out of memory");
+    return XFIQ_OK;
 }
 
 int64_t xfiq_bench_no_face(xfiq_bench_t b) { return b ? b->no_face : 0; }
+
+int xfiq_bench_image_no_face(xfiq_bench_t b, int64_t i)
+{
+    return b && b->no_face_at && i >= 0 && i < b->n_images ? b->no_face_at[i] : 0;
+}
 
 static void mirror(const uint8_t *src, uint8_t *dst, int w, int h)
 {

@@ -38,6 +38,7 @@ struct xfiq_bench {
     xfiq_detector_t det; /* --detect: align each image on its detected face (not owned) */
     int det_order;
     int64_t no_face;     /* images where none was found (used resized as they are) */
+    uint8_t *no_face_at; // (n_images) 1 where none was found; allocated by xfiq_bench_set_detector
 };
 
 xfiq_status xfiq_bench_new(xfiq_bench_format fmt, const char *source, xfiq_bench_t *out);

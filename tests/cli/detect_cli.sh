@@ -4,7 +4,8 @@
 # per face (--all-faces), an error row "no face found" for the empty one and
 # a landmarks file that -l reads back to the same crops; embed and quality
 # give the same error row and go on (exit 2); embed, quality and plq --all-faces
-# write one row per face (the same numbers as prepare's crop of each face).
+# write one row per face (the same numbers as prepare's crop of each face); eval --detect
+# names each image without a face and scores or leaves out its pairs (--no-face).
 set -u
 BIN=${XFIQ_BIN:?}; SRC=${XFIQ_SOURCE_DIR:?}; DATA=${XFIQ_DATA_DIR:-$SRC/../shared/data}
 FACE=$DATA/lfw-folds12/aligned_112x112/Abdullah_Gul/Abdullah_Gul_0001.jpg
@@ -72,6 +73,18 @@ check "quality --all-faces: exit 2, 3 ok rows, two faces of two.png" '[ $rc = 2 
 check "plq --all-faces: exit 2, 3 ok rows, 3 maps" '[ $rc = 2 ] && [ $(grep -c ",ok," "$tmp/m/plq.csv") = 3 ] && [ $(ls "$tmp/m/maps" | grep -c "npy$") = 3 ]'
 "$BIN" quality -q --all-faces --shard 1/2 -o "$tmp/q3.csv" "$tmp/in" 2>> "$tmp/err"; rc=$?
 check "--all-faces with --shard refused (exit 1)" '[ $rc = 1 ] && grep -q "all-faces with --shard" "$tmp/err"'
+# eval --detect on a CSV benchmark of photos, one without a face: an error line naming it, listed
+# in the JSON; resize (default) scores all 6 pairs, --no-face skip leaves its 2 pairs out.
+cp "$tmp/in/offc.png" "$tmp/in/two.png" "$tmp/in/blank.png" "$tmp/"
+printf 'offc.png,two.png,1,1\ntwo.png,offc.png,0,1\noffc.png,two.png,1,2\ntwo.png,offc.png,0,2\nblank.png,offc.png,0,1\nblank.png,two.png,0,2\n' > "$tmp/pairs.csv"
+"$BIN" eval -q --bench "$tmp/pairs.csv" --detect --folds 2 --json "$tmp/r1.json" > /dev/null 2> "$tmp/err_e1"; rc=$?
+check "eval --detect: exit 0, error line for blank.png, JSON no_face list, 6 pairs" '[ $rc = 0 ] && grep -q "blank.png: no face found (used resized" "$tmp/err_e1" && /usr/bin/python3 -c "
+import json, sys; b = json.load(open(sys.argv[1]))[\"benchmark\"]; sys.exit(0 if [n.split(\"/\")[-1] for n in b[\"no_face\"]] == [\"blank.png\"] and b[\"pairs\"] == 6 and b[\"pairs_left_out\"] == 0 else 1)" "$tmp/r1.json"'
+"$BIN" eval -q --bench "$tmp/pairs.csv" --detect --no-face skip --folds 2 --json "$tmp/r2.json" > /dev/null 2> "$tmp/err_e2"; rc=$?
+check "eval --detect --no-face skip: 2 pairs left out, 4 scored" '[ $rc = 0 ] && grep -q "blank.png: no face found (its pairs left out)" "$tmp/err_e2" && /usr/bin/python3 -c "
+import json, sys; b = json.load(open(sys.argv[1]))[\"benchmark\"]; sys.exit(0 if b[\"pairs\"] == 4 and b[\"pairs_left_out\"] == 2 and b[\"no_face_policy\"] == \"skip\" else 1)" "$tmp/r2.json"'
+"$BIN" eval -q --bench "$tmp/pairs.csv" --detect --no-face drop 2> "$tmp/err_e3" > /dev/null; rc=$?
+check "eval --no-face with a bad value: exit 1" '[ $rc = 1 ] && grep -q "resize or skip" "$tmp/err_e3"'
 "$BIN" embed -q --detector-dir "$tmp/none" -o "$tmp/e3" "$tmp/in" 2>> "$tmp/err"; rc=$?
 check "missing detector models: exit 1 naming the file" '[ $rc = 1 ] && grep -q "$tmp/none/fr_detect.onnx" "$tmp/err"'
 exit $fail
