@@ -30,8 +30,14 @@ struct xfiq_detector {
     xfiq_graph gd, gl;
     xfiq_runner rd, rl;
     int n_priors;
-    uint8_t *canvas; /* DET_H x DET_W x 3 */
+    uint8_t *canvas;      // (DET_H, DET_W, 3)
+    struct cand *cands;   // (n_priors) scratch sized at init: nothing allocated per photo for these
+    float *scores_boxes;  // (n_priors, 6) the detector's output: scores (P, 2) then boxes (P, 4)
 };
+
+typedef struct cand {
+    float b[4], score;
+} cand;
 
 static xfiq_status load_net(xfiq_backend_t be, const char *path, xfiq_graph *g, xfiq_runner *r, int64_t in_numel)
 {
@@ -66,6 +72,10 @@ xfiq_status xfiq_detector_init(xfiq_backend_t be, const char *detect_onnx, const
             st = xfiq_error(XFIQ_ERR_SHAPE, "%s: output of %lld values is not scores (P x 2) then boxes (P x 4)",
                             detect_onnx, (long long)n);
         d->n_priors = (int)(n / 6);
+        d->cands = malloc((size_t)d->n_priors * sizeof *d->cands);
+        d->scores_boxes = malloc((size_t)n * sizeof *d->scores_boxes);
+        if (!d->cands || !d->scores_boxes)
+            st = xfiq_error(XFIQ_ERR_NOMEM, "out of memory");
     }
     if (st == XFIQ_OK)
         st = load_net(be, landmark_onnx, &d->gl, &d->rl, LM_SIDE * LM_SIDE);
@@ -88,12 +98,10 @@ void xfiq_detector_free(xfiq_detector_t d)
     xfiq_graph_free(&d->gd);
     xfiq_graph_free(&d->gl);
     free(d->canvas);
+    free(d->cands);
+    free(d->scores_boxes);
     free(d);
 }
-
-typedef struct cand {
-    float b[4], score;
-} cand;
 
 static int by_score_desc(const void *a, const void *b)
 {
@@ -321,13 +329,9 @@ xfiq_status xfiq_detector_find(xfiq_detector_t d, const xfiq_image *img, float t
     }
     const int w = rgb.width, h = rgb.height;
     xfiq_status st = XFIQ_OK;
-    cand *c = malloc((size_t)d->n_priors * sizeof *c);
-    float *out = malloc((size_t)d->n_priors * 6 * sizeof *out);
+    cand *c = d->cands;
+    float *out = d->scores_boxes;
     int n = 0;
-    if (!c || !out) {
-        st = xfiq_error(XFIQ_ERR_NOMEM, "out of memory");
-        goto done;
-    }
     /* The default margin first; a photo with no face there gets a second
      * look at other scales (a pyramid of margins, as multi-scale testing
      * does): the one network's anchors match a face that fills a tight crop
@@ -383,8 +387,6 @@ xfiq_status xfiq_detector_find(xfiq_detector_t d, const xfiq_image *img, float t
     }
     free(all);
 done:
-    free(c);
-    free(out);
     xfiq_image_free(&own);
     return st;
 }
