@@ -80,6 +80,9 @@ static void lfw(const char *data)
            e_tpl / (5.0 * n), e_data / (5.0 * n));
     CHECK_MSG(n >= 1500 / every && missed == 0, "faces found in %d LFW crops, missed %d", n, missed);
     CHECK_MSG(e_true / (5.0 * n) < 3.0, "mean 5-point error %.2f px", e_true / (5.0 * n));
+    /* The issue's reading (the crops' points taken to be the template's):
+     * also below 3 px, though the true points are 2.81 px from them. */
+    CHECK_MSG(e_tpl / (5.0 * n) < 3.0, "mean 5-point error to the template points %.2f px", e_tpl / (5.0 * n));
 }
 
 /* Every image of a folder tree (one level of subfolders) must hold a face. */
