@@ -49,11 +49,12 @@ int xfiq_cli_expand_faces(xfiq_cli_job *j)
     lo.max_pixels = j->max_pixels;
     xfiq_progress pr;
     xfiq_progress_init(&pr, "detect", (long)(j->end - j->first), j->quiet);
-    int rc = 0;
+    /* Every face the detector returns (the loader's own list stops at XFIQ_CLI_MAX_FACES). */
+    xfiq_face *faces = malloc(XFIQ_DETECT_MAX_FACES * sizeof *faces);
+    int rc = faces ? 0 : 1;
     long photos_without = 0;
     for (size_t i = j->first; i < j->end && !rc; i++) {
         const char *path = j->paths.items[i];
-        xfiq_face faces[XFIQ_CLI_MAX_FACES];
         int nf = 0;
         xfiq_image img;
         /* A photo that does not decode stays one entry: the loader reports why. */
@@ -68,7 +69,7 @@ int xfiq_cli_expand_faces(xfiq_cli_job *j)
                 continue;
             }
             xfiq_status st = xfiq_detector_find(j->det.det, &img, XFIQ_DETECT_THRESHOLD,
-                                                (xfiq_face_order)j->det.order, faces, XFIQ_CLI_MAX_FACES, &nf);
+                                                (xfiq_face_order)j->det.order, faces, XFIQ_DETECT_MAX_FACES, &nf);
             xfiq_image_free(&img);
             if (st != XFIQ_OK) {
                 fprintf(stderr, "xfiq: --all-faces: %s\n", xfiq_last_error());
@@ -87,6 +88,7 @@ int xfiq_cli_expand_faces(xfiq_cli_job *j)
         xfiq_progress_update(&pr, (long)(i + 1 - j->first));
     }
     xfiq_progress_finish(&pr);
+    free(faces);
     if (rc) {
         if (rc == 1)
             fprintf(stderr, "xfiq: --all-faces: out of memory\n");

@@ -111,8 +111,10 @@ static int load_quality(const char *spec, xfiq_eval_data *d, quality_spec *qs)
     } else {
         const int64_t *a, *b;
         xfiq_bench_pairs(d->bench, &a, &b, NULL, NULL);
-        for (int64_t k = 0; k < d->n_pairs; k++)
-            qs->pair_q[k] = xfiq_pair_quality(qs->img_q[a[k]], qs->img_q[b[k]]);
+        for (int64_t k = 0; k < d->n_pairs; k++) { /* pair_src: --no-face skip kept a subset */
+            const int64_t p = d->pair_src ? d->pair_src[k] : k;
+            qs->pair_q[k] = xfiq_pair_quality(qs->img_q[a[p]], qs->img_q[b[p]]);
+        }
     }
     free(buf);
     return rc;

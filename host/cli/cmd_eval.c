@@ -135,8 +135,10 @@ int xfiq_eval_source_opt(xfiq_eval_source *s, int argc, char **argv, int *i)
             fprintf(stderr, "xfiq: --no-face: resize or skip, got '%s'\n", v);
             return -1;
         }
-        if (r > 0)
+        if (r > 0) {
             s->no_face_skip = v[0] == 's';
+            s->no_face_given = 1;
+        }
         return r;
     }
     if ((r = xfiq_eval_opt_value(argc, argv, i, "--detector-dir", &s->detector_dir))) {
@@ -185,6 +187,8 @@ void xfiq_eval_data_free(xfiq_eval_data *d)
 {
     free(d->labels_owned);
     free(d->folds_owned);
+    free(d->pair_src);
+    free(d->no_face);
     xfiq_bench_free(d->bench);
     xfiq_embset_free(d->emb);
     free(d->z_owned);
@@ -253,20 +257,40 @@ xfiq_status xfiq_eval_score_pairs(const xfiq_eval_source *s, const xfiq_eval_dat
     return st;
 }
 
+/* Under mpirun: every rank gets every rank's no-face flags (its share
+ * [a, e) found by itself), through the row gather the embeddings use. */
+static int gather_no_face(xfiq_eval_data *d, int64_t n_img, int64_t a, int64_t e)
+{
+    float *f = calloc((size_t)(n_img ? n_img : 1), sizeof *f);
+    if (!f || (!d->no_face && !(d->no_face = calloc((size_t)(n_img ? n_img : 1), 1)))) {
+        free(f);
+        return 1;
+    }
+    for (int64_t i = a; i < e; i++)
+        f[i] = (float)xfiq_bench_image_no_face(d->bench, i);
+    int rc = xfiq_ranks_allgather_rows(f, n_img, 1);
+    for (int64_t i = 0; i < n_img && !rc; i++)
+        d->no_face[i] = f[i] != 0.0f;
+    free(f);
+    return rc;
+}
+
 /* --no-face skip: keeps the pairs whose images both have a face (a and b:
  * the benchmark's image indices of each pair). */
 static int drop_no_face_pairs(xfiq_eval_data *d, const int64_t *a, const int64_t *b, const char *cmd)
 {
     d->labels_owned = malloc((size_t)(d->n_pairs ? d->n_pairs : 1));
     d->folds_owned = d->file_folds ? malloc((size_t)(d->n_pairs ? d->n_pairs : 1) * sizeof(int32_t)) : NULL;
-    if (!d->labels_owned || (d->file_folds && !d->folds_owned)) {
+    d->pair_src = malloc((size_t)(d->n_pairs ? d->n_pairs : 1) * sizeof(int64_t));
+    if (!d->labels_owned || (d->file_folds && !d->folds_owned) || !d->pair_src) {
         fprintf(stderr, "xfiq %s: out of memory\n", cmd);
         return 1;
     }
     int64_t kept = 0;
     for (int64_t k = 0; k < d->n_pairs; k++) {
-        if (xfiq_bench_image_no_face(d->bench, a[k]) || xfiq_bench_image_no_face(d->bench, b[k]))
+        if (d->no_face[a[k]] || d->no_face[b[k]])
             continue;
+        d->pair_src[kept] = k;
         d->ia[kept] = d->ia[k];
         d->ib[kept] = d->ib[k];
         d->labels_owned[kept] = d->labels[k];
@@ -278,8 +302,9 @@ static int drop_no_face_pairs(xfiq_eval_data *d, const int64_t *a, const int64_t
     d->n_pairs = kept;
     d->labels = d->labels_owned;
     d->file_folds = d->folds_owned;
-    fprintf(stderr, "xfiq %s: --no-face skip: %lld pairs left out, %lld kept\n", cmd, (long long)d->pairs_left_out,
-            (long long)kept);
+    if (xfiq_cli_ranks.rank == 0)
+        fprintf(stderr, "xfiq %s: --no-face skip: %lld pairs left out, %lld kept\n", cmd,
+                (long long)d->pairs_left_out, (long long)kept);
     if (kept == 0) {
         fprintf(stderr, "xfiq %s: no pair left to evaluate\n", cmd);
         return 1;
@@ -292,6 +317,10 @@ int xfiq_eval_data_load(const xfiq_eval_source *s, xfiq_eval_data *d, const char
     memset(d, 0, sizeof(*d));
     if (!s->bench) {
         fprintf(stderr, "xfiq %s: --bench is required (see --help)\n", cmd);
+        return 1;
+    }
+    if (s->no_face_given && (!s->detect || s->embeddings)) {
+        fprintf(stderr, "xfiq %s: --no-face applies to --detect with a model (images without a face)\n", cmd);
         return 1;
     }
     if (s->embeddings && (s->model.model || s->flip)) {
@@ -344,14 +373,6 @@ int xfiq_eval_data_load(const xfiq_eval_source *s, xfiq_eval_data *d, const char
                     s->flip ? " and their mirror images" : "", rk->split && rk->size > 1 ? ", split over the ranks" : "");
         xfiq_backend_t dbe = NULL;
         xfiq_detector_t det = NULL;
-        if (s->detect && s->no_face_skip && rk->split && rk->size > 1) {
-            fprintf(stderr, "xfiq %s: --no-face skip under mpirun is not supported yet (each rank finds the faces "
-                            "of its share only)\n", cmd);
-            xfiq_model_free(m);
-            xfiq_backend_free(be);
-            free(rows);
-            return 1;
-        }
         if (s->detect && xfiq_cli_open_detector_for(&s->model, s->detector_dir, &dbe, &det)) {
             xfiq_model_free(m);
             xfiq_backend_free(be);
@@ -362,14 +383,17 @@ int xfiq_eval_data_load(const xfiq_eval_source *s, xfiq_eval_data *d, const char
         xfiq_model_info info;
         if (st == XFIQ_OK)
             st = xfiq_model_get_info(m, &info);
-        if (st == XFIQ_OK && rk->split && rk->size > 1) {
-            /* rank r embeds its contiguous share, then every rank gets all rows */
+        if (rk->split && rk->size > 1) {
+            /* rank r embeds its contiguous share, then every rank gets all rows
+             * (a rank that failed before still joins the agreement below) */
             int64_t a, e;
             xfiq_ranks_slice(n_img, rk->rank, rk->size, &a, &e);
-            d->dim = info.embedding_dim;
-            d->z_owned = calloc((size_t)(n_img ? n_img : 1) * (size_t)d->dim, sizeof(float));
-            st = d->z_owned ? xfiq_bench_embed_range(d->bench, m, s->flip, s->model.batch, a, e, d->z_owned)
-                            : xfiq_error(XFIQ_ERR_NOMEM, "out of memory");
+            if (st == XFIQ_OK) {
+                d->dim = info.embedding_dim;
+                d->z_owned = calloc((size_t)(n_img ? n_img : 1) * (size_t)d->dim, sizeof(float));
+                st = d->z_owned ? xfiq_bench_embed_range(d->bench, m, s->flip, s->model.batch, a, e, d->z_owned)
+                                : xfiq_error(XFIQ_ERR_NOMEM, "out of memory");
+            }
             if (st != XFIQ_OK)
                 fprintf(stderr, "xfiq %s: rank %d: %s\n", cmd, rk->rank, xfiq_last_error());
             int bad;
@@ -386,20 +410,28 @@ int xfiq_eval_data_load(const xfiq_eval_source *s, xfiq_eval_data *d, const char
             }
             if (xfiq_ranks_allgather_rows(d->z_owned, n_img, d->dim))
                 st = XFIQ_ERR_IO;
+            if (st == XFIQ_OK && det && gather_no_face(d, n_img, a, e))
+                st = XFIQ_ERR_IO;
         } else if (st == XFIQ_OK) {
             st = xfiq_bench_embed(d->bench, m, s->flip, s->model.batch, &d->z_owned, &d->dim);
         }
-        xfiq_bench_set_detector(d->bench, NULL, 0);
-        d->n_no_face = xfiq_bench_no_face(d->bench);
+        if (st == XFIQ_OK && det && !d->no_face && !(d->no_face = calloc((size_t)(n_img ? n_img : 1), 1)))
+            st = xfiq_error(XFIQ_ERR_NOMEM, "out of memory");
+        if (st == XFIQ_OK && det && !(rk->split && rk->size > 1))
+            for (int64_t i = 0; i < n_img; i++)
+                d->no_face[i] = (uint8_t)xfiq_bench_image_no_face(d->bench, i);
+        (void)xfiq_bench_set_detector(d->bench, NULL, 0);
         if (st == XFIQ_OK && det) {
-            for (int64_t i = 0; i < n_img; i++) /* the error rows (also with -q: failures are never hidden) */
-                if (xfiq_bench_image_no_face(d->bench, i))
+            d->n_no_face = 0;
+            for (int64_t i = 0; i < n_img; i++)
+                d->n_no_face += d->no_face[i];
+            for (int64_t i = 0; i < n_img && rk->rank == 0; i++) /* the error rows (-q does not hide failures) */
+                if (d->no_face[i])
                     fprintf(stderr, "xfiq %s: %s: no face found (%s)\n", cmd, xfiq_bench_image_name(d->bench, i),
                             s->no_face_skip ? "its pairs left out" : "used resized as it is");
-            if (!s->quiet)
-                fprintf(stderr, "xfiq %s: --detect: no face found in %lld of %lld images%s\n", cmd,
-                        (long long)d->n_no_face, (long long)n_img,
-                        rk->split && rk->size > 1 ? " of this rank's share" : "");
+            if (!s->quiet && rk->rank == 0)
+                fprintf(stderr, "xfiq %s: --detect: no face found in %lld of %lld images\n", cmd,
+                        (long long)d->n_no_face, (long long)n_img);
         }
         xfiq_detector_free(det);
         xfiq_backend_free(dbe);
@@ -438,7 +470,7 @@ int xfiq_eval_data_load(const xfiq_eval_source *s, xfiq_eval_data *d, const char
         d->ib[k] = rows[b[k]];
     }
     free(rows);
-    if (s->no_face_skip && d->n_no_face > 0 && drop_no_face_pairs(d, a, b, cmd))
+    if (s->no_face_skip && d->no_face && d->n_no_face > 0 && drop_no_face_pairs(d, a, b, cmd))
         return 1;
     return 0;
 }
@@ -876,8 +908,8 @@ int xfiq_cmd_eval(int argc, char **argv)
         cJSON_AddNumberToObject(b, "images", (double)xfiq_bench_num_images(d.bench));
         if (src.detect) {
             cJSON *nf = cJSON_AddArrayToObject(b, "no_face");
-            for (int64_t i = 0; i < xfiq_bench_num_images(d.bench); i++)
-                if (xfiq_bench_image_no_face(d.bench, i))
+            for (int64_t i = 0; d.no_face && i < xfiq_bench_num_images(d.bench); i++)
+                if (d.no_face[i])
                     cJSON_AddItemToArray(nf, cJSON_CreateString(xfiq_bench_image_name(d.bench, i)));
             cJSON_AddStringToObject(b, "no_face_policy", src.no_face_skip ? "skip" : "resize");
             cJSON_AddNumberToObject(b, "pairs_left_out", (double)d.pairs_left_out);

@@ -23,6 +23,7 @@ typedef struct xfiq_eval_source {
     int flip;
     int detect, det_order;      /* --detect / --central: align raw photos on the face found */
     int no_face_skip;           /* --no-face skip: leave out the pairs of images without a face */
+    int no_face_given;          /* --no-face was given (it needs --detect) */
     const char *detector_dir;
     const char *save_embeddings;
     int quiet;
@@ -42,8 +43,10 @@ typedef struct xfiq_eval_data {
     const int32_t *file_folds;
     int n_file_folds;
     int64_t n_no_face, pairs_left_out; /* --detect: images without a face; pairs --no-face skip left out */
+    uint8_t *no_face;       /* --detect: (images) 1 where no face was found (all ranks' shares under mpirun) */
     uint8_t *labels_owned;  /* --no-face skip: the kept pairs' labels and folds */
     int32_t *folds_owned;
+    int64_t *pair_src;      /* --no-face skip: each kept pair's index in the benchmark (NULL: all kept) */
     char desc[1024]; /* where the embeddings came from */
 } xfiq_eval_data;
 

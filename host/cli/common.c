@@ -396,6 +396,16 @@ int xfiq_cli_job_open(xfiq_cli_job *j, int out_is_dir)
         fprintf(stderr, "xfiq: no input images given\n");
         return 1;
     }
+    if (j->all_faces && !j->all_faces_ok) {
+        fprintf(stderr, "xfiq %s: --all-faces is taken by prepare, embed, quality, plq and calibrate\n", j->cmd);
+        return 1;
+    }
+    if (j->all_faces && j->all_faces_ok == 2 && (xfiq_cli_ranks.split || j->shard_n)) {
+        fprintf(stderr, "xfiq %s: --all-faces with --shard or under mpirun is not supported yet (parts are split by "
+                        "photo, rows by face); run prepare --detect --all-faces, then this command on its output "
+                        "folder\n", j->cmd);
+        return 1;
+    }
     if (j->resume && !j->can_resume) {
         fprintf(stderr, "xfiq: --resume: only `embed` and `quality` keep checkpoints\n");
         return 1;
@@ -418,16 +428,6 @@ int xfiq_cli_job_open(xfiq_cli_job *j, int out_is_dir)
         return 1;
     if (j->landmarks && xfiq_landmarks_load(j->landmarks, &j->lms) != XFIQ_OK) {
         fprintf(stderr, "xfiq: %s\n", xfiq_last_error());
-        return 1;
-    }
-    if (j->all_faces && !j->all_faces_ok) {
-        fprintf(stderr, "xfiq %s: --all-faces is taken by prepare, embed, quality, plq and calibrate\n", j->cmd);
-        return 1;
-    }
-    if (j->all_faces && j->all_faces_ok == 2 && (xfiq_cli_ranks.split || j->shard_n)) {
-        fprintf(stderr, "xfiq %s: --all-faces with --shard or under mpirun is not supported yet (parts are split by "
-                        "photo, rows by face); run prepare --detect --all-faces, then this command on its output "
-                        "folder\n", j->cmd);
         return 1;
     }
     if (j->detect && xfiq_cli_open_detector_for(&j->model, j->detector_dir, &j->det_be, &j->det.det))

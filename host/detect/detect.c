@@ -78,8 +78,10 @@ xfiq_status xfiq_detector_init(xfiq_backend_t be, const char *detect_onnx, const
             st = xfiq_error(XFIQ_ERR_SHAPE, "%s: output of %lld values is not scores (P x 2) then boxes (P x 4)",
                             detect_onnx, (long long)n);
         d->n_priors = (int)(n / 6);
+    }
+    if (st == XFIQ_OK) {
         d->cands = malloc((size_t)d->n_priors * sizeof *d->cands);
-        d->scores_boxes = malloc((size_t)n * sizeof *d->scores_boxes);
+        d->scores_boxes = malloc((size_t)d->n_priors * 6 * sizeof *d->scores_boxes);
         if (!d->cands || !d->scores_boxes)
             st = xfiq_error(XFIQ_ERR_NOMEM, "out of memory");
     }
@@ -363,12 +365,12 @@ xfiq_status xfiq_detector_find(xfiq_detector_t d, const xfiq_image *img, float t
     }
     for (int i = 0; i < n && st == XFIQ_OK; i++) {
         /* Square box of side = height around the centre (lib/fr_detect.js),
-         * then moved down by LM_SHIFT of its side. */
+         * reported as the face's box; the landmark crop is moved down by
+         * LM_SHIFT of its side. */
         float cx = (c[i].b[0] + c[i].b[2]) / 2, cy = (c[i].b[1] + c[i].b[3]) / 2, side = c[i].b[3] - c[i].b[1];
         if (side > 4.0f * (w > h ? w : h))
             side = 4.0f * (w > h ? w : h);
-        cy += LM_SHIFT * side;
-        int x0 = (int)floorf(cx - side / 2), y0 = (int)floorf(cy - side / 2), is = (int)lroundf(side);
+        int x0 = (int)floorf(cx - side / 2), y0 = (int)floorf(cy + LM_SHIFT * side - side / 2), is = (int)lroundf(side);
         is = is < 8 ? 8 : is;
         xfiq_face *f = &all[i];
         f->score = c[i].score;

@@ -52,6 +52,10 @@ xfiq_status xfiq_bench_set_detector(xfiq_bench_t b, xfiq_detector_t det, int ord
     b->det_order = order;
     if (det && !b->no_face_at && !(b->no_face_at = calloc((size_t)(b->n_images ? b->n_images : 1), 1)))
         return xfiq_error(XFIQ_ERR_NOMEM, "out of memory");
+    if (det) { /* counts start again with each detector set */
+        memset(b->no_face_at, 0, (size_t)(b->n_images ? b->n_images : 1));
+        b->no_face = 0;
+    }
     return XFIQ_OK;
 }
 

@@ -83,6 +83,11 @@ import json, sys; b = json.load(open(sys.argv[1]))[\"benchmark\"]; sys.exit(0 if
 "$BIN" eval -q --bench "$tmp/pairs.csv" --detect --no-face skip --folds 2 --json "$tmp/r2.json" > /dev/null 2> "$tmp/err_e2"; rc=$?
 check "eval --detect --no-face skip: 2 pairs left out, 4 scored" '[ $rc = 0 ] && grep -q "blank.png: no face found (its pairs left out)" "$tmp/err_e2" && /usr/bin/python3 -c "
 import json, sys; b = json.load(open(sys.argv[1]))[\"benchmark\"]; sys.exit(0 if b[\"pairs\"] == 4 and b[\"pairs_left_out\"] == 2 and b[\"no_face_policy\"] == \"skip\" else 1)" "$tmp/r2.json"'
+printf 'path,q\n%s,0.9\n%s,0.2\n%s,0.5\n' "$tmp/offc.png" "$tmp/two.png" "$tmp/blank.png" > "$tmp/q.csv"
+"$BIN" edc -q --bench "$tmp/pairs.csv" --detect --no-face skip --quality "$tmp/q.csv:q" > "$tmp/edc.txt" 2> "$tmp/err_e4"; rc=$?
+check "edc --detect --no-face skip with a quality CSV: exit 0, 4 pairs" '[ $rc = 0 ] && grep -q "no face found (its pairs left out)" "$tmp/err_e4" && grep -q "4 pairs" "$tmp/edc.txt"'
+"$BIN" eval -q --bench "$tmp/pairs.csv" --no-face skip 2> "$tmp/err_e5" > /dev/null; rc=$?
+check "eval --no-face without --detect: exit 1" '[ $rc = 1 ] && grep -q "applies to --detect" "$tmp/err_e5"'
 "$BIN" eval -q --bench "$tmp/pairs.csv" --detect --no-face drop 2> "$tmp/err_e3" > /dev/null; rc=$?
 check "eval --no-face with a bad value: exit 1" '[ $rc = 1 ] && grep -q "resize or skip" "$tmp/err_e3"'
 "$BIN" embed -q --detector-dir "$tmp/none" -o "$tmp/e3" "$tmp/in" 2>> "$tmp/err"; rc=$?
