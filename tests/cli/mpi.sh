@@ -3,7 +3,8 @@
 # (oversubscribed on this machine, one OpenMP thread per rank).
 # PART commands: embed, quality, plq and eval give byte for byte the outputs
 # of one process; a rank that dies mid-job fails the job with the rank named
-# and no output written, and --resume finishes it. PART allvsall: the
+# and no output written, and --resume finishes it; eval --detect --no-face
+# skip leaves the same pairs out. PART allvsall: the
 # all-vs-all evaluation of the 1,583 LFW faces (1,252,153 pairs) spread
 # over the ranks is identical to the single-process one.
 set -u
@@ -93,5 +94,23 @@ grep -q "rank 2 of 3 failed" "$tmp/fail.txt" || { bad "a failing rank: not named
 # commands that would write the same files on every rank are refused
 "${M[@]}" 2 "$bin" prepare -o "$tmp/prep" "$lfw" >/dev/null 2>"$tmp/prep.txt" && bad "prepare under mpirun -np 2 accepted"
 grep -q "does not split over processes" "$tmp/prep.txt" || bad "prepare: no clear refusal"
-[ $fail = 0 ] && echo "PASSED: embed/quality/plq/eval byte-identical for -np 1/2/3, dead rank + --resume"
+# eval --detect with a photo without a face in the last rank's share: every rank knows it (the
+# flags are gathered), so --no-face skip leaves the same pairs out and the JSON lists it for -np 2/3
+if [ -f "$src/models/.cache/fr_detect.onnx" ]; then
+  mkdir -p "$tmp/nf"; f3=$(head -3 "$tmp/list.txt")
+  { printf 'P5\n160 120\n255\n'; head -c 19200 /dev/zero | tr '\0' '\200'; } > "$tmp/nf/zz_blank.pgm"
+  a=$(echo "$f3" | sed -n 1p); b=$(echo "$f3" | sed -n 2p); c=$(echo "$f3" | sed -n 3p); z=$tmp/nf/zz_blank.pgm
+  printf '%s,%s,1,1\n%s,%s,0,1\n%s,%s,1,2\n%s,%s,0,2\n%s,%s,0,1\n%s,%s,0,2\n' "$a" "$b" "$b" "$c" "$a" "$b" "$c" "$a" \
+    "$z" "$a" "$z" "$c" > "$tmp/nf/pairs.csv"
+  D=(eval -q -t 1 --bench "$tmp/nf/pairs.csv" --detect --no-face skip --folds 2)
+  "$bin" "${D[@]}" --json "$tmp/nf/1.json" > "$tmp/nf/1.txt" 2>"$tmp/nf/1.err" || bad "eval --detect --no-face skip"
+  grep -q "zz_blank.pgm: no face found (its pairs left out)" "$tmp/nf/1.err" || bad "eval --detect: no error line"
+  grep -q '"pairs_left_out":[[:space:]]*2' "$tmp/nf/1.json" || bad "eval --detect: not 2 pairs left out"
+  for n in 2 3; do
+    "${M[@]}" $n "$bin" "${D[@]}" --json "$tmp/nf/$n.json" > "$tmp/nf/$n.txt" 2>"$tmp/nf/$n.err"
+    cmp -s <(noemb "$tmp/nf/1.json") <(noemb "$tmp/nf/$n.json") || bad "eval --detect --no-face skip -np $n: JSON differs"
+    [ "$(grep -c 'no face found (its pairs' "$tmp/nf/$n.err")" = 1 ] || bad "eval --detect -np $n: not one error line"
+  done
+fi
+[ $fail = 0 ] && echo "PASSED: embed/quality/plq/eval byte-identical for -np 1/2/3, dead rank + --resume, eval --detect"
 exit $fail
