@@ -187,9 +187,8 @@ int xfiq_cli_expand_faces(xfiq_cli_job *j);
  * idx's fields; both empty without --all-faces. */
 const char *xfiq_cli_face_header(const xfiq_cli_job *j);
 void xfiq_cli_face_fields(FILE *f, const xfiq_cli_job *j, size_t idx);
-/* --detect's networks (CPU backend, threads) from dir, else beside the default model. Non-zero (message printed) on failure. */
-int xfiq_cli_open_detector(const char *dir, int threads, xfiq_backend_t *be, xfiq_detector_t *det);
-/* The same on o's backend: with --backend cuda (or --devices) the first GPU
+/* --detect's networks from dir, else beside the default model, on o's
+ * backend: with --backend cuda (or --devices) the first GPU
  * in FP32, falling back to the CPU (with a note) only when the CUDA backend
  * lacks an op of either network; otherwise the CPU with o->threads. */
 int xfiq_cli_open_detector_for(const xfiq_cli_model_opts *o, const char *dir, xfiq_backend_t *be,

@@ -499,15 +499,6 @@ static int open_detector_cpu(const char *m, const char *l, int threads, xfiq_bac
     return 0;
 }
 
-int xfiq_cli_open_detector(const char *dir, int threads, xfiq_backend_t *be, xfiq_detector_t *det)
-{
-    char l[4200], m[4200];
-    detector_paths(dir, m, sizeof m, l, sizeof l);
-    *be = NULL;
-    *det = NULL;
-    return open_detector_cpu(m, l, threads, be, det);
-}
-
 int xfiq_cli_open_detector_for(const xfiq_cli_model_opts *o, const char *dir, xfiq_backend_t *be,
                                xfiq_detector_t *det)
 {

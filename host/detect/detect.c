@@ -274,10 +274,11 @@ static float order_key(const xfiq_face *f, xfiq_face_order order, int w, int h)
 
 /* The detector on the photo letterboxed into 320x240 with a black margin of
  * margin x its longer side: the candidates >= threshold, boxes in photo
- * pixels, into c (d->n_priors entries); out: d->n_priors x 6 scratch. */
-static xfiq_status detect_at(xfiq_detector_t d, const xfiq_image *rgb, double margin, float threshold, cand *c,
-                             float *out, int *n_cand)
+ * pixels, into d->cands. */
+static xfiq_status detect_at(xfiq_detector_t d, const xfiq_image *rgb, double margin, float threshold, int *n_cand)
 {
+    cand *c = d->cands;
+    float *out = d->scores_boxes;
     const int w = rgb->width, h = rgb->height;
     const double m = margin * (w > h ? w : h);
     const double s = fmax((w + 2 * m) / DET_W, (h + 2 * m) / DET_H); /* photo pixels per canvas pixel */
@@ -342,7 +343,6 @@ xfiq_status xfiq_detector_find(xfiq_detector_t d, const xfiq_image *img, float t
     const int w = rgb.width, h = rgb.height;
     xfiq_status st = XFIQ_OK;
     cand *c = d->cands;
-    float *out = d->scores_boxes;
     int n = 0;
     /* The default margin first; a photo with no face there gets a second
      * look at other scales (a pyramid of margins, as multi-scale testing
@@ -352,7 +352,7 @@ xfiq_status xfiq_detector_find(xfiq_detector_t d, const xfiq_image *img, float t
      * would otherwise have no face pay for it. */
     static const double k_margins[] = {DET_MARGIN, 0.1, 0.4, 0.55, 0.7, 0.85, 1.0};
     for (size_t k = 0; k < sizeof k_margins / sizeof *k_margins && n == 0 && st == XFIQ_OK; k++)
-        st = detect_at(d, &rgb, k_margins[k], threshold, c, out, &n);
+        st = detect_at(d, &rgb, k_margins[k], threshold, &n);
     if (st != XFIQ_OK)
         goto done;
     qsort(c, (size_t)n, sizeof *c, by_score_desc);
